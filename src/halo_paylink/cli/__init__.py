@@ -1,0 +1,62 @@
+"""The `halo-paylink` command: the window by default, and the same operations without one.
+
+Subcommands live one per module in this package, each with `add_parser(subparsers)` and
+`run(args) -> int`; they are imported only when used, so `halo-paylink --help` stays fast and the
+window's start-up imports nothing it does not need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from halo_paylink import __version__
+
+#: subcommand name -> module in this package that implements it
+SUBCOMMANDS: dict[str, str] = {
+    "check": "halo_paylink.cli.check",
+    "sandbox": "halo_paylink.cli.sandbox",
+    "backfill": "halo_paylink.cli.backfill",
+    "runs": "halo_paylink.cli.backfill",
+}
+
+
+def build_parser(with_subcommands: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="halo-paylink",
+        description="Halo PayLink Assistant: connect HaloPSA to Benji Pays. "
+        "Without a subcommand, opens the assistant window.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the window on the built-in Halo sandbox with demo credentials",
+    )
+    parser.add_argument("--profile", help="open the window on this saved profile")
+    if with_subcommands:
+        subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+        seen: set[str] = set()
+        for module_name in SUBCOMMANDS.values():
+            if module_name in seen:
+                continue
+            seen.add(module_name)
+            importlib.import_module(module_name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    wants_subcommand = any(a in SUBCOMMANDS for a in args_list if not a.startswith("-"))
+    wants_help = any(a in ("-h", "--help") for a in args_list)
+    parser = build_parser(with_subcommands=wants_subcommand or wants_help)
+    args = parser.parse_args(args_list)
+    command = getattr(args, "command", None)
+    if command:
+        module = importlib.import_module(SUBCOMMANDS[command])
+        return int(module.run(args))
+    from halo_paylink.ui.app import run_app  # Qt is imported only when the window is wanted
+
+    return run_app(demo=args.demo, profile=args.profile)

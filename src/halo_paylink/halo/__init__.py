@@ -1,0 +1,1 @@
+"""The Halo API: discovery, authentication, the invoice client, typed errors (no Qt)."""

@@ -1,0 +1,196 @@
+"""Typed errors the UI and the CLI can explain.
+
+Every failure that reaches a user is a `HaloError` carrying an `ErrorKind`. The kind decides the
+headline and the next step (see `EXPLANATIONS`); `detail` carries what the server said, already
+redacted. Callers branch on `error.kind`, never on message text.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ErrorCategory(enum.Enum):
+    ADDRESS = "address"
+    CONNECTION = "connection"
+    AUTHENTICATION = "authentication"
+    PERMISSION = "permission"
+    RATE_LIMIT = "rate limit"
+    SERVER = "server"
+    BAD_DATA = "bad data"
+    LOCAL = "local"
+
+
+class ErrorKind(enum.Enum):
+    """Each named outcome, with the category it belongs to."""
+
+    BAD_ADDRESS = ("bad_address", ErrorCategory.ADDRESS)
+    INSECURE_ADDRESS = ("insecure_address", ErrorCategory.ADDRESS)
+    DNS = ("dns", ErrorCategory.CONNECTION)
+    REFUSED = ("refused", ErrorCategory.CONNECTION)
+    TLS = ("tls", ErrorCategory.CONNECTION)
+    TIMEOUT = ("timeout", ErrorCategory.CONNECTION)
+    NETWORK = ("network", ErrorCategory.CONNECTION)
+    NOT_HALO = ("not_halo", ErrorCategory.CONNECTION)
+    INVALID_TENANT = ("invalid_tenant", ErrorCategory.AUTHENTICATION)
+    INVALID_CLIENT_ID = ("invalid_client_id", ErrorCategory.AUTHENTICATION)
+    INVALID_SECRET = ("invalid_secret", ErrorCategory.AUTHENTICATION)
+    UNAUTHORIZED = ("unauthorized", ErrorCategory.AUTHENTICATION)
+    MISSING_SCOPE = ("missing_scope", ErrorCategory.PERMISSION)
+    AGENT_LACKS_INVOICE_PERMISSION = ("agent_lacks_invoice_permission", ErrorCategory.PERMISSION)
+    EDIT_POSTED_FORBIDDEN = ("edit_posted_forbidden", ErrorCategory.PERMISSION)
+    NOT_FOUND = ("not_found", ErrorCategory.SERVER)
+    RATE_LIMITED = ("rate_limited", ErrorCategory.RATE_LIMIT)
+    SERVER_ERROR = ("server_error", ErrorCategory.SERVER)
+    REJECTED = ("rejected", ErrorCategory.SERVER)
+    MALFORMED_RESPONSE = ("malformed_response", ErrorCategory.BAD_DATA)
+    KEYRING_UNAVAILABLE = ("keyring_unavailable", ErrorCategory.LOCAL)
+
+    def __init__(self, code: str, category: ErrorCategory) -> None:
+        self.code = code
+        self.category = category
+
+
+@dataclass(frozen=True)
+class Explanation:
+    headline: str
+    next_step: str
+
+
+EXPLANATIONS: dict[ErrorKind, Explanation] = {
+    ErrorKind.BAD_ADDRESS: Explanation(
+        "That doesn't look like a Halo web address.",
+        "Paste your Halo address (e.g. https://acme.halopsa.com) or the Resource Server URL from "
+        "Configuration > Integrations > HaloPSA API.",
+    ),
+    ErrorKind.INSECURE_ADDRESS: Explanation(
+        "Halo must be reached over https.",
+        "Use the https:// address shown in Configuration > Integrations > HaloPSA API.",
+    ),
+    ErrorKind.DNS: Explanation(
+        "The Halo host name could not be found.",
+        "Check the address for typos, and that this computer can reach it (VPN, proxy, DNS).",
+    ),
+    ErrorKind.REFUSED: Explanation(
+        "The Halo server refused the connection.",
+        "Check the address and port; for self-hosted Halo, check the server is running and reachable.",
+    ),
+    ErrorKind.TLS: Explanation(
+        "The Halo server's certificate could not be verified.",
+        "If your self-hosted Halo uses a certificate from your own authority, choose its CA "
+        "certificate under 'Custom CA certificate'. Verification is never turned off.",
+    ),
+    ErrorKind.TIMEOUT: Explanation(
+        "Halo did not answer in time.",
+        "Check your connection and try again; if Halo is slow right now, try again in a few minutes.",
+    ),
+    ErrorKind.NETWORK: Explanation(
+        "The connection to Halo was lost.",
+        "Check your network connection and try again; finished work is kept.",
+    ),
+    ErrorKind.NOT_HALO: Explanation(
+        "The server answered, but not like Halo.",
+        "Check that the address is your Halo instance (the one you log in to), not another site.",
+    ),
+    ErrorKind.INVALID_TENANT: Explanation(
+        "Halo did not accept the tenant.",
+        "Copy the Tenant exactly from Configuration > Integrations > HaloPSA API > API Details.",
+    ),
+    ErrorKind.INVALID_CLIENT_ID: Explanation(
+        "Halo does not know that client ID.",
+        "Copy the Client ID from your API application in Configuration > Integrations > "
+        "HaloPSA API > Applications.",
+    ),
+    ErrorKind.INVALID_SECRET: Explanation(
+        "Halo rejected the client secret.",
+        "Paste the secret again; if it was lost or revoked, generate a new one on the API "
+        "application and paste that.",
+    ),
+    ErrorKind.UNAUTHORIZED: Explanation(
+        "Halo no longer accepts this application's token.",
+        "Check that the API application is still active and its secret has not been regenerated.",
+    ),
+    ErrorKind.MISSING_SCOPE: Explanation(
+        "The API application is missing a permission.",
+        "In Halo, open the API application, Permissions tab, and tick read:invoices and "
+        "edit:invoices (or 'all'), then save.",
+    ),
+    ErrorKind.AGENT_LACKS_INVOICE_PERMISSION: Explanation(
+        "The agent the application logs in as may not access invoices.",
+        "In Halo, give that agent (or its role) permission to read and modify invoices, or pick "
+        "an agent who has it on the API application's Details tab.",
+    ),
+    ErrorKind.EDIT_POSTED_FORBIDDEN: Explanation(
+        "Halo refuses edits to posted invoices.",
+        "Turn off 'Do not allow editing of posted invoices' in Configuration > Billing > "
+        "Invoices, or leave these invoices without a link.",
+    ),
+    ErrorKind.NOT_FOUND: Explanation(
+        "Halo could not find that item.",
+        "It may have been deleted; refresh and try again.",
+    ),
+    ErrorKind.RATE_LIMITED: Explanation(
+        "Halo's rate limit was reached.",
+        "Wait a few minutes and try again; the assistant slows down by itself while it works.",
+    ),
+    ErrorKind.SERVER_ERROR: Explanation(
+        "Halo reported an internal error.",
+        "Try again in a few minutes; if it persists, check Halo's status or contact Halo support.",
+    ),
+    ErrorKind.REJECTED: Explanation(
+        "Halo refused the request.",
+        "Read Halo's message below; it usually names the field or setting at fault.",
+    ),
+    ErrorKind.MALFORMED_RESPONSE: Explanation(
+        "Halo's answer could not be read.",
+        "Try again; if it repeats, a proxy may be rewriting responses or the address is not Halo's API.",
+    ),
+    ErrorKind.KEYRING_UNAVAILABLE: Explanation(
+        "No secure system keyring is available on this computer.",
+        "Choose 'Ask each time' to type the secret when needed, or install and unlock a keyring "
+        "(GNOME Keyring / KWallet on Linux).",
+    ),
+}
+
+
+class HaloError(Exception):
+    """A failure with a name, a plain-language headline, and the next step for the user.
+
+    Attributes:
+        kind: which named outcome this is.
+        detail: what the server or library said, redacted; may be empty.
+        status: the HTTP status when there was a response.
+        retry_after: seconds to wait, for `RATE_LIMITED`, when known.
+    """
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        detail: str = "",
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.kind = kind
+        self.detail = detail
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(self.summary)
+
+    @property
+    def headline(self) -> str:
+        return EXPLANATIONS[self.kind].headline
+
+    @property
+    def next_step(self) -> str:
+        return EXPLANATIONS[self.kind].next_step
+
+    @property
+    def summary(self) -> str:
+        status = f" (HTTP {self.status})" if self.status else ""
+        detail = f" Halo said: {self.detail}" if self.detail else ""
+        return f"{self.headline}{status}{detail}"
+
+    def __repr__(self) -> str:
+        return f"HaloError({self.kind.name}, status={self.status}, detail={self.detail!r})"

@@ -1,0 +1,90 @@
+"""Every Halo fact we rely on but could not verify, in one place (see ../shared/halo-api.md).
+
+Each constant marked **U** there lives here, so that correcting it is a one-line change. The UI
+says when a check rests on one of these (see `UNVERIFIED_NOTES`).
+"""
+
+from __future__ import annotations
+
+# --- Token endpoint ------------------------------------------------------------------------------
+#: Scopes we ask for. Always sent: a token issued without `scope` has been reported to get 401s.
+REQUESTED_SCOPES: tuple[str, ...] = ("read:invoices", "edit:invoices")
+
+#: (U) A wrong `?tenant=` has been seen to answer HTTP 500 at the token endpoint.
+WRONG_TENANT_TOKEN_STATUSES: frozenset[int] = frozenset({500})
+
+#: (U) OpenIddict's wording for an unknown client id (vs a wrong secret; both are 401 invalid_client).
+UNKNOWN_CLIENT_ID_MARKERS: tuple[str, ...] = ("client_id", "client application was not found")
+
+#: (U) OpenIddict's wording when the application may not use a requested scope (HTTP 400).
+SCOPE_NOT_ALLOWED_ERRORS: frozenset[str] = frozenset({"invalid_request", "invalid_scope"})
+SCOPE_NOT_ALLOWED_MARKERS: tuple[str, ...] = ("scope",)
+
+#: Refresh a cached token this many seconds before it expires.
+TOKEN_REFRESH_MARGIN_SECONDS = 60.0
+
+# --- Invoice listing -----------------------------------------------------------------------------
+#: (U) The largest page size Halo honours. We ask for this and read back what the server used.
+REQUESTED_PAGE_SIZE = 100
+
+#: (V) Halo's own web UI asks for unpaid invoices with these parameters.
+UNPAID_INVOICE_FILTER: dict[str, str] = {
+    "paymentstatuses": "0,-1",
+    "includeinvoices": "true",
+    "includecredits": "false",
+}
+
+#: (U) `paymentstatus` codes: 0 = unpaid and -1 appear in Halo's unpaid filter; part-paid is unknown,
+#: so it is never decided on alone (see core.selection).
+UNPAID_PAYMENT_STATUSES: frozenset[int] = frozenset({0, -1})
+
+# --- Invoice updates -----------------------------------------------------------------------------
+#: (U) Whether `_validateonly: true` on `POST /Invoice` really validates without saving.
+#: When False, the edit check falls back to writing one invoice's current link value back unchanged.
+TRUST_VALIDATE_ONLY = True
+
+#: (U) How many invoices we send in one `POST /Invoice` (Halo accepts arrays; the limit is unknown).
+UPDATE_BATCH_SIZE = 50
+
+#: (V) The invoice field for a generic online payment link (the backfill's default target).
+DEFAULT_LINK_FIELD = "generic_online_invoice_payment_url"
+
+#: (V) Text Halo uses when editing posted invoices is forbidden (`donotalloweditingpostedinvoices`).
+POSTED_EDIT_FORBIDDEN_MARKERS: tuple[str, ...] = ("posted",)
+
+# --- Rate limits ---------------------------------------------------------------------------------
+#: (V) Hosted Halo: 300 requests per rolling 5-minute window.
+HOSTED_RATE_LIMIT_REQUESTS = 300
+HOSTED_RATE_LIMIT_WINDOW_SECONDS = 300.0
+
+#: (U) Whether Halo sends Retry-After is unknown; without it we wait at least this long after a 429
+#: (a 5 s retry loop is known to fail against hosted Halo).
+RATE_LIMIT_FALLBACK_WAIT_SECONDS = 30.0
+
+# --- Email template variables --------------------------------------------------------------------
+#: (U) `$INVOICEID` is Halo's own invoice number; our model: the invoice's `id` field.
+HALO_NUMBER_VARIABLE = "$INVOICEID"
+HALO_NUMBER_FIELD = "id"
+#: (D) The accounting tool's number once synced.
+ACCOUNTING_NUMBER_VARIABLE = "$THIRDPARTYINVOICENUMBER"
+ACCOUNTING_NUMBER_FIELD = "thirdpartyinvoicenumber"
+
+#: (U) Benji Pays link hosts we know; another https host gets a warning, not a refusal.
+BENJI_HOSTS: tuple[str, ...] = ("www.benjipays.com", "benjipays.com")
+BENJI_HOST_SUFFIX = ".benjipays.com"
+BENJI_PLACEHOLDER = "[Invoice No.]"
+
+#: Plain-language notes the UI shows next to a result that rests on an unverified fact.
+UNVERIFIED_NOTES: dict[str, str] = {
+    "validate_only": (
+        "Halo documents a validate-only flag for invoice updates, but its behaviour is unverified: "
+        "this check asks Halo to validate an edit without saving it."
+    ),
+    "wrong_tenant": "Halo has been seen to answer a wrong tenant with a server error (HTTP 500).",
+    "page_size": "The largest page Halo serves is unverified; we ask for 100 and follow what it returns.",
+    "invoiceid": "$INVOICEID is taken to be Halo's own invoice number (the invoice id).",
+    "link_field": (
+        "Whether Halo's customer portal shows generic_online_invoice_payment_url as its Pay button "
+        "is unverified; a custom field can be chosen instead."
+    ),
+}
