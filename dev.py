@@ -33,7 +33,10 @@ def venv_bin(name: str) -> Path:
 def ensure_venv() -> None:
     """Create `.venv` and install the project with its test extras, once per pyproject change."""
     if sys.version_info < MIN_PYTHON:
-        sys.exit(f"Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer is needed; this is {sys.version.split()[0]}.")
+        sys.exit(
+            f"Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer is needed; "
+            f"this is {sys.version.split()[0]}."
+        )
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted and venv_bin("python").exists():
         return
@@ -55,8 +58,25 @@ def cmd_test(extra: list[str]) -> int:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONDONTWRITEBYTECODE="1")
     py = str(venv_bin("python"))
     steps = [
-        ("ruff check", [py, "-m", "ruff", "check", "src", "tests", "benchmarks", "scripts", "dev.py"]),
-        ("ruff format --check", [py, "-m", "ruff", "format", "--check", "src", "tests", "benchmarks", "scripts", "dev.py"]),
+        (
+            "ruff check",
+            [py, "-m", "ruff", "check", "src", "tests", "benchmarks", "scripts", "dev.py"],
+        ),
+        (
+            "ruff format --check",
+            [
+                py,
+                "-m",
+                "ruff",
+                "format",
+                "--check",
+                "src",
+                "tests",
+                "benchmarks",
+                "scripts",
+                "dev.py",
+            ],
+        ),
         ("mypy", [py, "-m", "mypy"]),
     ]
     if not extra:

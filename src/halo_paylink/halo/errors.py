@@ -37,8 +37,10 @@ class ErrorKind(enum.Enum):
     INVALID_CLIENT_ID = ("invalid_client_id", ErrorCategory.AUTHENTICATION)
     INVALID_SECRET = ("invalid_secret", ErrorCategory.AUTHENTICATION)
     UNAUTHORIZED = ("unauthorized", ErrorCategory.AUTHENTICATION)
+    WRONG_GRANT = ("wrong_grant", ErrorCategory.AUTHENTICATION)
     MISSING_SCOPE = ("missing_scope", ErrorCategory.PERMISSION)
     AGENT_LACKS_INVOICE_PERMISSION = ("agent_lacks_invoice_permission", ErrorCategory.PERMISSION)
+    FORBIDDEN = ("forbidden", ErrorCategory.PERMISSION)
     EDIT_POSTED_FORBIDDEN = ("edit_posted_forbidden", ErrorCategory.PERMISSION)
     NOT_FOUND = ("not_found", ErrorCategory.SERVER)
     RATE_LIMITED = ("rate_limited", ErrorCategory.RATE_LIMIT)
@@ -46,6 +48,7 @@ class ErrorKind(enum.Enum):
     REJECTED = ("rejected", ErrorCategory.SERVER)
     MALFORMED_RESPONSE = ("malformed_response", ErrorCategory.BAD_DATA)
     KEYRING_UNAVAILABLE = ("keyring_unavailable", ErrorCategory.LOCAL)
+    PROFILES_CORRUPT = ("profiles_corrupt", ErrorCategory.LOCAL)
 
     def __init__(self, code: str, category: ErrorCategory) -> None:
         self.code = code
@@ -74,7 +77,8 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
     ),
     ErrorKind.REFUSED: Explanation(
         "The Halo server refused the connection.",
-        "Check the address and port; for self-hosted Halo, check the server is running and reachable.",
+        "Check the address and port; for self-hosted Halo, check that the server is running "
+        "and reachable.",
     ),
     ErrorKind.TLS: Explanation(
         "The Halo server's certificate could not be verified.",
@@ -83,7 +87,8 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
     ),
     ErrorKind.TIMEOUT: Explanation(
         "Halo did not answer in time.",
-        "Check your connection and try again; if Halo is slow right now, try again in a few minutes.",
+        "Check your connection and try again; if Halo is slow right now, try again in a few "
+        "minutes.",
     ),
     ErrorKind.NETWORK: Explanation(
         "The connection to Halo was lost.",
@@ -111,6 +116,11 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
         "Halo no longer accepts this application's token.",
         "Check that the API application is still active and its secret has not been regenerated.",
     ),
+    ErrorKind.WRONG_GRANT: Explanation(
+        "The API application does not use client ID and secret authentication.",
+        "In Halo, open the API application and set Authentication Method to 'Client ID and "
+        "Secret (Services)', then save and copy its Client ID and secret again.",
+    ),
     ErrorKind.MISSING_SCOPE: Explanation(
         "The API application is missing a permission.",
         "In Halo, open the API application, Permissions tab, and tick read:invoices and "
@@ -120,6 +130,11 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
         "The agent the application logs in as may not access invoices.",
         "In Halo, give that agent (or its role) permission to read and modify invoices, or pick "
         "an agent who has it on the API application's Details tab.",
+    ),
+    ErrorKind.FORBIDDEN: Explanation(
+        "Halo refused access to invoices (HTTP 403).",
+        "Check the API application's permissions (read:invoices and edit:invoices) and that its "
+        "agent may read and modify invoices.",
     ),
     ErrorKind.EDIT_POSTED_FORBIDDEN: Explanation(
         "Halo refuses edits to posted invoices.",
@@ -144,12 +159,18 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
     ),
     ErrorKind.MALFORMED_RESPONSE: Explanation(
         "Halo's answer could not be read.",
-        "Try again; if it repeats, a proxy may be rewriting responses or the address is not Halo's API.",
+        "Try again; if it repeats, a proxy may be rewriting responses or the address is not "
+        "Halo's API.",
     ),
     ErrorKind.KEYRING_UNAVAILABLE: Explanation(
         "No secure system keyring is available on this computer.",
         "Choose 'Ask each time' to type the secret when needed, or install and unlock a keyring "
         "(GNOME Keyring / KWallet on Linux).",
+    ),
+    ErrorKind.PROFILES_CORRUPT: Explanation(
+        "Your saved connections could not be read.",
+        "A copy of the file was kept (see the details). Start with no saved connections, or fix "
+        "or restore the file and try again.",
     ),
 }
 
@@ -189,7 +210,8 @@ class HaloError(Exception):
     @property
     def summary(self) -> str:
         status = f" (HTTP {self.status})" if self.status else ""
-        detail = f" Halo said: {self.detail}" if self.detail else ""
+        source = "Details" if self.kind.category is ErrorCategory.LOCAL else "Halo said"
+        detail = f" {source}: {self.detail}" if self.detail else ""
         return f"{self.headline}{status}{detail}"
 
     def __repr__(self) -> str:

@@ -1,0 +1,108 @@
+"""`halo-paylink check`: every connection check, printed as pass/fail with the fix.
+
+Exit status 0 only when every check passes; 1 when a check failed; 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from halo_paylink.core.checks import CheckReport, CheckResult, CheckState, run_checks
+
+SYMBOLS = {
+    CheckState.PASS: "PASS",
+    CheckState.FAIL: "FAIL",
+    CheckState.SKIPPED: "SKIP",
+    CheckState.BUSY: "....",
+    CheckState.PENDING: "    ",
+}
+
+
+def add_parser(subparsers: Any) -> None:
+    from halo_paylink.cli.common import add_connection_arguments
+
+    parser = subparsers.add_parser(
+        "check",
+        help="check the connection and permissions (changes no data)",
+        description="Check discovery, the token, read:invoices, edit:invoices (without changing "
+        "any data) and the agent's invoice access. The secret comes from HALO_CLIENT_SECRET or "
+        "the system keyring.",
+    )
+    add_connection_arguments(parser)
+
+
+def result_to_json(result: CheckResult) -> dict[str, Any]:
+    return {
+        "id": result.id.value,
+        "title": result.title,
+        "state": result.state.value,
+        "message": result.message,
+        "fix": result.fix,
+        "note": result.note,
+        "error": result.error.code if result.error else None,
+    }
+
+
+def report_to_json(report: CheckReport) -> dict[str, Any]:
+    endpoints = report.endpoints
+    return {
+        "ok": report.all_passed,
+        "endpoints": None
+        if endpoints is None
+        else {
+            "web_url": endpoints.web_url,
+            "auth_url": endpoints.auth_url,
+            "resource_url": endpoints.resource_url,
+            "tenant": endpoints.tenant,
+            "hosted": endpoints.hosted,
+        },
+        "agent": report.agent_name,
+        "checks": [result_to_json(r) for r in report.results],
+    }
+
+
+def print_human(report: CheckReport) -> None:
+    for result in report.results:
+        print(f"[{SYMBOLS[result.state]}] {result.title}")
+        if result.message:
+            print(f"       {result.message}")
+        if result.state is CheckState.FAIL and result.fix:
+            print(f"       Fix: {result.fix}")
+        if result.note:
+            print(f"       Note: {result.note}")
+    print()
+    print("All checks passed." if report.all_passed else "Some checks failed; see the fixes above.")
+
+
+async def _check(args: argparse.Namespace) -> int:
+    from halo_paylink.cli.common import open_connection
+
+    async with open_connection(args) as (connection, http):
+        report = await run_checks(
+            http,
+            connection.address,
+            connection.credentials,
+            tenant=connection.tenant,
+        )
+    if args.json:
+        print(json.dumps(report_to_json(report)))
+    else:
+        print_human(report)
+    return 0 if report.all_passed else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    from halo_paylink.cli.common import CliError, print_cli_error
+
+    try:
+        return asyncio.run(_check(args))
+    except CliError as error:
+        print_cli_error(error, json_mode=args.json)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130

@@ -1,0 +1,381 @@
+"""Shared helpers for the subcommands that talk to Halo (`check`, `backfill`): thin on purpose.
+
+`add_connection_arguments` adds the connection options; `resolve_connection` turns them (plus a
+saved profile, the environment and the keyring) into a typed `Connection`; `open_connection` also
+builds the HTTP client; `print_error` / `print_cli_error` explain a failure: the headline, what
+Halo (or the system) said, and the next step. Everything printed is redacted.
+
+Where the client secret comes from, in order: the `HALO_CLIENT_SECRET` environment variable; the
+system keyring, for a saved profile that keeps its secret there; a hidden prompt, only when stdin
+is a terminal. Never from a command-line argument (it would show in the process list and shell
+history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+from halo_paylink.halo.errors import ErrorCategory, ErrorKind, HaloError
+from halo_paylink.halo.models import Credentials
+from halo_paylink.storage.paths import AppPaths
+from halo_paylink.storage.profiles import Profile, ProfileStore, SecretMode
+from halo_paylink.storage.redact import redact, register_secret
+
+if TYPE_CHECKING:
+    import httpx
+
+    from halo_paylink.storage.secrets import SecretStore
+
+#: Environment variable the CLI reads the client secret from (for scripts and CI).
+SECRET_ENV = "HALO_CLIENT_SECRET"
+
+USAGE_EXIT = 2
+FAILURE_EXIT = 1
+
+
+class CliError(Exception):
+    """A failure the CLI explains and exits on.
+
+    Attributes:
+        headline: what went wrong, one sentence.
+        detail: what Halo or the system said (redacted); may be empty.
+        next_step: what the user should do.
+        exit_code: 2 for usage problems (bad options, no secret), 1 otherwise.
+        error: the underlying HaloError, when there is one.
+    """
+
+    def __init__(
+        self,
+        headline: str,
+        *,
+        detail: str = "",
+        next_step: str = "",
+        exit_code: int = USAGE_EXIT,
+        error: HaloError | None = None,
+    ) -> None:
+        self.headline = headline
+        self.detail = redact(detail)
+        self.next_step = next_step
+        self.exit_code = exit_code
+        self.error = error
+        super().__init__(headline if not self.detail else f"{headline} {self.detail}")
+
+    @classmethod
+    def from_halo(cls, error: HaloError, *, exit_code: int = FAILURE_EXIT) -> CliError:
+        return cls(
+            error.headline,
+            detail=error.detail,
+            next_step=error.next_step,
+            exit_code=exit_code,
+            error=error,
+        )
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Everything needed to talk to one Halo instance. The secret stays out of `repr`.
+
+    Attributes:
+        address: the Halo web address (as typed or saved; `halo.discovery` parses it).
+        tenant: an explicit tenant, or None to let discovery decide.
+        credentials: client id and secret.
+        ca_file: an extra CA certificate file to trust, or None.
+        profile: the saved profile used, or None for `--url`.
+        rate_limit: a `RateLimiter.parse` spec from the profile, or None.
+        secret_source: where the secret came from: "environment", "keyring" or "prompt".
+    """
+
+    address: str
+    tenant: str | None
+    credentials: Credentials
+    ca_file: str | None
+    profile: Profile | None = None
+    rate_limit: str | None = None
+    secret_source: str = ""
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `--profile NAME | --url URL --client-id ID [--tenant T]`, `--ca-file` and `--json`."""
+    group = parser.add_argument_group(
+        "connection",
+        "Use a saved connection (--profile) or give one (--url and --client-id). The client "
+        f"secret comes from the {SECRET_ENV} environment variable, else the system keyring (saved "
+        "connections), else a hidden prompt when run in a terminal.",
+    )
+    group.add_argument("--profile", metavar="NAME", help="a saved connection's name")
+    group.add_argument(
+        "--url", metavar="URL", help="the Halo web address, e.g. https://acme.halopsa.com"
+    )
+    group.add_argument("--client-id", metavar="ID", help="the API application's client ID")
+    group.add_argument("--tenant", metavar="T", help="the Halo tenant (when Halo needs one)")
+    group.add_argument(
+        "--ca-file",
+        metavar="PATH",
+        help="an extra CA certificate (PEM) to trust, for self-hosted Halo",
+    )
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _usage(headline: str, next_step: str = "") -> CliError:
+    return CliError(
+        headline,
+        next_step=next_step
+        or "Give --profile NAME for a saved connection, or --url URL and --client-id ID.",
+    )
+
+
+def _stdin_is_terminal() -> bool:
+    stream = sys.stdin
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # closed or replaced stdin
+        return False
+
+
+def _find_profile(profiles: ProfileStore, name: str) -> Profile:
+    try:
+        return profiles.get(name)
+    except KeyError:
+        names = ", ".join(profiles.names())
+        hint = (
+            f"Saved connections: {names}. Use one of them with --profile, or give --url and "
+            "--client-id."
+            if names
+            else "No connections are saved yet: give --url and --client-id, or save one in the "
+            "Halo PayLink window."
+        )
+        raise _usage(f"There is no saved connection named '{name}'.", hint) from None
+    except HaloError as exc:  # e.g. a corrupt profiles file
+        raise CliError.from_halo(exc) from None
+
+
+def _secret(
+    client_id: str,
+    profile: Profile | None,
+    secrets: SecretStore | None,
+    environ: Mapping[str, str],
+    interactive: bool,
+    prompt: Callable[[str], str],
+) -> tuple[str, str]:
+    """The secret and where it came from; raises CliError when there is none."""
+    value = environ.get(SECRET_ENV, "")
+    if value:
+        return value, "environment"
+    keyring_problem = ""
+    if profile is not None and profile.secret_mode is SecretMode.KEYRING:
+        if secrets is None:
+            from halo_paylink.storage.secrets import KeyringSecretStore
+
+            secrets = KeyringSecretStore()
+        try:
+            stored = secrets.get(profile.name)
+        except HaloError as exc:  # no secure keyring, locked, DBus trouble: try the prompt
+            keyring_problem = exc.detail or exc.headline
+        else:
+            if stored:
+                return stored, "keyring"
+            keyring_problem = f"No secret is stored in the system keyring for '{profile.name}'."
+    if interactive:
+        try:
+            typed = prompt(f"Client secret for {client_id} (input hidden): ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typed = ""
+        if typed:
+            return typed, "prompt"
+    raise CliError(
+        "No client secret is available.",
+        detail=keyring_problem,
+        next_step=f"Set the {SECRET_ENV} environment variable to the API application's client "
+        "secret, or store it in the system keyring by saving the connection in the Halo PayLink "
+        "window (or run this command in a terminal to be asked for it).",
+    )
+
+
+def resolve_connection(
+    args: argparse.Namespace,
+    paths: AppPaths | None = None,
+    profiles: ProfileStore | None = None,
+    secrets: SecretStore | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    interactive: bool | None = None,
+    prompt: Callable[[str], str] = getpass.getpass,
+) -> Connection:
+    """Turn the connection arguments into a `Connection` (blocking: may read the keyring or prompt).
+
+    Args:
+        args: parsed arguments from a parser given `add_connection_arguments`.
+        paths: app folders (default `AppPaths.default()`), for the profile store.
+        profiles: the profile store (default: one on `paths`).
+        secrets: the secret store (default: the system keyring), used for profiles only.
+        environ: the environment (default `os.environ`).
+        interactive: whether a hidden prompt may be shown (default: stdin is a terminal).
+        prompt: reads the secret without echo (default `getpass.getpass`).
+
+    Raises:
+        CliError: bad or missing options, unknown profile, unreadable profiles, no secret.
+    """
+    env = os.environ if environ is None else environ
+    can_prompt = _stdin_is_terminal() if interactive is None else interactive
+    profile_name = getattr(args, "profile", None)
+    url = getattr(args, "url", None)
+    client_id_arg = getattr(args, "client_id", None)
+    tenant_arg = getattr(args, "tenant", None) or None
+    ca_file_arg = getattr(args, "ca_file", None) or None
+
+    profile: Profile | None = None
+    if profile_name:
+        if url or client_id_arg:
+            raise _usage("Use either --profile or --url/--client-id, not both.")
+        if profiles is None:
+            profiles = ProfileStore(paths or AppPaths.default())
+        profile = _find_profile(profiles, profile_name)
+        address, client_id = profile.web_url, profile.client_id
+        if not address or not client_id:
+            raise _usage(
+                f"The saved connection '{profile.name}' has no address or client ID yet.",
+                "Finish it in the Halo PayLink window, or give --url and --client-id instead.",
+            )
+        tenant = tenant_arg or profile.tenant
+        ca_file = ca_file_arg or profile.ca_file
+    else:
+        if not url and not client_id_arg:
+            raise _usage("No Halo connection was given.")
+        if not url:
+            raise _usage("--client-id needs --url (the Halo web address).")
+        if not client_id_arg:
+            raise _usage("--url needs --client-id (the API application's client ID).")
+        address, client_id, tenant, ca_file = (
+            url.strip(),
+            client_id_arg.strip(),
+            tenant_arg,
+            ca_file_arg,
+        )
+
+    secret, source = _secret(client_id, profile, secrets, env, can_prompt, prompt)
+    register_secret(secret)  # from here on, logs and error texts mask it
+    return Connection(
+        address=address,
+        tenant=tenant,
+        credentials=Credentials(client_id=client_id, client_secret=secret),
+        ca_file=ca_file,
+        profile=profile,
+        rate_limit=profile.rate_limit if profile else None,
+        secret_source=source,
+    )
+
+
+@asynccontextmanager
+async def open_connection(
+    args: argparse.Namespace,
+    *,
+    paths: AppPaths | None = None,
+    profiles: ProfileStore | None = None,
+    secrets: SecretStore | None = None,
+    environ: Mapping[str, str] | None = None,
+    interactive: bool | None = None,
+    prompt: Callable[[str], str] = getpass.getpass,
+) -> AsyncIterator[tuple[Connection, httpx.AsyncClient]]:
+    """`resolve_connection`, then an HTTP client for it, closed on exit. For `asyncio.run` mains.
+
+    The resolution runs on the loop's thread before any other task exists (it may prompt), which
+    is fine for a CLI with nothing else running.
+
+    Raises:
+        CliError: as `resolve_connection`, or when the CA file cannot be used.
+    """
+    from halo_paylink.halo.http import make_http_client
+
+    connection = resolve_connection(
+        args,
+        paths,
+        profiles,
+        secrets,
+        environ=environ,
+        interactive=interactive,
+        prompt=prompt,
+    )
+    try:
+        http = make_http_client(ca_file=connection.ca_file)
+    except HaloError as exc:
+        raise CliError.from_halo(exc) from None
+    async with http:
+        yield connection, http
+
+
+def _error_fields(
+    headline: str,
+    detail: str,
+    next_step: str,
+    *,
+    kind: ErrorKind | None,
+    status: int | None = None,
+    retry_after: float | None = None,
+) -> dict[str, Any]:
+    return {
+        "kind": kind.code if kind else "usage",
+        "category": kind.category.value if kind else "usage",
+        "headline": headline,
+        "detail": redact(detail),
+        "next_step": next_step,
+        "status": status,
+        "retry_after": retry_after,
+    }
+
+
+def _print(fields: dict[str, Any], json_mode: bool, stream: TextIO | None) -> None:
+    if json_mode:
+        out = stream or sys.stdout
+        print(json.dumps({"ok": False, "error": fields}), file=out)
+        return
+    out = stream or sys.stderr
+    status = f" (HTTP {fields['status']})" if fields["status"] else ""
+    print(f"Error: {fields['headline']}{status}", file=out)
+    if fields["detail"]:
+        # Only errors from Halo's side carry Halo's words; local ones carry the system's.
+        from_halo = fields["category"] not in (ErrorCategory.LOCAL.value, "usage")
+        label = "Halo said" if from_halo else "Details"
+        print(f"  {label}: {fields['detail']}", file=out)
+    if fields["next_step"]:
+        print(f"  Next step: {fields['next_step']}", file=out)
+    if fields["retry_after"]:
+        print(f"  Halo asked to wait {fields['retry_after']:.0f} s.", file=out)
+
+
+def print_error(err: HaloError, json_mode: bool, *, stream: TextIO | None = None) -> None:
+    """Explain `err`: headline, Halo's detail and the next step; redacted.
+
+    Human mode writes to stderr; JSON mode writes `{"ok": false, "error": {...}}` to stdout (so a
+    script reading stdout always gets one JSON document). `stream` overrides either (tests).
+    """
+    fields = _error_fields(
+        err.headline,
+        err.detail,
+        err.next_step,
+        kind=err.kind,
+        status=err.status,
+        retry_after=err.retry_after,
+    )
+    _print(fields, json_mode, stream)
+
+
+def print_cli_error(
+    error: CliError | HaloError, json_mode: bool = False, *, stream: TextIO | None = None
+) -> None:
+    """Like `print_error`, for a `CliError` (usage problems, missing secret) or a `HaloError`."""
+    if isinstance(error, HaloError):
+        print_error(error, json_mode, stream=stream)
+        return
+    if error.error is not None:
+        print_error(error.error, json_mode, stream=stream)
+        return
+    fields = _error_fields(error.headline, error.detail, error.next_step, kind=None)
+    _print(fields, json_mode, stream)

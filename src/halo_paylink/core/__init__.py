@@ -1,0 +1,1 @@
+"""Domain logic without Qt: connection checks, link snippets, the backfill, the wizard's flow."""
