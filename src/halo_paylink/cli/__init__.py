@@ -23,7 +23,8 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-def build_parser(with_subcommands: bool = True) -> argparse.ArgumentParser:
+def build_parser(modules: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The argument parser, with subcommands from `modules` (all of them for `--help`)."""
     parser = argparse.ArgumentParser(
         prog="halo-paylink",
         description="Halo PayLink Assistant: connect HaloPSA to Benji Pays. "
@@ -36,23 +37,23 @@ def build_parser(with_subcommands: bool = True) -> argparse.ArgumentParser:
         help="open the window on the built-in Halo sandbox with demo credentials",
     )
     parser.add_argument("--profile", help="open the window on this saved profile")
-    if with_subcommands:
+    if modules:
         subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-        seen: set[str] = set()
-        for module_name in SUBCOMMANDS.values():
-            if module_name in seen:
-                continue
-            seen.add(module_name)
+        for module_name in dict.fromkeys(modules):
             importlib.import_module(module_name).add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    wants_subcommand = any(a in SUBCOMMANDS for a in args_list if not a.startswith("-"))
-    wants_help = any(a in ("-h", "--help") for a in args_list)
-    parser = build_parser(with_subcommands=wants_subcommand or wants_help)
-    args = parser.parse_args(args_list)
+    named = next((a for a in args_list if a in SUBCOMMANDS), None)
+    if named is not None:
+        modules: Sequence[str] = [SUBCOMMANDS[named]]
+    elif any(a in ("-h", "--help") for a in args_list):
+        modules = list(SUBCOMMANDS.values())
+    else:
+        modules = []
+    args = build_parser(modules).parse_args(args_list)
     command = getattr(args, "command", None)
     if command:
         module = importlib.import_module(SUBCOMMANDS[command])

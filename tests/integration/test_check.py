@@ -1,0 +1,215 @@
+"""`halo-paylink check` and core.checks against the sandbox over real loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from halo_paylink.cli import main
+from halo_paylink.core.checks import CheckId, CheckState, run_checks
+from halo_paylink.halo.models import Credentials
+from halo_paylink.sandbox import Sandbox, SandboxConfig
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(SandboxConfig(invoices=20, seed=7)) as box:
+        yield box
+
+
+def run_check(
+    sandbox: Sandbox,
+    capsys: pytest.CaptureFixture[str],
+    *extra: str,
+    client_id: str | None = None,
+    secret: str | None = None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[int, dict]:
+    monkeypatch.setenv("HALO_CLIENT_SECRET", secret or sandbox.config.client_secret)
+    code = main(
+        [
+            "check",
+            "--url",
+            sandbox.url,
+            "--client-id",
+            client_id or sandbox.config.client_id,
+            "--json",
+            *extra,
+        ]
+    )
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def states(report: dict) -> dict[str, tuple[str, str | None]]:
+    return {c["id"]: (c["state"], c["error"]) for c in report["checks"]}
+
+
+def test_demo_credentials_pass_every_check(sandbox, capsys, monkeypatch):
+    code, report = run_check(sandbox, capsys, monkeypatch=monkeypatch)
+    assert code == 0
+    assert report["ok"] is True
+    assert all(state == "pass" for state, _ in states(report).values())
+    assert report["endpoints"]["tenant"] == sandbox.config.tenant
+    assert report["endpoints"]["resource_url"] == f"{sandbox.url}/api"
+
+
+def test_check_changes_no_data(sandbox, capsys, monkeypatch):
+    with sandbox.lock:
+        before = json.dumps(sandbox.invoices, sort_keys=True, default=str)
+    run_check(sandbox, capsys, monkeypatch=monkeypatch)
+    with sandbox.lock:
+        after = json.dumps(sandbox.invoices, sort_keys=True, default=str)
+    assert before == after
+
+
+def test_wrong_secret_is_named(sandbox, capsys, monkeypatch):
+    code, report = run_check(sandbox, capsys, secret="not-the-secret", monkeypatch=monkeypatch)
+    assert code == 1
+    assert states(report)["token"] == ("fail", "invalid_secret")
+    assert states(report)["read_invoices"][0] == "skipped"
+    assert "not-the-secret" not in json.dumps(report)
+
+
+def test_unknown_client_id_is_named(sandbox, capsys, monkeypatch):
+    code, report = run_check(sandbox, capsys, client_id="nobody", monkeypatch=monkeypatch)
+    assert code == 1
+    assert states(report)["token"] == ("fail", "invalid_client_id")
+
+
+def test_missing_edit_scope_names_the_permission(sandbox, capsys, monkeypatch):
+    sandbox.add_application("reader", "reader-secret-123", allowed_scopes=["read:invoices"])
+    code, report = run_check(
+        sandbox, capsys, client_id="reader", secret="reader-secret-123", monkeypatch=monkeypatch
+    )
+    assert code == 1
+    rows = states(report)
+    assert rows["token"] == ("fail", "missing_scope")
+    assert rows["read_invoices"] == ("pass", None)
+    assert rows["edit_invoices"] == ("fail", "missing_scope")
+    edit = next(c for c in report["checks"] if c["id"] == "edit_invoices")
+    assert "edit:invoices" in edit["fix"]
+
+
+def test_wrong_tenant_is_named(sandbox, capsys, monkeypatch):
+    code, report = run_check(sandbox, capsys, "--tenant", "someone-else", monkeypatch=monkeypatch)
+    assert code == 1
+    assert states(report)["token"] == ("fail", "invalid_tenant")
+
+
+def test_agent_without_edit_rights_is_blamed_not_the_application(sandbox, capsys, monkeypatch):
+    sandbox.add_application("ro-agent", "ro-agent-secret-1", agent_invoice_access="read")
+    code, report = run_check(
+        sandbox, capsys, client_id="ro-agent", secret="ro-agent-secret-1", monkeypatch=monkeypatch
+    )
+    assert code == 1
+    rows = states(report)
+    assert rows["token"][0] == "pass"
+    assert rows["read_invoices"][0] == "pass"
+    assert rows["edit_invoices"][0] == "fail"
+    assert rows["agent_invoice_access"] == ("fail", "agent_lacks_invoice_permission")
+
+
+def test_unreachable_address_is_named(capsys, monkeypatch):
+    with Sandbox(SandboxConfig(invoices=1)) as box:
+        url = box.url
+    monkeypatch.setenv("HALO_CLIENT_SECRET", "x" * 12)
+    code = main(["check", "--url", url, "--client-id", "demo-client", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert states(report)["discovery"] == ("fail", "refused")
+
+
+@pytest.mark.anyio
+async def test_rows_are_reported_live_in_order(sandbox):
+    seen: list[tuple[CheckId, CheckState]] = []
+    async with httpx.AsyncClient() as http:
+        report = await run_checks(
+            http,
+            sandbox.url,
+            Credentials(sandbox.config.client_id, sandbox.config.client_secret),
+            on_update=lambda r: seen.append((r.id, r.state)),
+        )
+    assert report.all_passed
+    busy_then_pass = [s for cid, s in seen if cid is CheckId.TOKEN]
+    assert busy_then_pass == [CheckState.BUSY, CheckState.PASS]
+    assert [cid for cid, s in seen if s is CheckState.PASS] == list(CheckId)
+
+
+def test_sandbox_and_check_as_real_processes(tmp_path: Path):
+    """The issue's own recipe: `halo-paylink sandbox --json` then `check --json` in a shell."""
+    env = dict(os.environ, HALO_PAYLINK_HOME=str(tmp_path))
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "halo_paylink",
+            "sandbox",
+            "--port",
+            "0",
+            "--invoices",
+            "15",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        info = json.loads(server.stdout.readline())
+        assert set(info) == {"url", "tenant", "client_id", "client_secret"}
+        checked = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "halo_paylink",
+                "check",
+                "--url",
+                info["url"],
+                "--client-id",
+                info["client_id"],
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(env, HALO_CLIENT_SECRET=info["client_secret"]),
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert json.loads(checked.stdout)["ok"] is True
+        wrong = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "halo_paylink",
+                "check",
+                "--url",
+                info["url"],
+                "--client-id",
+                info["client_id"],
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(env, HALO_CLIENT_SECRET="wrong-secret-value"),
+        )
+        assert wrong.returncode == 1
+        assert states(json.loads(wrong.stdout))["token"] == ("fail", "invalid_secret")
+    finally:
+        server.terminate()
+        assert server.wait(timeout=10) == 0
+    leaked = [
+        p
+        for p in tmp_path.rglob("*")
+        if p.is_file() and info["client_secret"] in p.read_text(errors="ignore")
+    ]
+    assert leaked == []
