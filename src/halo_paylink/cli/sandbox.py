@@ -1,0 +1,154 @@
+"""`halo-paylink sandbox`: run the built-in Halo sandbox in the foreground.
+
+Prints the web address and the demo credentials in plain language, or with `--json` exactly one
+JSON line `{"url", "tenant", "client_id", "client_secret"}` once the server is listening (for
+scripts and tests), then serves until Ctrl-C or SIGTERM, and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from halo_paylink.sandbox.state import parse_rate_limit
+
+
+def _rate_limit(text: str) -> tuple[int, float]:
+    try:
+        return parse_rate_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _non_negative(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (0-65535)")
+    return value
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the `sandbox` subcommand on the main parser's subparsers."""
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run a local Halo look-alike with demo data (for trying the assistant out)",
+        description="Run the built-in Halo sandbox on 127.0.0.1 until Ctrl-C. It answers like "
+        "HaloPSA's API, with seeded demo invoices and demo credentials.",
+    )
+    parser.add_argument(
+        "--port", type=_port, default=0, help="TCP port on 127.0.0.1 (default: any free port)"
+    )
+    parser.add_argument(
+        "--invoices", type=_non_negative, default=120, help="how many demo invoices (default 120)"
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        default=None,
+        metavar="REQ/SECONDS",
+        help="limit each client like hosted Halo, e.g. 300/300 (or 'hosted'); default: unlimited",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="seed for the demo data (same seed, same data)"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON line with the address and credentials, nothing else",
+    )
+    parser.add_argument(
+        "--no-retry-after",
+        action="store_true",
+        help="answer rate-limited requests without a Retry-After header",
+    )
+    parser.add_argument(
+        "--forbid-editing-posted",
+        action="store_true",
+        help="refuse edits to posted invoices, like Halo's 'do not allow editing posted invoices'",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the sandbox, announce it, and serve until interrupted (main thread only)."""
+    from halo_paylink.sandbox import Sandbox, SandboxConfig
+
+    config = SandboxConfig(
+        invoices=args.invoices,
+        seed=args.seed,
+        rate_limit=args.rate_limit,
+        send_retry_after=not args.no_retry_after,
+        port=args.port,
+        forbid_editing_posted=args.forbid_editing_posted,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    sandbox = Sandbox(config)
+    try:
+        try:
+            url = sandbox.start()
+        except OSError as exc:
+            print(
+                f"Could not start the sandbox on port {args.port}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            return 1
+        if args.json:
+            line = {
+                "url": url,
+                "tenant": config.tenant,
+                "client_id": config.client_id,
+                "client_secret": config.client_secret,
+            }
+            print(json.dumps(line), flush=True)
+        else:
+            posted = "refused" if config.forbid_editing_posted else "allowed"
+            limit = (
+                f"{config.rate_limit[0]} requests per {config.rate_limit[1]:g} seconds per client"
+                if config.rate_limit
+                else "none"
+            )
+            print(
+                f"The Halo sandbox is running at {url}\n"
+                f"It has {config.invoices} demo invoices (seed {config.seed}).\n"
+                "\n"
+                "Connect the assistant to it with these demo credentials:\n"
+                f"  Halo address:   {url}\n"
+                f"  Tenant:         {config.tenant}\n"
+                f"  Client ID:      {config.client_id}\n"
+                f"  Client secret:  {config.client_secret}\n"
+                "\n"
+                f"Rate limit: {limit}. "
+                f"Editing posted invoices: {posted}.\n"
+                "Press Ctrl-C to stop.",
+                flush=True,
+            )
+        # Waiting in short slices keeps the main thread responsive to signals everywhere.
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+        signal.signal(signal.SIGTERM, previous)
+    if not args.json:
+        print("The Halo sandbox has stopped.", flush=True)
+    return 0

@@ -1,0 +1,28 @@
+"""The built-in Halo sandbox: a local HTTP server that behaves like HaloPSA's API.
+
+Used as the app's demo mode (`halo-paylink --demo`, `halo-paylink sandbox`) and by the integration
+tests. No Qt; standard library only.
+"""
+
+from halo_paylink.sandbox.faults import Fault, FaultInjector
+from halo_paylink.sandbox.seed import DEMO_BENJI_TEMPLATE, SeedResult, seed_invoices
+from halo_paylink.sandbox.server import Sandbox
+from halo_paylink.sandbox.state import (
+    DEMO_CLIENT_SECRET,
+    SandboxConfig,
+    SandboxStats,
+    parse_rate_limit,
+)
+
+__all__ = [
+    "DEMO_BENJI_TEMPLATE",
+    "DEMO_CLIENT_SECRET",
+    "Fault",
+    "FaultInjector",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxStats",
+    "SeedResult",
+    "parse_rate_limit",
+    "seed_invoices",
+]

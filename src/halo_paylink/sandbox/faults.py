@@ -1,0 +1,119 @@
+"""Faults the sandbox can inject into its answers, for tests of the client's error handling.
+
+A test adds a `Fault` describing which requests it hits (method, path prefix, after how many
+matching requests, how many times) and what happens to them (an HTTP status, a malformed JSON
+body, a delay, or a dropped connection). The server thread asks `FaultInjector.take()` once per
+request; every method is thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour.
+
+    Attributes:
+        status: answer with this HTTP status (and a short text body) instead of the real answer.
+        malformed: answer 200 with a JSON body cut off half-way.
+        delay: wait this many seconds before answering (combined with the other effects, or alone
+            before the normal answer).
+        drop: close the connection without sending any response.
+        method: only requests with this method (case-insensitive); None = any.
+        path: only requests whose path starts with this (case-insensitive); None = any.
+        times: fire this many times, then retire; None = forever.
+        after: let this many matching requests through untouched first.
+        fired: how many times this fault has fired so far.
+    """
+
+    status: int | None = None
+    malformed: bool = False
+    delay: float = 0.0
+    drop: bool = False
+    method: str | None = None
+    path: str | None = None
+    times: int | None = 1
+    after: int = 0
+    fired: int = 0
+    _seen: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return self.path is None or path.lower().startswith(self.path.lower())
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+
+class FaultInjector:
+    """A thread-safe list of pending faults; the first live match wins."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(
+        self,
+        *,
+        status: int | None = None,
+        malformed: bool = False,
+        delay: float = 0.0,
+        drop: bool = False,
+        method: str | None = None,
+        path: str | None = None,
+        times: int | None = 1,
+        after: int = 0,
+    ) -> Fault:
+        """Queue a fault (see `Fault` for the fields) and return it, so a test can read `fired`."""
+        if status is None and not malformed and not drop and delay <= 0:
+            raise ValueError("a fault needs status=, malformed=True, drop=True or delay=")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1 (or None for every matching request)")
+        if after < 0 or delay < 0:
+            raise ValueError("after and delay must not be negative")
+        fault = Fault(
+            status=status,
+            malformed=malformed,
+            delay=delay,
+            drop=drop,
+            method=method,
+            path=path,
+            times=times,
+            after=after,
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Forget every pending fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def pending(self) -> list[Fault]:
+        """The faults that can still fire (a copy of the list; the Fault objects are live)."""
+        with self._lock:
+            return [f for f in self._faults if not f.exhausted]
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """Called by the server once per request: the fault to apply to it, if any.
+
+        Every live fault that matches counts the request (so `after=` counts matching requests
+        only); the first one past its `after` fires.
+        """
+        with self._lock:
+            chosen: Fault | None = None
+            for fault in self._faults:
+                if fault.exhausted or not fault.matches(method, path):
+                    continue
+                fault._seen += 1
+                if chosen is None and fault._seen > fault.after:
+                    fault.fired += 1
+                    chosen = fault
+            self._faults = [f for f in self._faults if not f.exhausted]
+            return chosen

@@ -1,0 +1,229 @@
+"""Repeatable, realistic invoice data for the sandbox.
+
+`seed_invoices(n, seed)` builds `n` Halo-shaped invoices from `random.Random(seed)`: the same
+arguments always give the same data. Every category a backfill must tell apart is present
+(given enough invoices: one of each is placed first, the rest drawn by weight): paid, part-paid,
+unpaid, credits (negative totals), voided, drafts (not posted), zero due, not yet synced to the
+accounting tool, and open invoices that already carry a payment link (a typical Benji link, or
+some other link). Client names include non-ASCII ones. 100,000 invoices seed in about a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from typing import Any
+
+#: The link a merchant would configure for the demo (the placeholder is the accounting number).
+DEMO_BENJI_TEMPLATE = "https://www.benjipays.com/portal/demo-msp/pay/?InvoiceNumber=[Invoice No.]"
+DEMO_BENJI_PREFIX = "https://www.benjipays.com/portal/demo-msp/pay/?InvoiceNumber="
+
+#: Custom fields every seeded invoice carries (Halo returns them as a list of objects).
+PAYMENT_LINK_CUSTOM_FIELD = "CFPaymentLink"
+PO_NUMBER_CUSTOM_FIELD = "CFPONumber"
+
+FIRST_INVOICE_ID = 1001
+
+# Category names (see `SeedResult.categories`).
+PAID = "paid"
+PART_PAID = "part_paid"
+UNPAID = "unpaid"
+CREDIT = "credit"
+VOIDED = "voided"
+DRAFT = "draft"
+ZERO_DUE = "zero_due"
+NOT_SYNCED = "not_synced"
+LINKED_BENJI = "linked_benji"
+LINKED_OTHER = "linked_other"
+
+#: (category, weight). Open = what a backfill should give a link: posted, not voided, total > 0,
+#: amount due > 0, synced, and no link yet (unpaid + part-paid here).
+CATEGORY_WEIGHTS: tuple[tuple[str, int], ...] = (
+    (PAID, 30),
+    (PART_PAID, 8),
+    (UNPAID, 35),
+    (CREDIT, 5),
+    (VOIDED, 4),
+    (DRAFT, 6),
+    (ZERO_DUE, 3),
+    (NOT_SYNCED, 4),
+    (LINKED_BENJI, 3),
+    (LINKED_OTHER, 2),
+)
+#: Categories that are open invoices in need of a link.
+OPEN_NEEDING_LINK: frozenset[str] = frozenset({UNPAID, PART_PAID})
+
+#: Halo `paymentstatus` codes as modelled here (U: only 0 and -1 are known to mean unpaid).
+STATUS_UNPAID = 0
+STATUS_UNPAID_ALT = -1
+STATUS_PART_PAID = 1
+STATUS_PAID = 2
+
+CLIENTS: tuple[tuple[str, str], ...] = (
+    ("Acme Widgets Ltd", "GBP"),
+    ("Müller & Söhne GmbH", "EUR"),
+    ("Café Zoë", "EUR"),
+    ("株式会社テスト", "JPY"),
+    ("Northwind Traders", "USD"),
+    ("Contoso Pharmaceuticals", "USD"),
+    ("Globex Corporation", "USD"),
+    ("Initech LLC", "USD"),
+    ("Umbrella Dental Group", "USD"),
+    ("Stark Logistics, Inc.", "USD"),
+    ("O'Brien & Daughters Plumbing", "USD"),
+    ("Łódź Software Sp. z o.o.", "EUR"),
+    ("Ångström Optics AB", "EUR"),
+    ("Smith, Jones & Partners LLP", "GBP"),
+    ("Blue Ridge Family Clinic", "USD"),
+    ("Peña Construction", "USD"),
+    ('Tech "Quoted" Solutions', "USD"),
+    ("Dvořák Music School", "EUR"),
+    ("Harbour View Hotel", "GBP"),
+    ("Fabrikam Residences", "USD"),
+    ("Wayne Enterprises", "USD"),
+    ("Soylent Foods", "USD"),
+    ("Hooli <XYZ> Division", "USD"),
+    ("Ζήτα Consulting", "EUR"),
+    ("Riverside Accountancy", "GBP"),
+)
+_ITEMS: tuple[tuple[str, str, float, float], ...] = (
+    ("MSP-GOLD", "Managed services – Gold, per user", 45.0, 95.0),
+    ("M365-BP", "Microsoft 365 Business Premium", 18.0, 26.0),
+    ("BACKUP-TB", "Cloud backup, per TB", 30.0, 60.0),
+    ("LAB-HR", "On-site labour, per hour", 85.0, 160.0),
+    ("FW-LIC", "Firewall licence renewal", 120.0, 900.0),
+    ("HW-LAPTOP", "Laptop (supplied and configured)", 700.0, 1900.0),
+)
+_BASE_DATE = dt.date(2025, 6, 30)
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """Seeded invoices by id, and the category each was generated as (for tests and the demo)."""
+
+    invoices: dict[int, dict[str, Any]]
+    categories: dict[int, str]
+
+
+def _categories(rng: random.Random, n: int) -> list[str]:
+    names = [name for name, _ in CATEGORY_WEIGHTS]
+    weights = [w for _, w in CATEGORY_WEIGHTS]
+    guaranteed = names[: min(n, len(names))]
+    rest = rng.choices(names, weights=weights, k=max(0, n - len(guaranteed)))
+    result = guaranteed + rest
+    rng.shuffle(result)
+    return result
+
+
+def _lines(rng: random.Random, invoice_id: int, sign: int) -> tuple[list[dict[str, Any]], float]:
+    lines = []
+    total = 0.0
+    for n in range(rng.randint(1, 3)):
+        code, desc, lo, hi = _ITEMS[rng.randrange(len(_ITEMS))]
+        qty = rng.randint(1, 12)
+        price = round(rng.uniform(lo, hi), 2)
+        net = round(sign * qty * price, 2)
+        total += net
+        lines.append(
+            {
+                "id": invoice_id * 10 + n,
+                "ihid": invoice_id,
+                "item_code": code,
+                "description": desc,
+                "qty_order": qty,
+                "unit_price": price,
+                "net_amount": net,
+            }
+        )
+    return lines, round(total, 2)
+
+
+def seed_invoices(n: int, seed: int = 1) -> SeedResult:
+    """Build `n` invoices (ids from FIRST_INVOICE_ID) deterministically from `seed`."""
+    if n < 0:
+        raise ValueError("the number of invoices must not be negative")
+    rng = random.Random(seed)
+    invoices: dict[int, dict[str, Any]] = {}
+    categories: dict[int, str] = {}
+    for index, category in enumerate(_categories(rng, n)):
+        invoice_id = FIRST_INVOICE_ID + index
+        client_index = rng.randrange(len(CLIENTS))
+        client_name, currency = CLIENTS[client_index]
+        date = _BASE_DATE - dt.timedelta(days=rng.randrange(730))
+        sign = -1 if category == CREDIT else 1
+        if category == ZERO_DUE:
+            lines: list[dict[str, Any]] = [
+                {
+                    "id": invoice_id * 10,
+                    "ihid": invoice_id,
+                    "item_code": "WARRANTY",
+                    "description": "Warranty replacement (no charge)",
+                    "qty_order": 1,
+                    "unit_price": 0.0,
+                    "net_amount": 0.0,
+                }
+            ]
+            total = 0.0
+        else:
+            lines, total = _lines(rng, invoice_id, sign)
+        paid = 0.0
+        status = STATUS_UNPAID
+        if category == PAID:
+            paid, status = total, STATUS_PAID
+        elif category == PART_PAID:
+            paid, status = round(total * rng.uniform(0.1, 0.9), 2), STATUS_PART_PAID
+        elif category in (UNPAID, NOT_SYNCED, LINKED_BENJI, LINKED_OTHER):
+            status = STATUS_UNPAID_ALT if rng.random() < 0.15 else STATUS_UNPAID
+        elif category == ZERO_DUE:
+            status = STATUS_PAID
+        due = round(total - paid, 2)
+        posted = category != DRAFT
+        synced = posted and category != NOT_SYNCED
+        accounting_number = str(20000 + index) if synced else None
+        link = ""
+        if category == LINKED_BENJI:
+            link = DEMO_BENJI_PREFIX + (accounting_number or "")
+        elif category == LINKED_OTHER:
+            link = f"https://pay.example.com/i/{rng.randrange(10**8):08d}"
+        invoices[invoice_id] = {
+            "id": invoice_id,
+            "invoicenumber": f"INV-{invoice_id:06d}",
+            # Halo sends null or "" for an invoice not yet synced; both occur.
+            "thirdpartyinvoicenumber": accounting_number if synced else (None if index % 2 else ""),
+            "client_id": 100 + client_index,
+            "client_name": client_name,
+            "invoice_date": f"{date.isoformat()}T00:00:00",
+            "duedate": f"{(date + dt.timedelta(days=30)).isoformat()}T00:00:00",
+            "posted": posted,
+            "voided": category == VOIDED,
+            "total": total,
+            "amountpaid": paid,
+            "amountdue": due,
+            "amount_remaining": due,
+            "paymentstatus": status,
+            "invoicetype": 1 if category == CREDIT else 0,
+            "currency": currency,
+            "qboid": 5000 + index if synced else None,
+            "xeroid": None,
+            "pdf_attachment_id": 700000 + index if posted and rng.random() < 0.6 else None,
+            "generic_online_invoice_payment_url": link,
+            "xero_online_invoice_payment_url": "",
+            "customfields": [
+                {
+                    "id": 201,
+                    "name": PAYMENT_LINK_CUSTOM_FIELD,
+                    "label": "Payment link",
+                    "value": "",
+                },
+                {
+                    "id": 202,
+                    "name": PO_NUMBER_CUSTOM_FIELD,
+                    "label": "PO number",
+                    "value": f"PO-{rng.randrange(10**5):05d}" if rng.random() < 0.3 else "",
+                },
+            ],
+            "lines": lines,
+        }
+        categories[invoice_id] = category
+    return SeedResult(invoices=invoices, categories=categories)

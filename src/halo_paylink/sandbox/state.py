@@ -1,0 +1,203 @@
+"""The sandbox's configuration, API applications, rate windows and request statistics.
+
+Plain data and small helpers shared by `server.py`; nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+#: The fixed, public demo secret (printed by `halo-paylink sandbox`; never a real credential).
+DEMO_CLIENT_SECRET = "demo-secret-not-for-production-0000"
+
+#: Scopes Halo knows (HaloAPI `HaloAuth.psm1`): `all`, `all:standard`, `admin`, read/edit per area.
+_SCOPE_AREAS = (
+    "tickets",
+    "customers",
+    "crm",
+    "assets",
+    "invoices",
+    "items",
+    "contracts",
+    "quotes",
+    "projects",
+    "suppliers",
+    "sales",
+    "reports",
+    "software",
+    "kb",
+    "calendar",
+    "timesheets",
+    "travel",
+    "appointments",
+)
+KNOWN_SCOPES: frozenset[str] = frozenset(
+    {"all", "all:standard", "admin"}
+    | {f"read:{area}" for area in _SCOPE_AREAS}
+    | {f"edit:{area}" for area in _SCOPE_AREAS}
+)
+
+#: Scopes that cover every invoice request. `all:standard` is modelled as covering invoices (U).
+BROAD_SCOPES: frozenset[str] = frozenset({"all", "all:standard"})
+
+AGENT_ACCESS_LEVELS = ("none", "read", "edit")
+
+
+def scope_allows(granted: Iterable[str], needed: str) -> bool:
+    """True when the granted scopes cover `needed` (e.g. "read:invoices").
+
+    Modelled on Halo: `all` (and `all:standard`) cover everything here; `read:` and `edit:` are
+    separate grants, so `edit:invoices` alone does not allow reading (U, the strict choice).
+    """
+    granted = set(granted)
+    return bool(granted & BROAD_SCOPES) or needed in granted
+
+
+def parse_rate_limit(spec: str) -> tuple[int, float]:
+    """Parse "REQ/SECONDS" (e.g. "300/300") into (requests, window_seconds).
+
+    Raises:
+        ValueError: with a message saying what is wrong, for the CLI to show.
+    """
+    text = spec.strip()
+    if text.lower() == "hosted":
+        return (300, 300.0)
+    parts = text.split("/")
+    if len(parts) != 2:
+        raise ValueError(f"'{spec}' is not REQUESTS/SECONDS, e.g. 300/300 (300 requests per 5 min)")
+    try:
+        requests = int(parts[0])
+    except ValueError:
+        raise ValueError(f"'{parts[0]}' is not a whole number of requests (in '{spec}')") from None
+    try:
+        seconds = float(parts[1])
+    except ValueError:
+        raise ValueError(f"'{parts[1]}' is not a number of seconds (in '{spec}')") from None
+    if requests < 1:
+        raise ValueError(f"the number of requests must be at least 1 (got {requests})")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"the window must be a positive number of seconds (got {parts[1]})")
+    return (requests, seconds)
+
+
+@dataclass
+class SandboxConfig:
+    """How a sandbox behaves. Every field has a default that makes a working demo.
+
+    Attributes:
+        invoices: how many invoices to seed.
+        seed: seed for the repeatable random data.
+        tenant: the hosted tenant name (`?tenant=` must match when sent; authinfo reports it).
+        client_id / client_secret: the demo API application (scopes read+edit invoices).
+        rate_limit: (requests, window_seconds) per client in a rolling window; None = unlimited.
+        send_retry_after: send `Retry-After` with 429s (whether Halo does is unverified).
+        token_ttl: access token lifetime in seconds (`expires_in`).
+        max_page_size: the largest `page_size` honoured; larger requests get this many rows.
+        default_page_size: rows per page when paginating without `page_size`.
+        unpaginated_count: rows returned without `pageinate=true` when `count` is not sent.
+        port: TCP port on 127.0.0.1; 0 picks a free one.
+        forbid_editing_posted: Halo's `donotalloweditingpostedinvoices` setting.
+        authinfo: serve `GET /api/authinfo` (False = 404, to exercise clients' fallback).
+        path_prefix: serve everything below this path (self-hosted Halo under a path), e.g. "/halo".
+        agent_name: the name of the demo application's agent (`GET /api/Agent/me`).
+    """
+
+    invoices: int = 120
+    seed: int = 1
+    tenant: str = "demo"
+    client_id: str = "demo-client"
+    client_secret: str = field(default=DEMO_CLIENT_SECRET, repr=False)
+    rate_limit: tuple[int, float] | None = None
+    send_retry_after: bool = True
+    token_ttl: int = 3600
+    max_page_size: int = 100
+    default_page_size: int = 50
+    unpaginated_count: int = 100
+    port: int = 0
+    forbid_editing_posted: bool = False
+    authinfo: bool = True
+    path_prefix: str = ""
+    agent_name: str = "PayLink API"
+
+
+@dataclass
+class Application:
+    """One API application registered in the sandbox, and the agent it logs in as."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    allowed_scopes: frozenset[str]
+    agent_invoice_access: str  # "none" | "read" | "edit"
+    agent_id: int
+    agent_name: str
+    active: bool = True
+
+
+class RateWindow:
+    """A rolling window per client: at most `limit` accepted requests in any `window` seconds.
+
+    Rejected requests do not take a slot. Not thread-safe: used under the sandbox state lock.
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._hits: dict[str, deque[float]] = {}
+
+    def admit(self, key: str, now: float) -> float | None:
+        """Record a request at `now`; None when admitted, else seconds until a slot frees."""
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) < self.limit:
+            hits.append(now)
+            return None
+        return hits[0] + self.window - now
+
+
+@dataclass
+class SandboxStats:
+    """What the sandbox has served, for tests and benchmarks. Read under `lock` for consistency.
+
+    Attributes:
+        requests: every request received (including faulted and rate-limited ones).
+        by_kind: (method, path kind, status) -> count; status 0 = connection dropped.
+        invoice_posts: `POST /api/Invoice` requests that reached the invoice handler.
+        invoices_written: invoice id -> times saved (validate-only does not count).
+        invoices_created: invoices created by a POST object without `id`.
+        validate_only: objects validated with `_validateonly: true`.
+        rate_limited: 429 answers.
+        tokens_issued: successful token requests.
+    """
+
+    requests: int = 0
+    by_kind: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    invoice_posts: int = 0
+    invoices_written: Counter[int] = field(default_factory=Counter)
+    invoices_created: int = 0
+    validate_only: int = 0
+    rate_limited: int = 0
+    tokens_issued: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(
+        self, method: str | None = None, kind: str | None = None, status: int | None = None
+    ) -> int:
+        """How many requests matched all the given parts of (method, kind, status)."""
+        with self.lock:
+            return sum(
+                n
+                for (m, k, s), n in self.by_kind.items()
+                if (method is None or m == method.upper())
+                and (kind is None or k == kind)
+                and (status is None or s == status)
+            )
+
+    def written_more_than_once(self) -> list[int]:
+        """Invoice ids saved more than once (a backfill should write each invoice once)."""
+        with self.lock:
+            return sorted(i for i, n in self.invoices_written.items() if n > 1)
