@@ -210,8 +210,12 @@ class HaloError(Exception):
     @property
     def summary(self) -> str:
         status = f" (HTTP {self.status})" if self.status else ""
-        source = "Details" if self.kind.category is ErrorCategory.LOCAL else "Halo said"
-        detail = f" {source}: {self.detail}" if self.detail else ""
+        # Our own findings (address, local) are explained directly; server text is attributed.
+        if self.kind.category is ErrorCategory.ADDRESS:
+            detail = f" {self.detail}" if self.detail else ""
+        else:
+            source = "Details" if self.kind.category is ErrorCategory.LOCAL else "Halo said"
+            detail = f" {source}: {self.detail}" if self.detail else ""
         return f"{self.headline}{status}{detail}"
 
     def __repr__(self) -> str:

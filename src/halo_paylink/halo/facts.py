@@ -13,7 +13,8 @@ REQUESTED_SCOPES: tuple[str, ...] = ("read:invoices", "edit:invoices")
 #: (U) A wrong `?tenant=` has been seen to answer HTTP 500 at the token endpoint.
 WRONG_TENANT_TOKEN_STATUSES: frozenset[int] = frozenset({500})
 
-#: (U) OpenIddict's wording for an unknown client id (vs a wrong secret; both are 401 invalid_client).
+#: (U) OpenIddict's wording for an unknown client id (vs a wrong secret; both are 401
+#: invalid_client).
 UNKNOWN_CLIENT_ID_MARKERS: tuple[str, ...] = ("client_id", "client application was not found")
 
 #: (U) OpenIddict's wording when the application may not use a requested scope (HTTP 400).
@@ -34,8 +35,8 @@ UNPAID_INVOICE_FILTER: dict[str, str] = {
     "includecredits": "false",
 }
 
-#: (U) `paymentstatus` codes: 0 = unpaid and -1 appear in Halo's unpaid filter; part-paid is unknown,
-#: so it is never decided on alone (see core.selection).
+#: (U) `paymentstatus` codes: 0 = unpaid and -1 appear in Halo's unpaid filter; part-paid is
+#: unknown, so it is never decided on alone (see core.backfill.selection).
 UNPAID_PAYMENT_STATUSES: frozenset[int] = frozenset({0, -1})
 
 # --- Invoice updates -----------------------------------------------------------------------------
@@ -81,10 +82,33 @@ UNVERIFIED_NOTES: dict[str, str] = {
         "this check asks Halo to validate an edit without saving it."
     ),
     "wrong_tenant": "Halo has been seen to answer a wrong tenant with a server error (HTTP 500).",
-    "page_size": "The largest page Halo serves is unverified; we ask for 100 and follow what it returns.",
+    "page_size": (
+        "The largest page Halo serves is unverified; we ask for 100 and follow what it returns."
+    ),
     "invoiceid": "$INVOICEID is taken to be Halo's own invoice number (the invoice id).",
     "link_field": (
         "Whether Halo's customer portal shows generic_online_invoice_payment_url as its Pay button "
         "is unverified; a custom field can be chosen instead."
     ),
 }
+
+# --- Client (added by the CLIENT helper) ---------------------------------------------------------
+#: (V) Hosted Halo lives on `{tenant}.<one of these>`.
+HOSTED_DOMAINS: tuple[str, ...] = ("halopsa.com", "haloitsm.com")
+
+#: (V) Success responses carry `expires_in`; this is used only when Halo leaves it out.
+DEFAULT_TOKEN_TTL_SECONDS = 3600.0
+
+#: (U) Scopes that include every invoice right. A token granted one of these is not "missing" a
+#: narrower scope; `edit:invoices` is assumed to include reading.
+SCOPES_IMPLYING: dict[str, frozenset[str]] = {
+    "read:invoices": frozenset({"read:invoices", "edit:invoices", "all", "all:standard"}),
+    "edit:invoices": frozenset({"edit:invoices", "all", "all:standard"}),
+}
+
+#: (U) OAuth errors meaning the API application is not a client-credentials ("Client ID and
+#: Secret (Services)") application.
+WRONG_GRANT_ERRORS: frozenset[str] = frozenset({"unauthorized_client", "unsupported_grant_type"})
+
+#: A Retry-After longer than this is clamped (a broken header must not stall a run for hours).
+RETRY_AFTER_MAX_SECONDS = 900.0

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import quote
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class HaloEndpoints:
     @property
     def token_url(self) -> str:
         url = f"{self.auth_url}/token"
-        return f"{url}?tenant={self.tenant}" if self.tenant else url
+        return f"{url}?tenant={quote(self.tenant, safe='')}" if self.tenant else url
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,295 @@
+"""OAuth 2.0 client-credentials tokens for one Halo API application.
+
+`TokenProvider.get` returns a cached token until `facts.TOKEN_REFRESH_MARGIN_SECONDS` before it
+expires; concurrent callers share one in-flight token request. Token-endpoint failures become named
+errors (unknown client id, wrong secret, wrong tenant, missing scope, ...). The client secret is
+sent only in the form body and never appears in an error, a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import httpx
+
+from halo_paylink.halo import facts
+from halo_paylink.halo.errors import ErrorKind, HaloError
+from halo_paylink.halo.http import (
+    RequestStats,
+    backoff_seconds,
+    error_from_exception,
+    looks_like_html,
+    parse_json,
+    rate_limit_wait,
+    redact,
+    require_secure_url,
+    server_message,
+)
+from halo_paylink.halo.jwt import decode_claims, scopes_from_claims
+from halo_paylink.halo.models import Credentials, HaloEndpoints, Token
+from halo_paylink.halo.ratelimit import RateLimiter, Sleep
+
+log = logging.getLogger(__name__)
+
+#: Token requests are side-effect free, so transient failures are retried this often.
+TOKEN_MAX_RETRIES = 3
+_TRANSIENT = frozenset({502, 503, 504})
+
+
+class TokenProvider:
+    """Gets and caches the access token; all methods run on the caller's event loop.
+
+    Args:
+        http: the shared client (see `halo.http.make_http_client`).
+        endpoints: where the token endpoint is (`endpoints.token_url`).
+        credentials: client id and secret.
+        scopes: scopes to ask for; always sent (a token issued without one fails every call).
+        clock: monotonic seconds; `Token.expires_at` is on this clock.
+        limiter: when given, token requests count against the same rate budget as API calls.
+        sleep: injectable wait used between retries.
+        stats: when given, every token request is counted there.
+        max_retries: retries after a 429, a 502/503/504 or a timeout (token requests are safe to
+            repeat).
+        wall_clock: Unix time, for Retry-After given as an HTTP-date.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        endpoints: HaloEndpoints,
+        credentials: Credentials,
+        *,
+        scopes: Sequence[str] = facts.REQUESTED_SCOPES,
+        clock: Callable[[], float] = time.monotonic,
+        limiter: RateLimiter | None = None,
+        sleep: Sleep = asyncio.sleep,
+        stats: RequestStats | None = None,
+        max_retries: int = TOKEN_MAX_RETRIES,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._http = http
+        self.endpoints = endpoints
+        self._credentials = credentials
+        self.scopes = tuple(scopes)
+        self._clock = clock
+        self._limiter = limiter
+        self._sleep = sleep
+        self.stats = stats if stats is not None else RequestStats()
+        self._max_retries = max_retries
+        self._wall_clock = wall_clock
+        self._token: Token | None = None
+        self._inflight: asyncio.Future[Token] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenProvider(client_id={self._credentials.client_id!r}, "
+            f"token_url={self.endpoints.token_url!r})"
+        )
+
+    @property
+    def cached(self) -> Token | None:
+        """The cached token if still fresh, without any request."""
+        token = self._token
+        if (
+            token is not None
+            and self._clock() < token.expires_at - facts.TOKEN_REFRESH_MARGIN_SECONDS
+        ):
+            return token
+        return None
+
+    async def get(self) -> Token:
+        """A valid token: cached, or from one request shared by every concurrent caller.
+
+        Raises:
+            HaloError: INVALID_CLIENT_ID, INVALID_SECRET, INVALID_TENANT, MISSING_SCOPE,
+                WRONG_GRANT, FORBIDDEN, RATE_LIMITED, SERVER_ERROR, NOT_HALO, MALFORMED_RESPONSE,
+                REJECTED, or a connection kind (DNS, REFUSED, TLS, TIMEOUT, NETWORK).
+        """
+        token = self.cached
+        if token is not None:
+            return token
+        if self._inflight is None or self._inflight.done():
+            task = asyncio.ensure_future(self._fetch_and_store())
+            task.add_done_callback(_consume_exception)
+            self._inflight = task
+        # shield: one caller being cancelled must not cancel the request others wait on
+        return await asyncio.shield(self._inflight)
+
+    def invalidate(self, token: Token | None = None) -> None:
+        """Forget the cached token (after a 401). With `token`, only if it is still the cached one,
+        so many requests failing with the same stale token cause a single refresh."""
+        if token is None or self._token is token:
+            self._token = None
+
+    async def _fetch_and_store(self) -> Token:
+        token = await self._fetch()
+        self._token = token
+        return token
+
+    async def _fetch(self) -> Token:
+        attempt = 0
+        while True:
+            slot = await self._limiter.acquire() if self._limiter is not None else None
+            try:
+                response = await self._post()
+            except HaloError as error:
+                if self._limiter is not None and slot is not None:
+                    self._limiter.done(slot)
+                if error.kind is ErrorKind.TIMEOUT and attempt < self._max_retries:
+                    attempt += 1
+                    self.stats.retries_other += 1
+                    await self._sleep(backoff_seconds(attempt))
+                    continue
+                raise
+            if self._limiter is not None and slot is not None:
+                self._limiter.done(slot)
+            status = response.status_code
+            if status == 429 and attempt < self._max_retries:
+                wait = rate_limit_wait(response, attempt + 1, now=self._wall_clock())
+                attempt += 1
+                self.stats.retries_429 += 1
+                if self._limiter is not None:
+                    self._limiter.hold_off(wait)
+                else:
+                    await self._sleep(wait)
+                continue
+            if status in _TRANSIENT and attempt < self._max_retries:
+                attempt += 1
+                self.stats.retries_other += 1
+                await self._sleep(backoff_seconds(attempt))
+                continue
+            return self._token_from(response)
+
+    async def _post(self) -> httpx.Response:
+        # never send the secret in the clear, whatever endpoints we were handed
+        require_secure_url(self.endpoints.token_url)
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": self._credentials.client_id,
+            "client_secret": self._credentials.client_secret,
+            "scope": " ".join(self.scopes),
+        }
+        self.stats.token_requests += 1
+        try:
+            response = await self._http.post(
+                self.endpoints.token_url, data=data, headers={"Accept": "application/json"}
+            )
+        except httpx.HTTPError as exc:
+            self.stats.record(None)
+            error = error_from_exception(exc)
+            raise HaloError(
+                error.kind, redact(error.detail, self._credentials.client_secret)
+            ) from None
+        self.stats.record(response)
+        log.debug("token request -> HTTP %s", response.status_code)
+        return response
+
+    def _token_from(self, response: httpx.Response) -> Token:
+        status = response.status_code
+        if 200 <= status < 300:
+            return self._parse_success(response)
+        raise self._error_for(response)
+
+    def _parse_success(self, response: httpx.Response) -> Token:
+        body = parse_json(response)
+        access = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(access, str) or not access:
+            raise HaloError(
+                ErrorKind.MALFORMED_RESPONSE,
+                "The token response has no access_token.",
+                status=response.status_code,
+            )
+        token_type = body.get("token_type")
+        if isinstance(token_type, str) and token_type.lower() != "bearer":
+            raise HaloError(
+                ErrorKind.MALFORMED_RESPONSE,
+                f"Halo issued a {token_type!r} token; a Bearer token was expected.",
+                status=response.status_code,
+            )
+        try:
+            ttl = float(body.get("expires_in", facts.DEFAULT_TOKEN_TTL_SECONDS))
+        except (TypeError, ValueError):
+            ttl = facts.DEFAULT_TOKEN_TTL_SECONDS
+        claims = decode_claims(access)
+        scope = body.get("scope")
+        # `scope` may be absent from a success response; then the JWT (if it is one) may say
+        scopes = tuple(scope.split()) if isinstance(scope, str) else scopes_from_claims(claims)
+        return Token(
+            access_token=access,
+            expires_at=self._clock() + max(0.0, ttl),
+            scopes=scopes,
+            claims=claims,
+        )
+
+    def _error_for(self, response: httpx.Response) -> HaloError:
+        status = response.status_code
+        secret = self._credentials.client_secret
+        error_code, description = "", ""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            error_code = str(body.get("error") or "")
+            description = str(body.get("error_description") or body.get("message") or "")
+        said = redact(server_message(response), secret)
+        lowered = description.lower()
+        tenant_sent = self.endpoints.tenant is not None
+
+        if error_code == "invalid_client" or (status == 401 and not error_code):
+            if status == 401 and not error_code and looks_like_html(response):
+                return HaloError(ErrorKind.NOT_HALO, said, status=status)
+            if any(marker in lowered for marker in facts.UNKNOWN_CLIENT_ID_MARKERS):
+                return HaloError(ErrorKind.INVALID_CLIENT_ID, said, status=status)
+            return HaloError(ErrorKind.INVALID_SECRET, said, status=status)
+        if error_code in facts.SCOPE_NOT_ALLOWED_ERRORS and any(
+            marker in lowered for marker in facts.SCOPE_NOT_ALLOWED_MARKERS
+        ):
+            return HaloError(ErrorKind.MISSING_SCOPE, said, status=status)
+        if error_code in facts.WRONG_GRANT_ERRORS:
+            return HaloError(ErrorKind.WRONG_GRANT, said, status=status)
+        if tenant_sent and status in facts.WRONG_TENANT_TOKEN_STATUSES:
+            return HaloError(
+                ErrorKind.INVALID_TENANT,
+                f"The token endpoint answered HTTP {status} for tenant "
+                f"{self.endpoints.tenant!r}, which Halo has been seen to do for a wrong "
+                f"tenant. {said}",
+                status=status,
+            )
+        if status == 403:
+            kind = (
+                ErrorKind.MISSING_SCOPE
+                if any(marker in said.lower() for marker in facts.SCOPE_NOT_ALLOWED_MARKERS)
+                else ErrorKind.FORBIDDEN
+            )
+            return HaloError(kind, said, status=status)
+        if status == 429:
+            return HaloError(
+                ErrorKind.RATE_LIMITED,
+                said,
+                status=status,
+                retry_after=rate_limit_wait(response, 1, now=self._wall_clock()),
+            )
+        if status >= 500:
+            return HaloError(ErrorKind.SERVER_ERROR, said, status=status)
+        if looks_like_html(response) or status in (404, 405):
+            return HaloError(
+                ErrorKind.NOT_HALO,
+                f"{self.endpoints.auth_url}/token answered HTTP {status}: {said}",
+                status=status,
+            )
+        if body is None:
+            return HaloError(ErrorKind.MALFORMED_RESPONSE, said, status=status)
+        return HaloError(ErrorKind.REJECTED, said, status=status)
+
+
+def _consume_exception(future: asyncio.Future[Token]) -> None:
+    # Every waiter sees the exception through `shield`; this only stops asyncio warning about an
+    # exception "never retrieved" when all waiters were cancelled.
+    if not future.cancelled():
+        with contextlib.suppress(BaseException):
+            future.exception()

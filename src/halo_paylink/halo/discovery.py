@@ -1,0 +1,291 @@
+"""From whatever the admin pasted to the addresses of one Halo instance.
+
+`parse_address` is pure and cheap (the wizard calls it on every keystroke); it accepts a web
+address, the Resource Server URL (`…/api`), the Authorisation Server URL (`…/auth`), with or
+without scheme, trailing slashes, deeper paths, queries or surrounding quotes, and explains
+precisely what is wrong otherwise. `discover` then asks `GET {web}/api/authinfo` (no token needed)
+and falls back to the derived `{web}/auth` and `{web}/api` when that does not answer like Halo.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from halo_paylink.halo import facts
+from halo_paylink.halo.errors import ErrorKind, HaloError
+from halo_paylink.halo.http import RequestStats, error_from_exception, is_loopback_host
+from halo_paylink.halo.models import HaloEndpoints
+
+_EXAMPLE = "e.g. https://acme.halopsa.com"
+_QUOTES = "\"'`<>“”‘’«»"
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(.*)$", re.DOTALL)
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_EMAIL = re.compile(r"^[^@/\s:]+@[^@/\s]+\.[^@/\s]+$")
+#: Path segments that end the web prefix: what follows belongs to the API or the auth server.
+_SERVER_SEGMENTS = ("api", "auth")
+#: How many shorter path prefixes `discover` tries when the pasted path may be a page, not a prefix.
+_MAX_PREFIX_PROBES = 3
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    """A pasted address, normalised.
+
+    Attributes:
+        web_url: scheme://host[:port][/path-prefix], no trailing slash, no /api or /auth.
+        hosted: the host is `*.halopsa.com` / `*.haloitsm.com`.
+        tenant_from_host: "acme" for acme.halopsa.com; None when self-hosted.
+        path_certain: False when a self-hosted address kept a path that may be a page of the web app
+            rather than the prefix Halo lives under (`discover` then also tries shorter prefixes).
+    """
+
+    web_url: str
+    hosted: bool
+    tenant_from_host: str | None
+    path_certain: bool = True
+
+
+def _bad(message: str) -> HaloError:
+    return HaloError(ErrorKind.BAD_ADDRESS, message)
+
+
+def _strip_decoration(text: str) -> str:
+    previous = None
+    while previous != text:
+        previous = text
+        text = text.strip().strip(_QUOTES).strip()
+        # a trailing full stop or comma copied along with a sentence
+        text = text.rstrip(".,;")
+    return text
+
+
+def _hosted_tenant(host: str) -> tuple[bool, str | None]:
+    for domain in facts.HOSTED_DOMAINS:
+        if host.endswith("." + domain):
+            tenant = host[: -len(domain) - 1].split(".")[0]
+            return True, tenant
+    return False, None
+
+
+def _check_host(host: str, *, explicit_scheme: bool) -> None:
+    bare = host.strip("[]")
+    try:
+        ipaddress.ip_address(bare)
+        return
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        raise _bad(f"{host!r} is not a valid host name.") from None
+    labels = ascii_host.rstrip(".").split(".")
+    if not all(_LABEL.match(label) for label in labels):
+        raise _bad(f"{host!r} is not a valid host name ({_EXAMPLE}).")
+    if host in facts.HOSTED_DOMAINS or host in {f"www.{d}" for d in facts.HOSTED_DOMAINS}:
+        raise _bad(
+            f"{host} is Halo's own website. Paste the address of your Halo instance, "
+            f"{_EXAMPLE} (yours is on Configuration > Integrations > HaloPSA API)."
+        )
+    if len(labels) == 1 and host != "localhost" and not explicit_scheme:
+        raise _bad(
+            f"{host!r} is not a full address. For Halo-hosted instances it is "
+            f"{host}.halopsa.com (or {host}.haloitsm.com); otherwise paste the whole address."
+        )
+
+
+def parse_address(text: str) -> ParsedAddress:
+    """Normalise a pasted Halo address; pure, no I/O, safe to call on every keystroke.
+
+    Raises:
+        HaloError(BAD_ADDRESS): with a specific `detail` (empty, spaces inside, an email address, an
+            unsupported scheme, a user name or password in it, a bad port or host name).
+        HaloError(INSECURE_ADDRESS): plain http to a host other than this computer.
+    """
+    original = text or ""
+    text = _strip_decoration(original)
+    if not text:
+        raise _bad("The address is empty. Paste your Halo address, " + _EXAMPLE + ".")
+    if any(ch.isspace() for ch in text):
+        raise _bad("The address contains spaces. Paste only the address itself, " + _EXAMPLE + ".")
+    if text.lower().startswith("mailto:") or ("://" not in text and _EMAIL.match(text)):
+        raise _bad(
+            "That looks like an email address. Paste the web address you log in to Halo at, "
+            + _EXAMPLE
+            + "."
+        )
+
+    broken = re.match(r"^(https?)(?::/(?!/)|//|:\\\\)", text, re.IGNORECASE)
+    if broken and "://" not in text:
+        raise _bad(f"The address is incomplete: it should start with {broken.group(1).lower()}://.")
+    explicit_scheme = True
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        scheme = scheme.lower()
+    elif text.startswith("//"):
+        scheme, rest = "https", text[2:]
+    else:
+        match = _SCHEME.match(text)
+        if match and not re.match(r"^\d*($|[/?#])", match.group(2)):
+            # "ftp:x" or "https:acme…": a scheme without "//" (a bare "host:port" is not one)
+            name = match.group(1).lower()
+            if name in ("http", "https"):
+                raise _bad(f"The address is incomplete: it should start with {name}://.")
+            raise _bad(f"Addresses starting with {name}: are not supported; use https://.")
+        scheme, rest, explicit_scheme = "https", text, False
+    if not scheme or not re.match(r"^[a-z][a-z0-9+.-]*$", scheme):
+        raise _bad(f"{original.strip()!r} is not a web address ({_EXAMPLE}).")
+    if scheme not in ("http", "https"):
+        raise _bad(f"Addresses starting with {scheme}:// are not supported; use https://.")
+
+    parts = urlsplit(f"{scheme}://{rest}")
+    if not parts.netloc:
+        raise _bad(f"{original.strip()!r} has no host name ({_EXAMPLE}).")
+    if "@" in parts.netloc:
+        raise _bad(
+            "The address contains a user name or password. Paste only the address, "
+            + _EXAMPLE
+            + "."
+        )
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise _bad(f"{original.strip()!r} has no host name ({_EXAMPLE}).")
+    try:
+        port = parts.port
+    except ValueError:
+        raise _bad("The port in the address is not a number between 1 and 65535.") from None
+    if port == 0:
+        raise _bad("The port in the address is not a number between 1 and 65535.")
+    _check_host(host, explicit_scheme=explicit_scheme)
+    if scheme == "http" and not is_loopback_host(host):
+        raise HaloError(
+            ErrorKind.INSECURE_ADDRESS,
+            f"http://{host} is not encrypted; Halo must be reached over https "
+            f"(use https://{host}). Plain http is allowed only for this computer (the sandbox).",
+        )
+
+    hosted, tenant = _hosted_tenant(host)
+    segments = [seg for seg in parts.path.split("/") if seg]
+    cut = next((i for i, seg in enumerate(segments) if seg.lower() in _SERVER_SEGMENTS), None)
+    path_certain = True
+    if hosted:
+        segments = []  # hosted Halo never lives under a path; anything there is a page
+    elif cut is not None:
+        segments = segments[:cut]
+    elif segments:
+        path_certain = False
+    netloc = f"[{host}]" if ":" in host else host
+    default_port = 443 if scheme == "https" else 80
+    if port is not None and port != default_port:
+        netloc += f":{port}"
+    path = "/" + "/".join(segments) if segments else ""
+    return ParsedAddress(f"{scheme}://{netloc}{path}", hosted, tenant, path_certain)
+
+
+def _candidates(parsed: ParsedAddress) -> list[str]:
+    """The web address first, then (for an uncertain path) shorter prefixes down to the host."""
+    urls = [parsed.web_url]
+    if not parsed.path_certain:
+        parts = urlsplit(parsed.web_url)
+        segments = [seg for seg in parts.path.split("/") if seg]
+        root = f"{parts.scheme}://{parts.netloc}"
+        for n in range(len(segments) - 1, -1, -1):
+            if len(urls) > _MAX_PREFIX_PROBES:
+                break
+            urls.append(root + "".join(f"/{s}" for s in segments[:n]))
+        if urls[-1] != root:
+            urls.append(root)
+    return urls
+
+
+def _usable_auth_url(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname):
+        # Never send a secret in the clear: ask the same server over https instead.
+        url = "https" + url[len(parts.scheme) :]
+    return url
+
+
+async def _authinfo(
+    http: httpx.AsyncClient, web_url: str, stats: RequestStats | None
+) -> tuple[str, str | None] | None:
+    """`(auth_url, tenant_id)` from `GET {web}/api/authinfo`, or None when it does not answer so."""
+    try:
+        response = await http.get(f"{web_url}/api/authinfo", headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        if stats is not None:
+            stats.record(None)
+        raise error_from_exception(exc) from None
+    if stats is not None:
+        stats.record(response)
+    if response.status_code != 200:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    auth_url = _usable_auth_url(body.get("auth_url"))
+    if auth_url is None:
+        return None
+    tenant = body.get("tenant_id")
+    tenant_text = str(tenant).strip() if isinstance(tenant, str | int) and tenant != "" else None
+    return auth_url, tenant_text or None
+
+
+async def discover(
+    http: httpx.AsyncClient,
+    text: str,
+    *,
+    tenant: str | None = None,
+    stats: RequestStats | None = None,
+) -> HaloEndpoints:
+    """Find the Authorisation and Resource Server URLs of the Halo at a pasted address.
+
+    Runs on the caller's event loop. Asks `GET {web}/api/authinfo` (no token); when it answers with
+    `auth_url` (and `tenant_id` when hosted) those are used, otherwise `{web}/auth` and `{web}/api`.
+    The tenant is the explicit `tenant` when given, else authinfo's, else the one in the host name.
+    `stats`, when given, counts the requests made.
+
+    Raises:
+        HaloError(BAD_ADDRESS | INSECURE_ADDRESS): from `parse_address`.
+        HaloError(DNS | REFUSED | TLS | TIMEOUT | NETWORK): the server could not be reached.
+    """
+    parsed = parse_address(text)
+    web_url = parsed.web_url
+    info: tuple[str, str | None] | None = None
+    for candidate in _candidates(parsed):
+        info = await _authinfo(http, candidate, stats)
+        if info is not None:
+            web_url = candidate
+            break
+    explicit = tenant.strip() if tenant and tenant.strip() else None
+    if info is None:
+        return HaloEndpoints(
+            web_url=web_url,
+            auth_url=f"{web_url}/auth",
+            resource_url=f"{web_url}/api",
+            tenant=explicit or parsed.tenant_from_host,
+            hosted=parsed.hosted,
+            from_authinfo=False,
+        )
+    auth_url, info_tenant = info
+    return HaloEndpoints(
+        web_url=web_url,
+        auth_url=auth_url,
+        resource_url=f"{web_url}/api",
+        tenant=explicit or info_tenant or parsed.tenant_from_host,
+        # authinfo names a tenant only for Halo-hosted instances (also on a vanity domain)
+        hosted=parsed.hosted or info_tenant is not None,
+        from_authinfo=True,
+    )
