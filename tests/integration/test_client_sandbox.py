@@ -566,3 +566,13 @@ async def test_custom_ca_file_makes_the_certificate_trusted(
         endpoints = await discover(http, tls_server + "/api")
     assert endpoints.from_authinfo is True
     assert endpoints.auth_url == tls_server + "/auth"
+
+
+@pytest.mark.anyio
+async def test_self_hosted_sandbox_is_discovered_as_self_hosted() -> None:
+    with Sandbox(SandboxConfig(invoices=3, hosted=False, path_prefix="/halo")) as box:
+        async with httpx.AsyncClient() as http:
+            endpoints = await discover(http, f"{box.url}/halo/api/")
+    assert endpoints.hosted is False
+    assert endpoints.tenant is None
+    assert endpoints.resource_url == f"{box.url}/halo/api"

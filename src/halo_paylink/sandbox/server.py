@@ -383,7 +383,10 @@ class Sandbox:
                 return _text(405, "Method Not Allowed")
             if not self.config.authinfo:
                 return _text(404, "Not Found")
-            return _json(200, {"auth_url": self.auth_url, "tenant_id": self.config.tenant})
+            info = {"auth_url": self.auth_url}
+            if self.config.hosted:
+                info["tenant_id"] = self.config.tenant
+            return _json(200, info)
         if lower == "/auth/token":
             if method != "POST":
                 return _text(405, "Method Not Allowed")

@@ -103,6 +103,8 @@ class SandboxConfig:
         forbid_editing_posted: Halo's `donotalloweditingpostedinvoices` setting.
         authinfo: serve `GET /api/authinfo` (False = 404, to exercise clients' fallback).
         path_prefix: serve everything below this path (self-hosted Halo under a path), e.g. "/halo".
+        hosted: behave like a Halo-hosted instance (authinfo reports `tenant_id`); False models a
+            self-hosted instance, whose authinfo has no tenant.
         agent_name: the name of the demo application's agent (`GET /api/Agent/me`).
     """
 
@@ -121,6 +123,7 @@ class SandboxConfig:
     forbid_editing_posted: bool = False
     authinfo: bool = True
     path_prefix: str = ""
+    hosted: bool = True
     agent_name: str = "PayLink API"
 
 
