@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Render every page of the assistant to PNG (docs/screenshots/), in demo mode with real state.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--out DIR]
+
+The window runs on the built-in sandbox (loopback only), exactly like `halo-paylink --demo`, and
+is driven through the pages the way an admin would: discovery, the Test, the options, the link,
+a dry run, a backfill (captured mid-run and finished) and the summary. App folders go to a
+temporary directory. The client secret is only ever in the masked field, so it never shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = (1000, 820)
+
+
+async def until(condition: Callable[[], bool], limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window did not get there in time")
+        await asyncio.sleep(0.02)
+
+
+async def settle() -> None:
+    """Let layouts and pending paints happen before grabbing."""
+    await asyncio.sleep(0.15)
+
+
+async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool], None]) -> None:
+    from halo_paylink.core.backfill import RunOptions
+    from halo_paylink.core.wizard import BackfillPhase, PageId
+    from halo_paylink.ui.shell import WizardWindow
+    from halo_paylink.ui.widgets.common import BannerMessage
+
+    assert isinstance(window, WizardWindow)
+    shots: list[str] = []
+
+    async def shot(name: str, scroll_to: object | None = None) -> None:
+        scroller = window._scrollers[window.current_id]
+        if scroll_to is not None:
+            scroller.ensureWidgetVisible(scroll_to, 0, 40)  # type: ignore[arg-type]
+        else:
+            scroller.verticalScrollBar().setValue(0)
+        await settle()
+        path = out / f"{name}.png"
+        window.grab().save(str(path))
+        shots.append(path.name)
+
+    await shot("1-welcome")
+    window.go_next()
+    page = window.current_page
+    await until(lambda: window.context.state.connect.complete)
+    await shot("2-connect")
+    page.address_edited("me@acme.example")  # type: ignore[attr-defined]
+    await shot("2-connect-bad-address")
+    page.address_edited(window.context.demo.url)  # type: ignore[union-attr, attr-defined]
+    page.discover_now()  # type: ignore[attr-defined]
+    await until(lambda: window.context.state.connect.complete)
+
+    window.go_next()
+    page = window.current_page
+    page.run_test()  # type: ignore[attr-defined]
+    await until(lambda: window.next_button.isEnabled())
+    await shot("3-application")
+    await shot("3-application-test", scroll_to=page.summary)  # type: ignore[attr-defined]
+
+    window.go_next()
+    page = window.current_page
+    page.use_pdf.click()  # type: ignore[attr-defined]
+    page.fallback.click()  # type: ignore[attr-defined]
+    await shot("4-options")
+
+    window.go_next()
+    page = window.current_page
+    await until(lambda: "Filled in from" in page.preview_source.text())  # type: ignore[attr-defined]
+    await shot("5-email-link")
+    await shot("5-email-link-steps", scroll_to=page.quickbooks_note)  # type: ignore[attr-defined]
+
+    window.go_next()
+    page = window.current_page
+    assert window.current_id is PageId.BACKFILL
+    # small batches so the run spans long enough to be captured mid-way
+    page.run_options = RunOptions(batch_size=20, concurrency=2)  # type: ignore[attr-defined]
+    page.plan_button.click()  # type: ignore[attr-defined]
+    state = window.context.state.backfill
+    await until(lambda: state.phase is BackfillPhase.PLANNED)
+    await shot("6-backfill-dry-run")
+    slow = sandbox.faults.add(delay=0.25, method="POST", path="/api/invoice", times=None)  # type: ignore[attr-defined]
+    page.commit_button.click()  # type: ignore[attr-defined]
+    await until(lambda: state.total > 0 and state.done >= state.total * 0.4)
+    await shot("6-backfill-running", scroll_to=page.progress)  # type: ignore[attr-defined]
+    slow.times = slow.fired
+    await until(lambda: state.phase is BackfillPhase.FINISHED, limit=120)
+    await shot("6-backfill-finished")
+    await shot("6-backfill-log", scroll_to=page.log)  # type: ignore[attr-defined]
+    dark(True)
+    await shot("6-backfill-finished-dark")
+    page.set_error(
+        BannerMessage("Halo's rate limit was reached.", "Wait a few minutes and resume.")
+    )
+    await shot("6-backfill-error-banner-dark")
+    page.set_error(None)
+    dark(False)
+
+    window.go_next()
+    await shot("7-done")
+    window._force_close = True
+    window.close()
+    print("\n".join(shots))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    home = tempfile.mkdtemp(prefix="halo-paylink-shots-")
+    os.environ["HALO_PAYLINK_HOME"] = home
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    import qasync
+    from PySide6.QtGui import QColor, QPalette
+
+    from halo_paylink.sandbox import Sandbox, SandboxConfig
+    from halo_paylink.ui import app as app_module
+    from halo_paylink.ui.context import DemoInfo
+
+    qapp = app_module.make_application()
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    app_module.install_asyncgen_hooks(loop)
+    config = SandboxConfig(invoices=600, seed=3)
+    sandbox = Sandbox(config)
+    url = sandbox.start()
+    demo = DemoInfo(url, config.tenant, config.client_id, config.client_secret)
+    context, window = app_module.build_window(demo=demo, profile=None)
+    window.resize(*SIZE)
+    window.show()
+
+    light = qapp.palette()
+
+    def dark(on: bool) -> None:
+        """Stand in for a desktop in dark mode (the offscreen platform has no theme of its own):
+        the app only uses palette roles, so a dark palette is all it takes."""
+        if not on:
+            qapp.setPalette(light)
+            return
+        palette = QPalette()
+        roles = {
+            QPalette.ColorRole.Window: "#2d2f33",
+            QPalette.ColorRole.WindowText: "#e6e6e6",
+            QPalette.ColorRole.Base: "#1f2124",
+            QPalette.ColorRole.AlternateBase: "#26282c",
+            QPalette.ColorRole.Text: "#e6e6e6",
+            QPalette.ColorRole.Button: "#3a3d42",
+            QPalette.ColorRole.ButtonText: "#e6e6e6",
+            QPalette.ColorRole.Highlight: "#3d7bd9",
+            QPalette.ColorRole.HighlightedText: "#ffffff",
+            QPalette.ColorRole.ToolTipBase: "#4a4030",
+            QPalette.ColorRole.ToolTipText: "#f0f0f0",
+            QPalette.ColorRole.PlaceholderText: "#8a8a8a",
+            QPalette.ColorRole.Link: "#7fb0ff",
+        }
+        for role, colour in roles.items():
+            palette.setColor(role, QColor(colour))
+        for role in (
+            QPalette.ColorRole.WindowText,
+            QPalette.ColorRole.Text,
+            QPalette.ColorRole.ButtonText,
+        ):
+            palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#777777"))
+        qapp.setPalette(palette)
+
+    async def run() -> None:
+        try:
+            await drive(window, sandbox, args.out, dark)
+        finally:
+            await context.aclose()
+
+    try:
+        with loop:
+            loop.run_until_complete(run())
+    finally:
+        sandbox.stop()
+    print(f"Screenshots written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Start the window: QApplication, the qasync loop, the crash dialog, the stores, the demo sandbox.
+
+`run_app` is what `halo-paylink` (without a subcommand) calls. Only what the first page needs is
+imported before it paints; httpx, the Halo client, the sandbox (unless `--demo`) and the backfill
+load when a later page first uses them.
+
+Shutdown order (all on the GUI thread): the window closes (asking first, and stopping a running
+backfill cleanly) -> every task is cancelled and awaited -> the HTTP client is closed -> the loop
+stops -> the demo sandbox stops. Nothing async runs after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from halo_paylink import APP_ID, APP_NAME
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from halo_paylink.sandbox import Sandbox
+    from halo_paylink.ui.context import AppContext, DemoInfo
+    from halo_paylink.ui.shell import WizardWindow
+
+log = logging.getLogger(__name__)
+
+
+def app_icon() -> QIcon | None:
+    """The app icon with every bundled size (see `halo_paylink.resources`); None when absent."""
+    from PySide6.QtGui import QIcon
+
+    from halo_paylink.resources import icon_files
+
+    files = icon_files()
+    if not files:
+        return None
+    icon = QIcon()
+    for path in files.values():
+        icon.addFile(str(path))
+    return None if icon.isNull() else icon
+
+
+def make_application() -> QApplication:
+    """The QApplication with names, desktop file name and icon set (reuses an existing one)."""
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("halo-paylink")
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName("halo-paylink")
+    app.setDesktopFileName(APP_ID)
+    app.setQuitOnLastWindowClosed(False)  # we quit after the async clean-up, not before
+    icon = app_icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
+    return app
+
+
+def start_demo_sandbox() -> tuple[Sandbox, DemoInfo]:
+    """Start the built-in Halo sandbox on loopback (its own thread) with the demo application."""
+    from halo_paylink.sandbox import Sandbox, SandboxConfig
+    from halo_paylink.ui.context import DemoInfo
+
+    config = SandboxConfig()
+    sandbox = Sandbox(config)
+    url = sandbox.start()
+    return sandbox, DemoInfo(
+        url=url,
+        tenant=config.tenant,
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+    )
+
+
+def build_window(
+    *,
+    demo: DemoInfo | None,
+    profile: str | None,
+    paths_home: Path | None = None,
+) -> tuple[AppContext, WizardWindow]:
+    """The context (real stores) and the window. GUI thread, with the qasync loop installed.
+
+    Args:
+        demo: the running sandbox in demo mode (memory secret store, demo values prefilled).
+        profile: the profile to preselect on the first page.
+        paths_home: keep profiles, runs and reports below this folder (demo mode uses a
+            throw-away folder so demo data never mixes with real profiles).
+    """
+    from PySide6.QtCore import QSettings
+
+    from halo_paylink.storage.paths import AppPaths
+    from halo_paylink.storage.profiles import ProfileStore
+    from halo_paylink.storage.secrets import KeyringSecretStore, MemorySecretStore, SecretStore
+    from halo_paylink.ui.context import AppContext
+    from halo_paylink.ui.pages.welcome import WelcomePage
+    from halo_paylink.ui.shell import WizardWindow, default_page_factories
+
+    real_paths = AppPaths.default()
+    paths = AppPaths.under(paths_home) if paths_home is not None else real_paths
+    settings_file = real_paths.config_dir / "window.ini"
+    settings = QSettings(str(settings_file), QSettings.Format.IniFormat)
+    secrets: SecretStore = (
+        MemorySecretStore("memory, for this demo session only")
+        if demo is not None
+        else KeyringSecretStore()
+    )
+    context = AppContext(
+        paths=paths,
+        profiles=ProfileStore(paths),
+        secrets=secrets,
+        demo=demo,
+        settings=settings,
+    )
+    factories: list[Callable[[AppContext], object]] = list(default_page_factories())
+    factories[0] = functools.partial(WelcomePage, preferred=profile)
+    window = WizardWindow(context, factories)  # type: ignore[arg-type]
+    return context, window
+
+
+def install_asyncgen_hooks(loop: asyncio.AbstractEventLoop) -> Any:
+    """Let `loop` finalize async generators, as asyncio's own loops do; returns the old hooks.
+
+    qasync's loop skips asyncio's start-up step that installs these, so an async generator left
+    unfinished (e.g. a page stream when a run is cancelled) would be closed synchronously by the
+    garbage collector, where its `finally: await ...` cannot run.
+    """
+    old = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(
+        firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
+        finalizer=loop._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
+    )
+    return old
+
+
+def run_app(demo: bool, profile: str | None) -> int:
+    """Open the assistant window and run until it is closed; returns the process exit code.
+
+    Args:
+        demo: start the built-in sandbox in-process on loopback and open the window on it, with
+            a visible Demo marker and the demo credentials prefilled; the sandbox stops on quit.
+        profile: preselect this saved profile on the first page.
+    """
+    import qasync
+
+    from halo_paylink.storage.logs import setup_logging, shutdown_logging
+    from halo_paylink.storage.paths import AppPaths
+    from halo_paylink.ui.crash import CrashReporter
+
+    app = make_application()
+    try:
+        setup_logging(AppPaths.default())
+    except OSError as error:  # a read-only home must not keep the window from opening
+        print(f"Logging disabled: {error}", file=sys.stderr)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    old_hooks = install_asyncgen_hooks(loop)
+    window_ref: list[WizardWindow] = []
+    crash = CrashReporter(lambda: window_ref[0] if window_ref else None)
+    crash.install(loop)
+
+    sandbox: Sandbox | None = None
+    demo_info: DemoInfo | None = None
+    demo_home: Path | None = None
+    try:
+        if demo:
+            sandbox, demo_info = start_demo_sandbox()
+            demo_home = Path(tempfile.mkdtemp(prefix="halo-paylink-demo-"))
+        context, window = build_window(demo=demo_info, profile=profile, paths_home=demo_home)
+        window_ref.append(window)
+        closed: asyncio.Future[None] = loop.create_future()
+
+        def on_closed() -> None:
+            if not closed.done():
+                closed.set_result(None)
+
+        window.closed.connect(on_closed)
+        window.show()
+
+        async def main() -> None:
+            await closed
+            await context.aclose()
+            await loop.shutdown_asyncgens()
+
+        with loop:
+            loop.run_until_complete(main())
+        return 0
+    finally:
+        crash.uninstall()
+        sys.set_asyncgen_hooks(*old_hooks)
+        if sandbox is not None:
+            sandbox.stop()
+        if demo_home is not None:
+            shutil.rmtree(demo_home, ignore_errors=True)
+        asyncio.set_event_loop(None)
+        shutdown_logging()

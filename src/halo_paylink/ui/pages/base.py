@@ -1,0 +1,103 @@
+"""The contract between a page and the window shell (Electrum style).
+
+A page renders its part of `context.state`, writes user input back, and reports three things:
+complete (asked of `core.wizard.WizardFlow`), busy (`busy_text`) and error (`banner`). It emits
+`changed` whenever any of them may have changed; the shell then updates Back/Next, the busy
+indicator and the error banner in one place. Pages never touch the navigation buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from halo_paylink.core.wizard import PAGE_TITLES, PageId
+from halo_paylink.ui.context import AppContext
+from halo_paylink.ui.tasks import TaskHandle
+from halo_paylink.ui.widgets.common import BannerMessage
+
+T = TypeVar("T")
+
+
+class BasePage(QWidget):
+    """One wizard page. GUI thread only.
+
+    Signals:
+        changed(): complete/busy/error may have changed; the shell re-reads them.
+    """
+
+    changed = Signal()
+    page_id: PageId = PageId.WELCOME
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.state = context.state
+        self.setObjectName(f"page_{self.page_id.value}")
+        self.body = QVBoxLayout(self)
+        self.body.setContentsMargins(4, 4, 4, 4)
+        self.body.setSpacing(10)
+        self._error: BannerMessage | None = None
+        self._busy: str | None = None
+
+    @property
+    def title(self) -> str:
+        return PAGE_TITLES[self.page_id][0]
+
+    @property
+    def subtitle(self) -> str:
+        return PAGE_TITLES[self.page_id][1]
+
+    # -- what the shell reads -------------------------------------------------------------------
+    def busy_text(self) -> str | None:
+        """What is going on, for the shell's busy indicator; None when idle."""
+        return self._busy
+
+    def banner(self) -> BannerMessage | None:
+        """The error for the shell's banner; None when there is none."""
+        return self._error
+
+    def first_focus(self) -> QWidget | None:
+        """The widget that gets keyboard focus when the page is shown."""
+        return None
+
+    # -- what pages call ------------------------------------------------------------------------
+    def set_busy(self, text: str | None) -> None:
+        if text != self._busy:
+            self._busy = text
+            self.changed.emit()
+
+    def set_error(self, message: BannerMessage | None) -> None:
+        if message != self._error:
+            self._error = message
+            self.changed.emit()
+
+    def set_halo_error(self, error: BaseException) -> None:
+        """Show a `HaloError` (headline + next step + what Halo said) or any other error."""
+        from halo_paylink.halo.errors import HaloError
+
+        if isinstance(error, HaloError):
+            detail = error.next_step
+            if error.detail:
+                detail += f"\nDetails: {error.detail}"
+            self.set_error(BannerMessage(error.headline, detail))
+        else:
+            self.set_error(BannerMessage("Something went wrong.", str(error)))
+
+    def start(self, coro: Coroutine[Any, Any, T], **callbacks: Any) -> TaskHandle[T]:
+        """Run `coro` on the GUI loop (see `TaskRunner.start`), owned by this page: callbacks run
+        on the GUI thread and never after the page is gone."""
+        return self.context.runner.start(coro, owner=self, **callbacks)
+
+    # -- lifecycle the shell calls --------------------------------------------------------------
+    def enter(self) -> None:
+        """The page became current (going forward or back): render from the state."""
+
+    def leave(self, forward: bool) -> None:
+        """The page stops being current; save what it collected."""
+
+    async def stop(self) -> None:
+        """Stop any work in flight cleanly (window closing). Awaited on the GUI loop."""

@@ -1,0 +1,308 @@
+"""Page 2: one field for whatever the admin pastes; live discovery of the Halo addresses.
+
+Every keystroke is parsed at once (`halo.discovery.parse_address`, pure) so a bad address gets a
+specific message while typing. Discovery (`halo.discovery.discover`, async on the GUI loop) starts
+when typing pauses (debounced) and the previous attempt is cancelled whenever the input changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from halo_paylink.core.wizard import DiscoveryStatus, PageId
+from halo_paylink.halo.models import HaloEndpoints
+from halo_paylink.ui.context import AppContext
+from halo_paylink.ui.pages.base import BasePage
+from halo_paylink.ui.tasks import TaskHandle
+from halo_paylink.ui.widgets.common import (
+    BannerMessage,
+    CopyField,
+    FieldMessage,
+    stacked,
+    wrap_label,
+)
+
+#: How long typing must pause before discovery starts.
+DEBOUNCE_MS = 450
+
+WHERE = (
+    "In Halo, open <b>Configuration &gt; Integrations &gt; HaloPSA API</b>. Under "
+    "<i>API Details</i> you'll see the <b>Resource Server</b>, the <b>Authorisation Server</b> "
+    "and, for Halo-hosted instances, the <b>Tenant</b>. Paste any of those addresses (or the "
+    "address you log in to Halo at) below: the assistant works out the rest."
+)
+
+
+class ConnectPage(BasePage):
+    """Find the Halo instance: address, tenant, optional custom CA certificate."""
+
+    page_id = PageId.CONNECT
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self._handle: TaskHandle[HaloEndpoints] | None = None
+        self._generation = 0
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.discover_now)
+
+        self.body.addWidget(wrap_label(WHERE, rich=True))
+        form = QFormLayout()
+        self.address_edit = QLineEdit()
+        self.address_edit.setPlaceholderText("https://acme.halopsa.com")
+        self.address_edit.setAccessibleName("Halo address")
+        self.address_edit.setClearButtonEnabled(True)
+        address_label = QLabel("Halo &address:")
+        address_label.setBuddy(self.address_edit)
+        self.address_message = FieldMessage()
+        form.addRow(address_label, stacked(self.address_edit, self.address_message))
+        self.tenant_edit = QLineEdit()
+        self.tenant_edit.setPlaceholderText("only if Halo shows a Tenant that differs")
+        self.tenant_edit.setAccessibleName("Tenant (optional)")
+        tenant_label = QLabel("&Tenant (optional):")
+        tenant_label.setBuddy(self.tenant_edit)
+        form.addRow(tenant_label, self.tenant_edit)
+        self.body.addLayout(form)
+
+        self.found_box = QGroupBox("What the assistant found")
+        found = QFormLayout(self.found_box)
+        self.kind_label = QLabel()
+        self.kind_label.setAccessibleName("Kind of Halo instance")
+        found.addRow("Instance:", self.kind_label)
+        self.auth_field = CopyField("Authorisation Server URL")
+        self.resource_field = CopyField("Resource Server URL")
+        self.tenant_field = CopyField("Tenant")
+        found.addRow("Authorisation Server:", self.auth_field)
+        found.addRow("Resource Server:", self.resource_field)
+        found.addRow("Tenant:", self.tenant_field)
+        self.source_note = wrap_label()
+        found.addRow(self.source_note)
+        self.body.addWidget(self.found_box)
+
+        ca_box = QGroupBox("Custom CA certificate (self-hosted only, optional)")
+        ca_layout = QFormLayout(ca_box)
+        ca_layout.addRow(
+            wrap_label(
+                "Only needed when your self-hosted Halo's certificate comes from your own "
+                "certificate authority. The certificate is added to the trusted ones; "
+                "verification is never turned off."
+            )
+        )
+        ca_row = QHBoxLayout()
+        self.ca_label = QLabel("None")
+        self.ca_label.setAccessibleName("Custom CA certificate file")
+        self.ca_choose = QPushButton("C&hoose certificate…")
+        self.ca_clear = QPushButton("C&lear")
+        self.ca_choose.setAutoDefault(False)
+        self.ca_clear.setAutoDefault(False)
+        ca_row.addWidget(self.ca_label, 1)
+        ca_row.addWidget(self.ca_choose)
+        ca_row.addWidget(self.ca_clear)
+        ca_layout.addRow("File:", ca_row)
+        self.body.addWidget(ca_box)
+        self.body.addStretch(1)
+
+        self.address_edit.textEdited.connect(self.address_edited)
+        self.tenant_edit.textEdited.connect(self._tenant_edited)
+        self.ca_choose.clicked.connect(self._choose_ca)
+        self.ca_clear.clicked.connect(lambda: self.set_ca_file(None))
+        self.setTabOrder(self.address_edit, self.tenant_edit)
+
+    # -- input ----------------------------------------------------------------------------------
+    def address_edited(self, text: str) -> None:
+        """A keystroke in the address field: parse now, discover when typing pauses."""
+        from halo_paylink.halo.discovery import parse_address
+        from halo_paylink.halo.errors import HaloError
+
+        error: str | None = None
+        if text.strip():
+            try:
+                parse_address(text)
+            except HaloError as exc:
+                error = exc.detail or exc.headline
+        self._input_changed(lambda: self.state.connect.address_edited(text, error))
+
+    def _tenant_edited(self, text: str) -> None:
+        c = self.state.connect
+
+        def update() -> None:
+            c.tenant = text
+            c.address_edited(c.address, c.address_error)
+
+        self._input_changed(update)
+
+    def set_ca_file(self, path: str | None) -> None:
+        c = self.state.connect
+
+        def update() -> None:
+            c.ca_file = path or None
+            c.address_edited(c.address, c.address_error)
+
+        self._input_changed(update)
+
+    def _choose_ca(self) -> None:
+        path = self.ask_ca_file()
+        if path:
+            self.set_ca_file(path)
+
+    def ask_ca_file(self) -> str | None:
+        """Ask for a CA certificate file (tests replace this)."""
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Choose the CA certificate",
+            str(Path.home()),
+            "Certificates (*.pem *.crt *.cer);;All files (*)",
+        )
+        return path or None
+
+    def _input_changed(self, update: object) -> None:
+        self._cancel()
+        assert callable(update)
+        update()
+        self.set_error(None)
+        if self.state.connect.status is DiscoveryStatus.WAITING:
+            self._debounce.start()
+        else:
+            self._debounce.stop()
+        self._render()
+
+    def _cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        c = self.state.connect
+        if c.status is DiscoveryStatus.RUNNING:
+            c.status = DiscoveryStatus.WAITING
+        self.set_busy(None)
+
+    # -- discovery ------------------------------------------------------------------------------
+    def discover_now(self) -> None:
+        """Start discovery for the current input (cancelling any earlier attempt)."""
+        from halo_paylink.halo.discovery import discover
+
+        self._debounce.stop()
+        self._cancel()
+        c = self.state.connect
+        if c.address_error or not c.address.strip():
+            return
+        key = c.discovery_started()
+        self._generation += 1
+        generation = self._generation
+        self.set_busy("Looking for Halo at that address…")
+        self._handle = self.start(
+            discover(self.context.http(), c.address, tenant=c.tenant.strip() or None),
+            name="discover",
+            on_result=lambda endpoints: self._found(key, endpoints),
+            on_error=lambda error: self._failed(key, error),
+            on_finally=lambda: self._discovery_ended(generation),
+        )
+        self._render()
+
+    def _found(self, key: tuple[str, str, str | None], endpoints: HaloEndpoints) -> None:
+        if self.state.connect.discovery_finished(key, endpoints):
+            self.context.save_profile()
+
+    def _failed(self, key: tuple[str, str, str | None], error: BaseException) -> None:
+        from halo_paylink.halo.errors import HaloError
+
+        if isinstance(error, HaloError):
+            text = error.headline + " " + error.next_step
+        else:
+            text = str(error)
+        if self.state.connect.discovery_finished(key, None, text):
+            self.set_halo_error(error)
+
+    def _discovery_ended(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # an older, cancelled attempt: a newer one owns the handle and busy state
+        self._handle = None
+        self.set_busy(None)
+        self._render()
+
+    @property
+    def discovering(self) -> bool:
+        return self._handle is not None and self._handle.running
+
+    # -- rendering ------------------------------------------------------------------------------
+    def _render(self) -> None:
+        c = self.state.connect
+        if self.address_edit.text() != c.address:
+            self.address_edit.setText(c.address)
+        if self.tenant_edit.text() != c.tenant:
+            self.tenant_edit.setText(c.tenant)
+        self.ca_label.setText(c.ca_file or "None")
+        self.ca_clear.setEnabled(c.ca_file is not None)
+        if c.address_error:
+            self.address_message.show_error(c.address_error)
+        elif c.status is DiscoveryStatus.RUNNING:
+            self.address_message.show_note("Looking for Halo at that address…")
+        elif c.status is DiscoveryStatus.WAITING:
+            self.address_message.show_note("Will look for Halo when you stop typing.")
+        elif c.status is DiscoveryStatus.FAILED:
+            self.address_message.show_error(c.error or "Halo could not be reached.")
+        elif c.status is DiscoveryStatus.FOUND and c.endpoints is not None:
+            self.address_message.show_ok(f"Found Halo at {c.endpoints.web_url}")
+        else:
+            self.address_message.show_error(None)
+        e = c.endpoints if c.complete else None
+        self.found_box.setEnabled(e is not None)
+        if e is None:
+            self.kind_label.setText("—")
+            for field in (self.auth_field, self.resource_field, self.tenant_field):
+                field.set_value("")
+            self.source_note.setText("")
+        else:
+            self.kind_label.setText(
+                "Halo-hosted" if e.hosted else "Self-hosted (on your own server)"
+            )
+            self.auth_field.set_value(e.auth_url)
+            self.resource_field.set_value(e.resource_url)
+            self.tenant_field.set_value(e.tenant or "")
+            self.tenant_field.edit.setPlaceholderText(
+                "none needed" if not e.hosted else "not shown by Halo"
+            )
+            self.source_note.setText(
+                "Confirmed by Halo (it answered /api/authinfo)."
+                if e.from_authinfo
+                else "Halo did not answer /api/authinfo, so these addresses are derived from "
+                "what you typed; the Test on the next page confirms them."
+            )
+        self.changed.emit()
+
+    def banner(self) -> BannerMessage | None:
+        return self._error
+
+    def first_focus(self) -> QWidget | None:
+        return self.address_edit
+
+    def enter(self) -> None:
+        c = self.state.connect
+        if c.address and c.address_error is None and not c.complete and not self.discovering:
+            self.address_edited(c.address)
+            self.discover_now()
+        self._render()
+
+    def leave(self, forward: bool) -> None:
+        self._debounce.stop()
+        self._cancel()
+        self.context.save_profile()
+
+    async def stop(self) -> None:
+        self._debounce.stop()
+        handle = self._handle
+        self._cancel()
+        if handle is not None:
+            await handle.wait()

@@ -1,0 +1,138 @@
+"""Page 7: what was set up and changed, and an export of the settings (JSON, never the secret)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStyle, QWidget
+
+from halo_paylink.core.wizard import TOOL_LABELS, BackfillPhase, PageId, settings_export
+from halo_paylink.storage.atomic import write_atomic
+from halo_paylink.ui.context import AppContext
+from halo_paylink.ui.pages.base import BasePage
+from halo_paylink.ui.widgets.common import FieldMessage, std_icon, wrap_label
+
+
+class DonePage(BasePage):
+    """A summary of the profile and of what the backfill changed, with a settings export."""
+
+    page_id = PageId.DONE
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.summary = wrap_label(rich=True, selectable=True)
+        self.summary.setAccessibleName("Summary")
+        self.body.addWidget(self.summary)
+        row = QHBoxLayout()
+        self.export_button = QPushButton("&Export settings…")
+        self.export_button.setIcon(std_icon(self, QStyle.StandardPixmap.SP_DialogSaveButton))
+        self.export_button.setAutoDefault(False)
+        row.addWidget(self.export_button)
+        row.addStretch(1)
+        self.body.addLayout(row)
+        self.export_message = FieldMessage()
+        self.body.addWidget(self.export_message)
+        self.body.addWidget(
+            wrap_label(
+                "The export holds the addresses, the client ID and your choices, never the "
+                "client secret. Click Finish to close the assistant; open it again at any time "
+                "to add links to new invoices (re-running only touches invoices without one)."
+            )
+        )
+        self.body.addStretch(1)
+        self.export_button.clicked.connect(self.export)
+
+    def profile_name(self) -> str:
+        return self.context.profile.name if self.context.profile is not None else ""
+
+    def export_text(self) -> str:
+        return settings_export(self.state, self.profile_name())
+
+    def ask_export_path(self) -> str | None:
+        """Ask where to save the export (tests replace this)."""
+        name = (self.profile_name() or "halo-paylink").replace(" ", "-")
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export settings",
+            str(Path.home() / f"{name}-settings.json"),
+            "JSON files (*.json)",
+        )
+        return path or None
+
+    def export(self) -> None:
+        target = self.ask_export_path()
+        if not target:
+            return
+        text = self.export_text()
+
+        def saved(_: object) -> None:
+            self.export_message.show_ok(f"Settings exported to {target}")
+
+        def failed(error: BaseException) -> None:
+            self.export_message.show_error(f"Could not write {target}: {error}")
+
+        self.start(
+            self.context.blocking(write_atomic, Path(target), text),
+            name="export settings",
+            on_result=saved,
+            on_error=failed,
+        )
+
+    def _render(self) -> None:
+        s = self.state
+        e = s.connect.endpoints
+        b = s.backfill
+        esc = html.escape
+
+        def item(label: str, value: str) -> str:
+            return f"<tr><td>{esc(label)}</td><td><b>{esc(value)}</b></td></tr>"
+
+        status = self.context.known_secret_status
+        where = status.location if status is not None and status.location else "the keyring"
+        rows = [
+            item("Profile", self.profile_name()),
+            item("Halo", e.web_url if e else s.connect.address),
+            item("Instance", ("Halo-hosted" if e.hosted else "Self-hosted") if e else "—"),
+            item("Tenant", (s.connect.tenant or (e.tenant if e else "") or "—")),
+            item("API application (client ID)", s.application.client_id or "—"),
+            item(
+                "Client secret",
+                f"kept in {where}"
+                if s.application.remember and s.application.keyring_ok
+                else "not saved (asked each time)",
+            ),
+            item("Accounting tool", TOOL_LABELS[s.link.tool]),
+            item("Email template link", s.link.generated or "—"),
+        ]
+        if b.phase is BackfillPhase.FINISHED:
+            changed = f"{b.counts.get('Link saved', 0):,} invoice(s) got a payment link"
+            if b.run_id:
+                changed += f" (run {b.run_id})"
+        elif b.phase is BackfillPhase.PLANNED and b.to_change == 0:
+            changed = "nothing: every open invoice already had its link"
+        elif b.phase is BackfillPhase.UNDONE:
+            changed = "nothing any more: the run was undone"
+        else:
+            changed = "no invoices were changed"
+        rows.append(item("Changed in Halo", changed))
+        if b.report_path:
+            rows.append(item("Report", b.report_path))
+        done = (
+            "<p><b>✓ Every open invoice has a Pay link.</b></p>"
+            if s.backfill.complete
+            else "<p>The assistant is set up; the backfill has not finished.</p>"
+        )
+        self.summary.setText(
+            done + "<table cellspacing='4'>" + "".join(rows) + "</table>"
+            "<p>Still to do outside this assistant, if you haven't yet: set the options in "
+            "Benji Pays (page 4) and paste the link into Halo's invoice email template "
+            "(page 5).</p>"
+        )
+        self.changed.emit()
+
+    def first_focus(self) -> QWidget | None:
+        return self.export_button
+
+    def enter(self) -> None:
+        self._render()

@@ -1,0 +1,1 @@
+"""Small reusable widgets: copyable values, the error banner, the busy indicator, status rows."""

@@ -1,0 +1,196 @@
+"""Fixtures for the window's tests (pytest-qt, offscreen, qasync).
+
+- Every test here fails on any Qt warning (marker added below).
+- `qloop`: a qasync loop on pytest-qt's `qapp`, marked running so coroutines can use asyncio;
+  qtbot.waitUntil / waitSignal drive it (they spin the Qt event loop, which *is* the asyncio
+  loop). At teardown nothing may still be running.
+- `sandbox`: the real Halo sandbox on loopback.
+- `make_window`: a context with an in-memory secret store and the window; torn down cleanly
+  (window closed, tasks awaited, HTTP client closed).
+- The root conftest already sends every app folder to a temp dir (`HALO_PAYLINK_HOME`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+import qasync
+from keyring.backend import KeyringBackend
+from PySide6.QtCore import QSettings
+
+from halo_paylink.sandbox import Sandbox, SandboxConfig
+from halo_paylink.storage.paths import AppPaths
+from halo_paylink.storage.profiles import ProfileStore
+from halo_paylink.storage.secrets import MemorySecretStore, SecretStore
+from halo_paylink.ui.app import install_asyncgen_hooks
+from halo_paylink.ui.context import AppContext, DemoInfo
+from halo_paylink.ui.shell import WizardWindow
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+UI_DIR = Path(__file__).parent
+OFFSCREEN_NOISE = r"^This plugin does not support (propagateSizeHints|raise)\(\)$"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if UI_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
+            # the offscreen platform's own limitation when a dialog opens, not our warning
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
+class MemoryKeyring(KeyringBackend):
+    """An in-memory keyring backend so no test touches the real system keyring."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if (service, username) not in self.values:
+            raise PasswordDeleteError(username)
+        del self.values[(service, username)]
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    hooks = install_asyncgen_hooks(loop)
+    yield loop
+    still_running = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in still_running:
+        task.cancel()
+    # Not loop.stop(): qasync would call QApplication.exit(), and with no exec() running Qt
+    # remembers that and makes every later QEventLoop.exec() (qtbot's waits) return at once.
+    loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+    asyncio.events._set_running_loop(None)
+    sys.set_asyncgen_hooks(*hooks)
+    loop.close()
+    asyncio.set_event_loop(None)
+    assert not still_running, f"tasks still running at the end of the test: {still_running}"
+
+
+@pytest.fixture
+def arun(qtbot: Any, qloop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
+    """Run a coroutine on the qasync loop to completion, driving Qt while waiting."""
+
+    def run(coro: Coroutine[Any, Any, Any], timeout: int = 15000) -> Any:
+        task = qloop.create_task(coro)
+        qtbot.waitUntil(task.done, timeout=timeout)
+        return task.result()
+
+    return run
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(SandboxConfig(invoices=120)) as box:
+        yield box
+
+
+@pytest.fixture
+def demo(sandbox: Sandbox) -> DemoInfo:
+    """The sandbox as the window's demo (prefilled address and credentials)."""
+    c = sandbox.config
+    return DemoInfo(sandbox.url, c.tenant, c.client_id, c.client_secret)
+
+
+@pytest.fixture
+def make_context(
+    qloop: asyncio.AbstractEventLoop, arun: Callable[..., Any], tmp_path: Path
+) -> Iterator[Callable[..., AppContext]]:
+    made: list[AppContext] = []
+
+    def make(*, demo: DemoInfo | None = None, secrets: SecretStore | None = None) -> AppContext:
+        paths = AppPaths.default()
+        settings = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
+        context = AppContext(
+            paths=paths,
+            profiles=ProfileStore(paths),
+            secrets=secrets or MemorySecretStore(),
+            demo=demo,
+            settings=settings,
+        )
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        arun(context.aclose())
+
+
+@pytest.fixture
+def make_window(
+    qtbot: Any, make_context: Callable[..., AppContext]
+) -> Iterator[Callable[..., WizardWindow]]:
+    windows: list[WizardWindow] = []
+
+    def make(context: AppContext | None = None, **kwargs: Any) -> WizardWindow:
+        window = WizardWindow(context or make_context(**kwargs))
+        windows.append(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    yield make
+    for window in windows:
+        if window.isVisible():
+            window._force_close = True  # the test decided; don't ask
+            window.close()
+        window.deleteLater()
+
+
+def go_to(qtbot: Any, window: WizardWindow, target: Any) -> None:
+    """Press Next until `target` is current, running the Test on the API application page."""
+    from halo_paylink.core.wizard import PageId
+
+    for _ in range(10):
+        if window.current_id is target:
+            return
+        page = window.current_page
+        if window.current_id is PageId.APPLICATION and not window.next_button.isEnabled():
+            qtbot.waitUntil(page.test_button.isEnabled, timeout=15000)
+            page.test_button.click()
+        qtbot.waitUntil(window.next_button.isEnabled, timeout=15000)
+        window.next_button.click()
+    assert window.current_id is target
+
+
+@pytest.fixture
+def goto(qtbot: Any) -> Callable[[WizardWindow, Any], None]:
+    """`goto(window, PageId.X)`: press Next (and Test) until page X is current."""
+    return lambda window, target: go_to(qtbot, window, target)
+
+
+@pytest.fixture
+def demo_window(make_window: Any, make_context: Any, demo: DemoInfo) -> Any:
+    """A window on the sandbox with the demo values prefilled (like `halo-paylink --demo`)."""
+    return make_window(make_context(demo=demo))
