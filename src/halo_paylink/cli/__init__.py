@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -56,8 +57,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(modules).parse_args(args_list)
     command = getattr(args, "command", None)
     if command:
-        module = importlib.import_module(SUBCOMMANDS[command])
-        return int(module.run(args))
+        from halo_paylink.storage.logs import setup_logging, shutdown_logging
+        from halo_paylink.storage.paths import AppPaths
+
+        setup_logging(AppPaths.default())  # redacted, rotating, in the platformdirs log dir
+        logging.getLogger(__name__).info("halo-paylink %s %s", __version__, command)
+        try:
+            module = importlib.import_module(SUBCOMMANDS[command])
+            return int(module.run(args))
+        finally:
+            shutdown_logging()
     from halo_paylink.ui.app import run_app  # Qt is imported only when the window is wanted
 
     return run_app(demo=args.demo, profile=args.profile)
