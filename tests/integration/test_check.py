@@ -213,3 +213,12 @@ def test_sandbox_and_check_as_real_processes(tmp_path: Path):
         if p.is_file() and info["client_secret"] in p.read_text(errors="ignore")
     ]
     assert leaked == []
+
+
+def test_a_mistyped_address_is_reported_before_the_secret_is_asked_for(capsys):
+    code = main(["check", "--url", "acme halo", "--client-id", "x"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Halo web address" in err
+    assert "secret" not in err.lower()
+    assert "Halo said" not in err  # our own finding, not Halo's words

@@ -23,7 +23,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from halo_paylink.halo.errors import ErrorCategory, ErrorKind, HaloError
+from halo_paylink.halo.discovery import parse_address
+from halo_paylink.halo.errors import ErrorCategory, ErrorKind, HaloError, detail_label
 from halo_paylink.halo.models import Credentials
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import Profile, ProfileStore, SecretMode
@@ -260,6 +261,10 @@ def resolve_connection(
             ca_file_arg,
         )
 
+    try:  # a mistyped address is reported before anyone is asked for a secret
+        parse_address(address)
+    except HaloError as exc:
+        raise CliError.from_halo(exc, exit_code=USAGE_EXIT) from None
     secret, source = _secret(client_id, profile, secrets, env, can_prompt, prompt)
     register_secret(secret)  # from here on, logs and error texts mask it
     return Connection(
@@ -340,10 +345,8 @@ def _print(fields: dict[str, Any], json_mode: bool, stream: TextIO | None) -> No
     status = f" (HTTP {fields['status']})" if fields["status"] else ""
     print(f"Error: {fields['headline']}{status}", file=out)
     if fields["detail"]:
-        # Only errors from Halo's side carry Halo's words; local ones carry the system's.
-        from_halo = fields["category"] not in (ErrorCategory.LOCAL.value, "usage")
-        label = "Halo said" if from_halo else "Details"
-        print(f"  {label}: {fields['detail']}", file=out)
+        category = next((c for c in ErrorCategory if c.value == fields["category"]), None)
+        print(f"  {detail_label(category)}: {fields['detail']}", file=out)
     if fields["next_step"]:
         print(f"  Next step: {fields['next_step']}", file=out)
     if fields["retry_after"]:

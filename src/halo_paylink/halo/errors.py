@@ -175,6 +175,15 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
 }
 
 
+def detail_label(category: ErrorCategory | None) -> str:
+    """How to introduce an error's detail: Halo's words are attributed, our own findings are not."""
+    return (
+        "Halo said"
+        if category not in (None, ErrorCategory.ADDRESS, ErrorCategory.LOCAL)
+        else "Details"
+    )
+
+
 class HaloError(Exception):
     """A failure with a name, a plain-language headline, and the next step for the user.
 
@@ -210,12 +219,7 @@ class HaloError(Exception):
     @property
     def summary(self) -> str:
         status = f" (HTTP {self.status})" if self.status else ""
-        # Our own findings (address, local) are explained directly; server text is attributed.
-        if self.kind.category is ErrorCategory.ADDRESS:
-            detail = f" {self.detail}" if self.detail else ""
-        else:
-            source = "Details" if self.kind.category is ErrorCategory.LOCAL else "Halo said"
-            detail = f" {source}: {self.detail}" if self.detail else ""
+        detail = f" {detail_label(self.kind.category)}: {self.detail}" if self.detail else ""
         return f"{self.headline}{status}{detail}"
 
     def __repr__(self) -> str:
