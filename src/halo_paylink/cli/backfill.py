@@ -1,0 +1,403 @@
+"""`halo-paylink backfill` and `halo-paylink runs`: the backfill without a window.
+
+    halo-paylink backfill (--profile NAME | --url URL --client-id ID [--tenant T])
+        --link TEMPLATE [--numbering halo|accounting] [--link-field FIELD | custom:NAME]
+        [--dry-run] [--overwrite] [--json]
+    halo-paylink backfill --resume [RUN_ID]      (default: the latest interrupted run)
+    halo-paylink backfill --undo RUN_ID
+    halo-paylink runs [--json]
+
+Profile values are defaults; flags override them. The client secret comes from HALO_CLIENT_SECRET
+or the keyring (see `cli.common`); there is no prompt when stdin is not a terminal. A progress bar
+goes to stderr only when stderr is a terminal; the summary goes to stdout (`--json`: one JSON
+object). Exit 0 on success; otherwise the outcome's exit code (see `RunOutcome.exit_code`), 2 for
+usage errors. Ctrl-C stops cleanly between batches (the run can be resumed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from typing import Any, TextIO
+
+from halo_paylink.core.backfill.outcome import Counts
+
+DEFAULT_CONCURRENCY = 4
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register both `backfill` and `runs`."""
+    from halo_paylink.cli.common import add_connection_arguments
+    from halo_paylink.halo import facts
+
+    parser = subparsers.add_parser(
+        "backfill",
+        help="put the Benji Pays link on every open invoice (or --dry-run, --resume, --undo)",
+        description="Add the Benji Pays pay-now link to every open Halo invoice. Every run is "
+        "journaled: it can be resumed after an interruption and undone.",
+    )
+    add_connection_arguments(parser)
+    parser.add_argument("--link", metavar="TEMPLATE", help="the pay-now link with [Invoice No.]")
+    parser.add_argument(
+        "--numbering",
+        choices=("halo", "accounting"),
+        help="fill the link with Halo's invoice number or the accounting tool's (default: the "
+        "profile's, else accounting)",
+    )
+    parser.add_argument(
+        "--link-field",
+        metavar="FIELD",
+        help=f"where the link goes: an invoice field (default {facts.DEFAULT_LINK_FIELD}) or "
+        "custom:NAME for a custom field",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="plan only; change nothing")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace a different existing link"
+    )
+    parser.add_argument(
+        "--server-filter",
+        action="store_true",
+        help="also ask Halo for unpaid invoices only (faster; part-paid invoices may be missed)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="RUN_ID",
+        help="continue an interrupted run (default: the latest)",
+    )
+    mode.add_argument("--undo", metavar="RUN_ID", help="restore the values a run replaced")
+    parser.add_argument("--rate-limit", metavar="REQ/SECONDS", help="e.g. 300/300")
+    parser.add_argument(
+        "--batch-size", type=int, default=facts.UPDATE_BATCH_SIZE, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help=argparse.SUPPRESS
+    )
+
+    runs = subparsers.add_parser("runs", help="list past backfill runs")
+    runs.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "runs":
+        return _runs(args)
+    from halo_paylink.cli.common import CliError, print_cli_error
+
+    try:
+        return asyncio.run(_backfill(args))
+    except CliError as error:
+        print_cli_error(error, json_mode=args.json)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("Interrupted; resume with: halo-paylink backfill --resume", file=sys.stderr)
+        return 130
+
+
+# --- runs ----------------------------------------------------------------------------------------
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from halo_paylink.core.backfill.runs import list_runs
+    from halo_paylink.storage.paths import AppPaths
+
+    runs = list_runs(AppPaths.default())
+    if args.json:
+        print(json.dumps({"runs": [r.to_json() for r in runs]}))
+        return 0
+    if not runs:
+        print("No runs yet.")
+        return 0
+    print(f"{'RUN ID':<26} {'KIND':<8} {'STARTED':<24} {'STATUS':<24} COUNTS")
+    for info in runs:
+        print(
+            f"{info.run_id:<26} {info.kind.value:<8} {info.started:<24} "
+            f"{info.status.value:<24} {_counts_line(info.counts)}"
+        )
+    return 0
+
+
+def _counts_line(counts: Counts) -> str:
+    parts = [f"written {counts.written}"]
+    if counts.overwritten:
+        parts.append(f"(overwritten {counts.overwritten})")
+    parts += [f"skipped {counts.skipped_total}", f"conflicts {counts.conflicts}"]
+    parts.append(f"failed {counts.failed}")
+    if counts.unknown or counts.not_written:
+        parts.append(f"unfinished {counts.unknown + counts.not_written}")
+    return ", ".join(parts)
+
+
+# --- backfill ------------------------------------------------------------------------------------
+
+
+class ProgressBar:
+    """One redrawn line on a terminal (stderr). Called on the loop thread."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.drawn = False
+
+    def __call__(self, progress: Any) -> None:
+        width = 28
+        fraction = progress.fraction
+        if fraction is None:
+            bar = " " * width
+            pct = "  ?%"
+        else:
+            filled = int(fraction * width)
+            bar = "#" * filled + "." * (width - filled)
+            pct = f"{fraction * 100:3.0f}%"
+        total = "?" if progress.total is None else str(progress.total)
+        eta = "" if progress.eta_seconds is None else f" eta {progress.eta_seconds:4.0f}s"
+        line = (
+            f"\r{progress.phase.value:<9} [{bar}] {pct} {progress.done}/{total} "
+            f"written {progress.written} skipped {progress.skipped_total} "
+            f"conflicts {progress.conflicts} failed {progress.failed}{eta}"
+        )
+        self.stream.write(line[:160] + "\x1b[K")
+        self.stream.flush()
+        self.drawn = True
+        if progress.phase.final:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _settings(args: argparse.Namespace, profile: Any) -> Any:
+    from halo_paylink.cli.common import CliError
+    from halo_paylink.core.backfill import BackfillError, BackfillSettings
+    from halo_paylink.halo import facts
+    from halo_paylink.storage.profiles import Numbering
+
+    link = getattr(profile, "link", None)
+    template = args.link or (link.template if link else "")
+    if not template:
+        raise CliError(
+            "No pay-now link was given.",
+            next_step="Give --link with the Benji Pays link containing [Invoice No.], or save it "
+            "in the profile.",
+        )
+    numbering = (
+        Numbering(args.numbering)
+        if args.numbering
+        else (link.numbering if link else Numbering.ACCOUNTING)
+    )
+    target = args.link_field or (link.link_field if link else facts.DEFAULT_LINK_FIELD)
+    settings = BackfillSettings(
+        template=template,
+        numbering=numbering,
+        target=target,
+        overwrite=args.overwrite,
+        server_filter=args.server_filter,
+    )
+    try:
+        settings.check()
+    except BackfillError as exc:
+        raise CliError("The backfill settings cannot be used.", detail=str(exc)) from None
+    return settings
+
+
+def _apply_run_profile(args: argparse.Namespace, paths: Any) -> None:
+    """For --resume/--undo without connection flags: use the profile the run was made with."""
+    if args.profile or args.url or args.client_id:
+        return
+    from halo_paylink.core.backfill.journal import journal_path, read_header
+    from halo_paylink.core.backfill.runs import latest_resumable
+
+    run_id = args.undo or args.resume
+    if not run_id:
+        info = latest_resumable(paths)
+        run_id = info.run_id if info else None
+    if not run_id:
+        return
+    path = journal_path(paths.journals_dir, run_id)
+    with contextlib.suppress(Exception):
+        header = read_header(path)
+        if header.profile:
+            args.profile = header.profile
+
+
+async def _backfill(args: argparse.Namespace) -> int:
+    from halo_paylink.cli.common import CliError, open_connection
+    from halo_paylink.core.backfill import (
+        BackfillError,
+        CancelToken,
+        RunOptions,
+        plan_backfill,
+        resume_run,
+        run_backfill,
+        undo_run,
+    )
+    from halo_paylink.halo.client import HaloClient
+    from halo_paylink.halo.discovery import discover
+    from halo_paylink.halo.errors import HaloError
+    from halo_paylink.halo.ratelimit import RateLimiter
+    from halo_paylink.storage.paths import AppPaths
+
+    paths = AppPaths.default()
+    mode = (
+        "undo"
+        if args.undo
+        else "resume"
+        if args.resume is not None
+        else ("plan" if args.dry_run else "run")
+    )
+    if mode in ("undo", "resume"):
+        if args.dry_run:
+            raise CliError("--dry-run cannot be combined with --resume or --undo.")
+        _apply_run_profile(args, paths)
+    if args.batch_size < 1 or args.concurrency < 1:
+        raise CliError("--batch-size and --concurrency must be at least 1.")
+
+    async with open_connection(args, paths=paths) as (connection, http):
+        settings = _settings(args, connection.profile) if mode in ("run", "plan") else None
+        try:
+            spec = args.rate_limit or connection.rate_limit
+            limiter = RateLimiter.parse(spec) if spec else None
+        except ValueError as exc:
+            raise CliError("The rate limit cannot be used.", detail=str(exc)) from None
+        try:
+            endpoints = await discover(http, connection.address, tenant=connection.tenant)
+        except HaloError as exc:
+            raise CliError.from_halo(exc) from None
+        client = HaloClient(http, endpoints, connection.credentials, limiter=limiter)
+        options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
+        cancel = CancelToken()
+        bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGINT, cancel.cancel)
+            loop.add_signal_handler(signal.SIGTERM, cancel.cancel)
+        profile_name = connection.profile.name if connection.profile else None
+        try:
+            if mode == "plan":
+                assert settings is not None
+                result = await plan_backfill(
+                    client, settings, paths=paths, options=options, on_progress=bar, cancel=cancel
+                )
+            elif mode == "run":
+                assert settings is not None
+                result = await run_backfill(
+                    client,
+                    settings,
+                    paths,
+                    profile=profile_name,
+                    options=options,
+                    on_progress=bar,
+                    cancel=cancel,
+                )
+            elif mode == "resume":
+                result = await resume_run(
+                    client,
+                    paths,
+                    args.resume or None,
+                    options=options,
+                    on_progress=bar,
+                    cancel=cancel,
+                )
+            else:
+                result = await undo_run(
+                    client, paths, args.undo, options=options, on_progress=bar, cancel=cancel
+                )
+        except BackfillError as exc:
+            raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGINT)
+                loop.remove_signal_handler(signal.SIGTERM)
+    _print_result(result, mode, args.json)
+    return int(result.outcome.exit_code)
+
+
+def result_to_json(result: Any, mode: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "ok": result.outcome.success,
+        "mode": mode,
+        "outcome": result.outcome.value,
+        "exit_code": result.outcome.exit_code,
+        "run_id": result.run_id,
+        "detail": result.detail,
+        "counts": result.counts.to_json(),
+        "requests": result.requests,
+        "warnings": list(result.warnings),
+        "journal": str(result.journal) if result.journal else None,
+        "report": None
+        if result.report is None
+        else {"csv": str(result.report.csv), "json": str(result.report.json)},
+        "error": None
+        if result.error is None
+        else {
+            "kind": result.error.kind.code,
+            "headline": result.error.headline,
+            "next_step": result.error.next_step,
+            "status": result.error.status,
+        },
+    }
+    if result.plan is not None:
+        data["to_write"] = result.plan.to_write
+        data["total"] = result.plan.total
+        data["sample"] = [
+            {
+                "id": c.id,
+                "number": c.number,
+                "client": c.client,
+                "old": c.old,
+                "new": c.new,
+                "overwrite": c.overwrite,
+            }
+            for c in result.plan.sample
+        ]
+    return data
+
+
+def _print_result(result: Any, mode: str, json_mode: bool) -> None:
+    if json_mode:
+        print(json.dumps(result_to_json(result, mode), ensure_ascii=False))
+        return
+    counts = result.counts
+    title = {
+        "plan": "Dry run (nothing was changed)",
+        "run": "Backfill",
+        "resume": "Resumed run",
+        "undo": "Undo",
+    }[mode]
+    print(f"{title}: {result.outcome.value}" + (f" (run {result.run_id})" if result.run_id else ""))
+    if result.plan is not None:
+        print(f"  would write:  {result.plan.to_write}")
+    else:
+        print(
+            f"  written:      {counts.written}"
+            + (f" (of which overwritten {counts.overwritten})" if counts.overwritten else "")
+        )
+    print(f"  conflicts:    {counts.conflicts} (a different link; left alone)")
+    print(f"  failed:       {counts.failed}")
+    for reason, number in counts.skipped.items():
+        print(f"  skipped:      {number} {reason}")
+    if counts.unknown or counts.not_written:
+        print(f"  unfinished:   {counts.unknown + counts.not_written} (resume to finish)")
+    if result.plan is not None and result.plan.sample:
+        print("  first changes:")
+        for change in result.plan.sample[:10]:
+            print(f"    {change.number} ({change.client}): {change.new}")
+    for warning in result.warnings:
+        print(f"  warning: {warning}")
+    if result.error is not None:
+        print(f"  {result.error.headline} {result.error.next_step}")
+    elif result.detail:
+        print(f"  {result.detail}")
+    if result.report is not None:
+        print(f"  report: {result.report.csv}")
+    if result.outcome.resumable and result.run_id:
+        print(f"  resume with: halo-paylink backfill --resume {result.run_id}")

@@ -1,0 +1,135 @@
+"""Run reports: a CSV with one row per invoice and a JSON summary, in `AppPaths.reports_dir`.
+
+Reports hold invoice ids, numbers, client names, outcomes and link values; never tokens or the
+client secret (nothing secret reaches this module). Blocking file I/O: call from a worker thread
+in the GUI.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from halo_paylink.core.backfill.replay import JournalState, ReportRow, replay
+from halo_paylink.storage.atomic import (
+    PRIVATE_FILE_MODE,
+    chmod_quietly,
+    ensure_private_dir,
+    write_atomic,
+)
+
+CSV_COLUMNS = (
+    "invoice_id",
+    "invoice_number",
+    "client",
+    "outcome",
+    "reason",
+    "old_value",
+    "new_value",
+)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    csv: Path
+    json: Path
+
+
+def _cell(value: Any) -> str:
+    """Text for a CSV cell; a leading =, +, -, @ is defused so spreadsheets do not run it."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+class CsvReport:
+    """Writes report rows as they come (memory stays flat), into a temp file renamed on close."""
+
+    def __init__(self, path: Path) -> None:
+        ensure_private_dir(path.parent)
+        self.path = path
+        self._temp = path.with_name(f".{path.name}.tmp")
+        fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+        self._handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        chmod_quietly(self._temp, PRIVATE_FILE_MODE)
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(CSV_COLUMNS)
+        self.rows = 0
+
+    def add(self, row: ReportRow) -> None:
+        self._writer.writerow(
+            [
+                row.id,
+                _cell(row.number),
+                _cell(row.client),
+                row.outcome,
+                _cell(row.reason),
+                _cell(row.old),
+                _cell(row.new),
+            ]
+        )
+        self.rows += 1
+
+    def close(self) -> Path:
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        os.replace(self._temp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        self._handle.close()
+        self._temp.unlink(missing_ok=True)
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> Path:
+    write_atomic(path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def report_paths(reports_dir: Path, run_id: str) -> ReportFiles:
+    return ReportFiles(csv=reports_dir / f"{run_id}.csv", json=reports_dir / f"{run_id}.json")
+
+
+def summary_for(state: JournalState, journal: Path, files: ReportFiles) -> dict[str, Any]:
+    header = state.header
+    return {
+        "run_id": header.run_id,
+        "kind": header.kind.value,
+        "undo_of": header.undo_of,
+        "profile": header.profile,
+        "web_url": header.web_url,
+        "target": header.target,
+        "template": header.template,
+        "numbering": header.numbering,
+        "overwrite": header.overwrite,
+        "started": header.started,
+        "finished": state.finished,
+        "attempts": state.attempts,
+        "outcome": state.status.value,
+        "detail": state.footer.detail if state.footer else "",
+        "counts": state.counts.to_json(),
+        "journal": str(journal),
+        "csv": str(files.csv),
+    }
+
+
+def write_run_report(journal: Path, reports_dir: Path) -> tuple[ReportFiles, JournalState]:
+    """Build the CSV and JSON report of a run from its journal (the single source of truth)."""
+    header_state = None
+    run_id = journal.name.removesuffix(".jsonl")
+    files = report_paths(reports_dir, run_id)
+    report = CsvReport(files.csv)
+    try:
+        header_state = replay(journal, on_row=report.add)
+    except BaseException:
+        report.discard()
+        raise
+    report.close()
+    write_summary(files.json, summary_for(header_state, journal, files))
+    return files, header_state

@@ -1,0 +1,203 @@
+"""Which invoices get a link: the open-invoice rules and the per-invoice decision.
+
+Pure logic, no I/O. Halo's server-side unpaid filter is advisory only: every invoice read is
+classified here again, so a loose (or ignored) filter can never cause a wrong write.
+
+Open (halo-api.md): posted, not voided, not a credit (total > 0), and amount due > 0.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from halo_paylink.core.backfill.target import LinkTarget, has_text
+from halo_paylink.core.links import invoice_number_for, link_for_invoice
+from halo_paylink.halo.models import Invoice, to_decimal
+from halo_paylink.storage.profiles import Numbering
+
+
+class SkipReason(enum.Enum):
+    """Why an invoice is left alone. Values are stable: they appear in journals and reports."""
+
+    VOIDED = "voided"
+    DRAFT = "draft"  # not posted
+    CREDIT = "credit"  # total < 0 (a credit note)
+    PAID = "paid"  # fully paid: nothing due and something was paid
+    ZERO_DUE = "zero_due"  # zero total, or nothing due and nothing paid (or unknowable)
+    NOT_SYNCED = "not_synced"  # accounting numbering chosen, no third-party number yet
+    ALREADY_LINKED = "already_linked"  # the target already holds exactly this link
+    CONFLICT = "conflict"  # the target holds a different link and overwrite is off
+    # Undo only:
+    CHANGED_SINCE = "changed_since"  # the link is no longer the one the run wrote
+    ALREADY_RESTORED = "already_restored"  # the invoice already holds its previous value
+    NOT_FOUND = "not_found"  # the invoice no longer exists
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    SkipReason.VOIDED: "voided",
+    SkipReason.DRAFT: "draft (not posted)",
+    SkipReason.CREDIT: "credit note",
+    SkipReason.PAID: "paid",
+    SkipReason.ZERO_DUE: "nothing due",
+    SkipReason.NOT_SYNCED: "not yet synced to the accounting tool",
+    SkipReason.ALREADY_LINKED: "already has this link",
+    SkipReason.CONFLICT: "has a different link",
+    SkipReason.CHANGED_SINCE: "changed since the run",
+    SkipReason.ALREADY_RESTORED: "already holds its previous value",
+    SkipReason.NOT_FOUND: "no longer exists",
+}
+
+
+class Action(enum.Enum):
+    WRITE = "write"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one invoice.
+
+    Attributes:
+        action: WRITE or SKIP.
+        reason: why it is skipped; for a WRITE, CONFLICT when it overwrites a different link.
+        old: the target's current value, exactly as Halo sent it ("" and None kept apart).
+        new: the link it should hold (None when no link can be built).
+    """
+
+    action: Action
+    reason: SkipReason | None
+    old: Any
+    new: str | None
+
+    @property
+    def is_write(self) -> bool:
+        return self.action is Action.WRITE
+
+
+def _flag(value: Any) -> bool:
+    """Halo sends booleans as true/false, 0/1 or strings; absent means False."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return value != 0
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes", "y"}
+    return False
+
+
+def closed_reason(invoice: Invoice) -> SkipReason | None:
+    """Why the invoice is not open, or None when it is open."""
+    if _flag(invoice.get("voided")):
+        return SkipReason.VOIDED
+    if not _flag(invoice.get("posted")):
+        return SkipReason.DRAFT
+    total = invoice.total
+    if total is not None and total < 0:
+        return SkipReason.CREDIT
+    if total is None or total == 0:
+        return SkipReason.ZERO_DUE  # nothing was ever owed (or the total is unreadable)
+    due = invoice.amount_due
+    if due is None or due <= 0:
+        paid = to_decimal(invoice.get("amountpaid"))
+        return SkipReason.PAID if paid is not None and paid > 0 else SkipReason.ZERO_DUE
+    return None
+
+
+def decide(
+    invoice: Invoice,
+    *,
+    target: LinkTarget,
+    template: str,
+    numbering: Numbering,
+    overwrite: bool = False,
+) -> Decision:
+    """Classify one invoice for a backfill (the rules, in order: open, synced, link state)."""
+    old = target.raw(invoice)
+    current = target.read(invoice)
+    reason = closed_reason(invoice)
+    if reason is not None:
+        return Decision(Action.SKIP, reason, old, None)
+    if invoice_number_for(invoice, numbering) is None:
+        return Decision(Action.SKIP, SkipReason.NOT_SYNCED, old, None)
+    new = link_for_invoice(template, invoice, numbering)
+    assert new is not None  # the number exists (checked above)
+    if current == new:
+        return Decision(Action.SKIP, SkipReason.ALREADY_LINKED, old, new)
+    if current is not None:
+        if overwrite:
+            return Decision(Action.WRITE, SkipReason.CONFLICT, old, new)
+        return Decision(Action.SKIP, SkipReason.CONFLICT, old, new)
+    return Decision(Action.WRITE, None, old, new)
+
+
+def undo_decision(
+    invoice: Invoice, *, target: LinkTarget, previous: Any, written: str | None
+) -> Decision:
+    """Restore `previous` only where the target still holds what the run `written`."""
+    current = target.read(invoice)
+    raw = target.raw(invoice)
+    if current is not None and current == written:
+        return Decision(Action.WRITE, None, raw, previous)
+    if raw == previous or (current is None and not has_text(previous)):
+        return Decision(Action.SKIP, SkipReason.ALREADY_RESTORED, raw, previous)
+    return Decision(Action.SKIP, SkipReason.CHANGED_SINCE, raw, previous)
+
+
+class IdSet:
+    """A compact set of invoice ids (a growable bitmap; a plain set for odd ids).
+
+    Used to remember which invoices a run has handled without memory growing like a dict of
+    objects: 1,000,000 sequential ids cost 125 KB.
+    """
+
+    _BITMAP_LIMIT = 1 << 27  # ids beyond ~134 million go to the fallback set
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self._other: set[int] = set()
+        self._count = 0
+
+    def add(self, invoice_id: int) -> bool:
+        """Add; True when it was not there before."""
+        if 0 <= invoice_id < self._BITMAP_LIMIT:
+            byte, bit = divmod(invoice_id, 8)
+            if byte >= len(self._bits):
+                self._bits.extend(bytes(max(byte + 1 - len(self._bits), len(self._bits) // 2)))
+            mask = 1 << bit
+            if self._bits[byte] & mask:
+                return False
+            self._bits[byte] |= mask
+        else:
+            if invoice_id in self._other:
+                return False
+            self._other.add(invoice_id)
+        self._count += 1
+        return True
+
+    def discard(self, invoice_id: int) -> None:
+        if 0 <= invoice_id < self._BITMAP_LIMIT:
+            byte, bit = divmod(invoice_id, 8)
+            if byte < len(self._bits) and self._bits[byte] & (1 << bit):
+                self._bits[byte] &= ~(1 << bit) & 0xFF
+                self._count -= 1
+        elif invoice_id in self._other:
+            self._other.remove(invoice_id)
+            self._count -= 1
+
+    def __contains__(self, invoice_id: object) -> bool:
+        if not isinstance(invoice_id, int):
+            return False
+        if 0 <= invoice_id < self._BITMAP_LIMIT:
+            byte, bit = divmod(invoice_id, 8)
+            return byte < len(self._bits) and bool(self._bits[byte] & (1 << bit))
+        return invoice_id in self._other
+
+    def __len__(self) -> int:
+        return self._count

@@ -1,0 +1,160 @@
+"""The Benji Pays pay-now link: checking a template, filling it per invoice, email snippets.
+
+Pure functions, no I/O, safe on any thread. The template is the link the merchant copies from
+Benji Pays; it carries the placeholder `facts.BENJI_PLACEHOLDER` ("[Invoice No.]") where the
+invoice number goes. Which number is used is the profile's `Numbering`: Halo's own number
+(`facts.HALO_NUMBER_FIELD`) or the accounting tool's (`facts.ACCOUNTING_NUMBER_FIELD`), because
+Benji looks the invoice up in the accounting system.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from halo_paylink.halo import facts
+from halo_paylink.halo.models import Invoice
+from halo_paylink.storage.profiles import Numbering
+
+
+class Severity(enum.Enum):
+    ERROR = "error"  # the template cannot be used
+    WARNING = "warning"  # usable, but the user should look again
+
+
+@dataclass(frozen=True)
+class LinkProblem:
+    """One finding about a link template: `code` is stable (tests, UI), `message` is prose."""
+
+    severity: Severity
+    code: str
+    message: str
+
+
+def validate_link_template(text: str) -> list[LinkProblem]:
+    """Check a pay-now link template; an empty list means it is fine.
+
+    Errors: empty, not https, no host, no placeholder, whitespace inside. Warnings: a host that is
+    not a Benji Pays host (accepted: the link is treated as opaque), the placeholder more than once.
+    """
+    problems: list[LinkProblem] = []
+    template = text.strip()
+    if not template:
+        return [LinkProblem(Severity.ERROR, "empty", "Paste the pay-now link from Benji Pays.")]
+    if any(ch.isspace() for ch in template.replace(facts.BENJI_PLACEHOLDER, "")):
+        problems.append(
+            LinkProblem(Severity.ERROR, "whitespace", "The link contains spaces or line breaks.")
+        )
+    probe = template.replace(facts.BENJI_PLACEHOLDER, "1")
+    try:
+        parts = urlsplit(probe)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme.lower() != "https":
+        problems.append(
+            LinkProblem(Severity.ERROR, "not_https", "The link must start with https://.")
+        )
+    if not host:
+        problems.append(LinkProblem(Severity.ERROR, "no_host", "The link has no web address."))
+    count = template.count(facts.BENJI_PLACEHOLDER)
+    if count == 0:
+        problems.append(
+            LinkProblem(
+                Severity.ERROR,
+                "no_placeholder",
+                f"The link must contain {facts.BENJI_PLACEHOLDER} where the invoice number goes.",
+            )
+        )
+    elif count > 1:
+        problems.append(
+            LinkProblem(
+                Severity.WARNING,
+                "placeholder_repeated",
+                f"{facts.BENJI_PLACEHOLDER} appears {count} times; every one will be filled.",
+            )
+        )
+    if host and not is_benji_host(host):
+        problems.append(
+            LinkProblem(
+                Severity.WARNING,
+                "not_benji_host",
+                f"{host} is not a Benji Pays address; check that this is your pay-now link.",
+            )
+        )
+    return problems
+
+
+def is_benji_host(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host in facts.BENJI_HOSTS or host.endswith(facts.BENJI_HOST_SUFFIX)
+
+
+def template_errors(text: str) -> list[LinkProblem]:
+    """Only the problems that make the template unusable."""
+    return [p for p in validate_link_template(text) if p.severity is Severity.ERROR]
+
+
+def number_field(numbering: Numbering) -> str:
+    """The invoice field that holds the number Benji looks up."""
+    if numbering is Numbering.HALO:
+        return facts.HALO_NUMBER_FIELD
+    return facts.ACCOUNTING_NUMBER_FIELD
+
+
+def number_variable(numbering: Numbering) -> str:
+    """The Halo email-template `$`-variable for that number."""
+    if numbering is Numbering.HALO:
+        return facts.HALO_NUMBER_VARIABLE
+    return facts.ACCOUNTING_NUMBER_VARIABLE
+
+
+def invoice_number_for(invoice: Invoice, numbering: Numbering) -> str | None:
+    """The number to put in the link, or None when the invoice does not have it (not yet synced)."""
+    value = invoice.get(number_field(numbering))
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def fill_link(template: str, number: str) -> str:
+    """Replace every placeholder with the URL-encoded number (nothing else in the link changes)."""
+    return template.strip().replace(facts.BENJI_PLACEHOLDER, quote(number, safe=""))
+
+
+def link_for_invoice(template: str, invoice: Invoice, numbering: Numbering) -> str | None:
+    """The finished link for one invoice, or None when its number is missing."""
+    number = invoice_number_for(invoice, numbering)
+    return None if number is None else fill_link(template, number)
+
+
+@dataclass(frozen=True)
+class EmailSnippet:
+    """What to paste into Halo's invoice email template.
+
+    Attributes:
+        variable: the Halo `$`-variable standing in for the number.
+        link: the link with the variable in place of the placeholder.
+        text: a plain-text line for the text body.
+        html: a "Pay now" anchor for the HTML body.
+    """
+
+    variable: str
+    link: str
+    text: str
+    html: str
+
+
+def email_snippet(template: str, numbering: Numbering) -> EmailSnippet:
+    """Build the email-template link: Halo fills the `$`-variable when it sends each email.
+
+    The variable is inserted verbatim (not URL-encoded): Halo substitutes it before sending.
+    """
+    variable = number_variable(numbering)
+    link = template.strip().replace(facts.BENJI_PLACEHOLDER, variable)
+    text = f"Pay now: {link}"
+    anchor = f'<a href="{html.escape(link, quote=True)}">Pay now</a>'
+    return EmailSnippet(variable=variable, link=link, text=text, html=anchor)
