@@ -118,3 +118,22 @@ def test_first_page_needs_no_network_modules(tmp_path: Any) -> None:
     assert out.returncode == 0, out.stderr
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded == dict.fromkeys(loaded, False)
+
+
+def test_smoke_test_mode_paints_the_first_page_and_exits_cleanly(tmp_path):
+    """The packaged-bundle smoke test relies on this: first page painted, then exit status 0."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(
+        os.environ,
+        HALO_PAYLINK_SMOKE_TEST="1",
+        QT_QPA_PLATFORM="offscreen",
+        HALO_PAYLINK_HOME=str(tmp_path),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "halo_paylink"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "first page painted after" in done.stdout

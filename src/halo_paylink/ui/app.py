@@ -128,6 +128,31 @@ def build_window(
     return context, window
 
 
+SMOKE_TEST_ENV = "HALO_PAYLINK_SMOKE_TEST"
+
+
+def quit_after_first_paint(window: WizardWindow, started: float) -> None:
+    """Smoke-test mode: once the first page has painted, say when, and close the window normally.
+
+    Used by `packaging/smoke_test.py` (HALO_PAYLINK_SMOKE_TEST=1) to prove a built bundle starts,
+    shows its first page and shuts down cleanly with exit status 0.
+    """
+    import time
+
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
+                self.seen = True
+                print(f"first page painted after {time.perf_counter() - started:.3f} s", flush=True)
+                QTimer.singleShot(0, window.close)
+            return False
+
+    watcher = FirstPaint(window)
+    window.installEventFilter(watcher)
+
+
 def install_asyncgen_hooks(loop: asyncio.AbstractEventLoop) -> Any:
     """Let `loop` finalize async generators, as asyncio's own loops do; returns the old hooks.
 
@@ -151,12 +176,16 @@ def run_app(demo: bool, profile: str | None) -> int:
             a visible Demo marker and the demo credentials prefilled; the sandbox stops on quit.
         profile: preselect this saved profile on the first page.
     """
+    import os
+    import time
+
     import qasync
 
     from halo_paylink.storage.logs import setup_logging, shutdown_logging
     from halo_paylink.storage.paths import AppPaths
     from halo_paylink.ui.crash import CrashReporter
 
+    started = time.perf_counter()
     app = make_application()
     try:
         setup_logging(AppPaths.default())
@@ -185,6 +214,8 @@ def run_app(demo: bool, profile: str | None) -> int:
                 closed.set_result(None)
 
         window.closed.connect(on_closed)
+        if os.environ.get(SMOKE_TEST_ENV) == "1":
+            quit_after_first_paint(window, started)
         window.show()
 
         async def main() -> None:
