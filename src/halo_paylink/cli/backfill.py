@@ -113,13 +113,23 @@ def _runs(args: argparse.Namespace) -> int:
     if not runs:
         print("No runs yet.")
         return 0
-    print(f"{'RUN ID':<26} {'KIND':<8} {'STARTED':<24} {'STATUS':<24} COUNTS")
+    print(f"{'RUN ID':<24} {'KIND':<8} {'STARTED':<16} {'STATUS':<23} COUNTS")
     for info in runs:
         print(
-            f"{info.run_id:<26} {info.kind.value:<8} {info.started:<24} "
-            f"{info.status.value:<24} {_counts_line(info.counts)}"
+            f"{info.run_id:<24} {info.kind.value:<8} {_local_minute(info.started):<16} "
+            f"{info.status.value:<23} {_counts_line(info.counts)}"
         )
     return 0
+
+
+def _local_minute(timestamp: str) -> str:
+    """An ISO timestamp as local 'YYYY-MM-DD HH:MM' for the table; unchanged if unreadable."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(timestamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return timestamp
 
 
 def _counts_line(counts: Counts) -> str:
