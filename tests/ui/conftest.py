@@ -79,6 +79,31 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(previous)
 
 
+@pytest.fixture(autouse=True)
+def gui_thread_garbage_collection(qapp: Any) -> Iterator[None]:
+    """Collect cycles on the GUI thread only, as the app does (see ui/gc_control.py): the
+    sandbox's server threads must never be the ones that destroy a Qt object."""
+    from halo_paylink.ui.gc_control import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector()
+    collector.start()
+    yield
+    collector.stop()
+    collector.deleteLater()
+
+
+@pytest.fixture(autouse=True)
+def clear_clipboard_after_test(qapp: Any) -> Iterator[None]:
+    """Empty the clipboard after each test.
+
+    Qt's offscreen platform (tests only) segfaults at interpreter exit when its clipboard still
+    holds a QMimeData that the app set (reproduced with PySide6 6.11.3: set text+HTML, exit). The
+    real X11 platform does not, so this stays a test-environment fix, not an app change.
+    """
+    yield
+    qapp.clipboard().clear()
+
+
 @pytest.fixture
 def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     loop = qasync.QEventLoop(qapp, already_running=True)

@@ -184,9 +184,12 @@ def run_app(demo: bool, profile: str | None) -> int:
     from halo_paylink.storage.logs import setup_logging, shutdown_logging
     from halo_paylink.storage.paths import AppPaths
     from halo_paylink.ui.crash import CrashReporter
+    from halo_paylink.ui.gc_control import GuiThreadGarbageCollector
 
     started = time.perf_counter()
     app = make_application()
+    collector = GuiThreadGarbageCollector(app)
+    collector.start()
     try:
         setup_logging(AppPaths.default())
     except OSError as error:  # a read-only home must not keep the window from opening
@@ -227,6 +230,7 @@ def run_app(demo: bool, profile: str | None) -> int:
             loop.run_until_complete(main())
         return 0
     finally:
+        collector.stop()
         crash.uninstall()
         sys.set_asyncgen_hooks(*old_hooks)
         if sandbox is not None:
