@@ -243,3 +243,21 @@ def test_profile_round_trip_and_export_without_secret() -> None:
 )
 def test_format_duration(seconds: float | None, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_done_headline_names_what_was_left_alone_or_refused() -> None:
+    from halo_paylink.core.wizard import (
+        CONFLICT_LABEL,
+        REFUSED_LABEL,
+        BackfillPhase,
+        BackfillState,
+    )
+
+    state = BackfillState(phase=BackfillPhase.FINISHED, counts={"Link saved": 10})
+    assert state.outcome_headline() == "Every open invoice has a Pay link."
+    state.counts.update({CONFLICT_LABEL: 5, REFUSED_LABEL: 1})
+    headline = state.outcome_headline()
+    assert headline.startswith("Every open invoice has a Pay link, except ")
+    assert "5 that already had a different link (left alone)" in headline
+    assert "1 that Halo refused" in headline
+    assert BackfillState().outcome_headline().startswith("The assistant is set up")

@@ -360,6 +360,11 @@ class BackfillPhase(enum.Enum):
     UNDONE = "undone"
 
 
+#: Count labels the backfill page shows and the Done page reads back.
+CONFLICT_LABEL = "Has a different link (left alone)"
+REFUSED_LABEL = "Refused by Halo"
+
+
 #: Phases in which work is in flight: Back and closing are guarded.
 BACKFILL_ACTIVE = frozenset(
     {
@@ -414,6 +419,25 @@ class BackfillState:
     @property
     def can_undo(self) -> bool:
         return self.phase is BackfillPhase.FINISHED and self.run_id is not None
+
+    def outcome_headline(self) -> str:
+        """One honest sentence for the Done page: what is true of the open invoices now."""
+        if not self.complete:
+            return "The assistant is set up; the backfill has not finished."
+        left_alone = self.counts.get(CONFLICT_LABEL, 0)
+        refused = self.counts.get(REFUSED_LABEL, 0)
+        if not left_alone and not refused:
+            return "Every open invoice has a Pay link."
+        exceptions = []
+        if left_alone:
+            exceptions.append(f"{left_alone:,} that already had a different link (left alone)")
+        if refused:
+            exceptions.append(f"{refused:,} that Halo refused")
+        return (
+            "Every open invoice has a Pay link, except "
+            + " and ".join(exceptions)
+            + ("; see the report.")
+        )
 
     @property
     def complete(self) -> bool:

@@ -31,7 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from halo_paylink.core.wizard import BackfillPhase, PageId, format_duration
+from halo_paylink.core.wizard import (
+    CONFLICT_LABEL,
+    REFUSED_LABEL,
+    BackfillPhase,
+    PageId,
+    format_duration,
+)
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
@@ -407,7 +413,7 @@ class BackfillPage(BasePage):
 
         lines = {("Would get a link" if dry else "Link saved"): to_write}
         if counts.conflicts:
-            lines["Has a different link (left alone)"] = counts.conflicts
+            lines[CONFLICT_LABEL] = counts.conflicts
         for value, n in counts.skipped.items():
             try:
                 label = SkipReason(value).label
@@ -415,7 +421,7 @@ class BackfillPage(BasePage):
                 label = value
             lines[label[:1].upper() + label[1:]] = n
         if counts.failed:
-            lines["Refused by Halo"] = counts.failed
+            lines[REFUSED_LABEL] = counts.failed
         return lines
 
     def _fill_table(self, sample: Any) -> None:

@@ -118,11 +118,8 @@ class DonePage(BasePage):
         rows.append(item("Changed in Halo", changed))
         if b.report_path:
             rows.append(item("Report", b.report_path))
-        done = (
-            "<p><b>✓ Every open invoice has a Pay link.</b></p>"
-            if s.backfill.complete
-            else "<p>The assistant is set up; the backfill has not finished.</p>"
-        )
+        mark = "✓ " if s.backfill.complete else ""
+        done = f"<p><b>{mark}{html.escape(s.backfill.outcome_headline())}</b></p>"
         self.summary.setText(
             done + "<table cellspacing='4'>" + "".join(rows) + "</table>"
             "<p>Still to do outside this assistant, if you haven't yet: set the options in "
