@@ -19,6 +19,7 @@ from halo_paylink.core.backfill.journal import (
     Intent,
     Outcome,
     OutcomeStatus,
+    Record,
     Resume,
     RunKind,
     Skip,
@@ -60,44 +61,47 @@ class JournalState:
     written_changes: dict[int, tuple[Any, str | None]] | None = None  # id -> (old, new)
 
 
-def replay(
-    path: Path,
-    *,
-    on_row: Callable[[ReportRow], None] | None = None,
-    collect_written: bool = False,
-) -> JournalState:
-    """Replay a journal. `on_row` gets each invoice's final row once; `collect_written` keeps
-    (old, new) of every written invoice (for undo).
+class Replayer:
+    """Replays records one at a time (what `replay` does for a whole file).
 
-    Raises:
-        JournalError / OSError: as `read_records`.
+    The runner feeds it every record it appends, so a run's report is written as the run goes,
+    from exactly the records the journal holds, instead of by reading the journal back at the end.
+    Not thread-safe: feed it from one thread.
     """
-    records = read_records(path)
-    header = next(records)
-    assert isinstance(header, Header)
-    state = JournalState(header=header)
-    if collect_written:
-        state.written_changes = {}
-    undo = header.kind is RunKind.UNDO
-    written = overwritten = failed = conflicts = 0
-    skipped: Counter[str] = Counter()
 
-    def emit(row: ReportRow) -> None:
-        if on_row is not None:
-            on_row(row)
+    def __init__(
+        self,
+        header: Header,
+        *,
+        on_row: Callable[[ReportRow], None] | None = None,
+        collect_written: bool = False,
+    ) -> None:
+        self.state = JournalState(header=header)
+        if collect_written:
+            self.state.written_changes = {}
+        self._undo = header.kind is RunKind.UNDO
+        self._on_row = on_row
+        self.written = self.overwritten = self.failed = self.conflicts = 0
+        self.skipped: Counter[str] = Counter()
 
-    for record in records:
+    def _emit(self, row: ReportRow) -> None:
+        if self._on_row is not None:
+            self._on_row(row)
+
+    def feed(self, record: Record) -> None:
+        """Apply one record that follows the header."""
+        state = self.state
         if isinstance(record, Skip):
             state.unknown.pop(record.id, None)
             state.not_written.pop(record.id, None)
             state.handled.add(record.id)
             if record.reason == SkipReason.CONFLICT.value:
-                conflicts += 1
+                self.conflicts += 1
                 outcome = "conflict"
             else:
-                skipped[record.reason] += 1
+                self.skipped[record.reason] += 1
                 outcome = "skipped"
-            emit(
+            self._emit(
                 ReportRow(
                     record.id,
                     record.number,
@@ -117,16 +121,16 @@ def replay(
             if record.status is OutcomeStatus.NOT_WRITTEN:
                 if intent is not None:
                     state.not_written[record.id] = intent
-                continue
+                return
             state.handled.add(record.id)
             number, client = (intent.number, intent.client) if intent else ("", "")
             old, new = (intent.old, intent.new) if intent else (None, None)
             if record.status is OutcomeStatus.WRITTEN:
-                written += 1
-                if undo:
+                self.written += 1
+                if self._undo:
                     label = "restored"
                 elif has_text(old):
-                    overwritten += 1
+                    self.overwritten += 1
                     label = "overwritten"
                 else:
                     label = "written"
@@ -134,10 +138,10 @@ def replay(
                     state.written_changes[record.id] = (old, new)
                 reason = "confirmed on resume" if record.recovered else ""
             else:
-                failed += 1
+                self.failed += 1
                 label = "failed"
                 reason = record.reason
-            emit(ReportRow(record.id, number, client, label, reason, old, new))
+            self._emit(ReportRow(record.id, number, client, label, reason, old, new))
         elif isinstance(record, Resume):
             state.attempts += 1
             state.status = RunOutcome.INTERRUPTED
@@ -149,37 +153,62 @@ def replay(
                 state.status = RunOutcome(record.outcome)
             except ValueError:
                 state.status = RunOutcome.INTERNAL_ERROR
-    for intent in state.unknown.values():
-        emit(
-            ReportRow(
-                intent.id,
-                intent.number,
-                intent.client,
-                "unknown",
-                "sent; result not recorded (resume re-checks it)",
-                intent.old,
-                intent.new,
+
+    def finish(self) -> JournalState:
+        """Emit the rows still in doubt and return the final state. Call once, at the end."""
+        state = self.state
+        for intent in state.unknown.values():
+            self._emit(
+                ReportRow(
+                    intent.id,
+                    intent.number,
+                    intent.client,
+                    "unknown",
+                    "sent; result not recorded (resume re-checks it)",
+                    intent.old,
+                    intent.new,
+                )
             )
-        )
-    for intent in state.not_written.values():
-        emit(
-            ReportRow(
-                intent.id,
-                intent.number,
-                intent.client,
-                "not_written",
-                "the run stopped before this was saved (resume retries it)",
-                intent.old,
-                intent.new,
+        for intent in state.not_written.values():
+            self._emit(
+                ReportRow(
+                    intent.id,
+                    intent.number,
+                    intent.client,
+                    "not_written",
+                    "the run stopped before this was saved (resume retries it)",
+                    intent.old,
+                    intent.new,
+                )
             )
+        state.counts = make_counts(
+            written=self.written,
+            overwritten=self.overwritten,
+            failed=self.failed,
+            conflicts=self.conflicts,
+            skipped=self.skipped,
+            unknown=len(state.unknown),
+            not_written=len(state.not_written),
         )
-    state.counts = make_counts(
-        written=written,
-        overwritten=overwritten,
-        failed=failed,
-        conflicts=conflicts,
-        skipped=skipped,
-        unknown=len(state.unknown),
-        not_written=len(state.not_written),
-    )
-    return state
+        return state
+
+
+def replay(
+    path: Path,
+    *,
+    on_row: Callable[[ReportRow], None] | None = None,
+    collect_written: bool = False,
+) -> JournalState:
+    """Replay a journal. `on_row` gets each invoice's final row once; `collect_written` keeps
+    (old, new) of every written invoice (for undo).
+
+    Raises:
+        JournalError / OSError: as `read_records`.
+    """
+    records = read_records(path)
+    header = next(records)
+    assert isinstance(header, Header)
+    replayer = Replayer(header, on_row=on_row, collect_written=collect_written)
+    for record in records:
+        replayer.feed(record)
+    return replayer.finish()

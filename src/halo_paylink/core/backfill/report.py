@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from halo_paylink.core.backfill.replay import JournalState, ReportRow, replay
+from halo_paylink.core.backfill.journal import Header, Record
+from halo_paylink.core.backfill.replay import JournalState, Replayer, ReportRow, replay
 from halo_paylink.storage.atomic import (
     PRIVATE_FILE_MODE,
     chmod_quietly,
@@ -133,3 +135,38 @@ def write_run_report(journal: Path, reports_dir: Path) -> tuple[ReportFiles, Jou
     report.close()
     write_summary(files.json, summary_for(header_state, journal, files))
     return files, header_state
+
+
+class LiveRunReport:
+    """A new run's report, written while the run goes instead of by reading its journal back.
+
+    Fed every record after the header, in journal order (the runner feeds what it has just
+    appended), it writes the same CSV and JSON as `write_run_report` would from the finished
+    journal: both go through `Replayer`. Blocking file I/O; the rows are buffered writes, so the
+    runner feeds it on the loop thread and finishes it in a worker thread. If the journal could
+    not be written completely, `discard` it and use `write_run_report` instead.
+    """
+
+    def __init__(self, header: Header, journal: Path, reports_dir: Path) -> None:
+        self.journal = journal
+        self.files = report_paths(reports_dir, journal.name.removesuffix(".jsonl"))
+        self._csv = CsvReport(self.files.csv)
+        self._replayer = Replayer(header, on_row=self._csv.add)
+
+    def feed(self, records: Iterable[Record]) -> None:
+        for record in records:
+            self._replayer.feed(record)
+
+    def finish(self) -> tuple[ReportFiles, JournalState]:
+        """Close the CSV and write the JSON summary; the same result as `write_run_report`."""
+        try:
+            state = self._replayer.finish()
+        except BaseException:
+            self._csv.discard()
+            raise
+        self._csv.close()
+        write_summary(self.files.json, summary_for(state, self.journal, self.files))
+        return self.files, state
+
+    def discard(self) -> None:
+        self._csv.discard()

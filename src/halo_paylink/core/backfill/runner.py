@@ -44,6 +44,7 @@ from halo_paylink.core.backfill.journal import (
     Resume,
     RunKind,
     Skip,
+    encode_all,
     journal_path,
     utc_now,
 )
@@ -64,6 +65,7 @@ from halo_paylink.core.backfill.progress import (
 from halo_paylink.core.backfill.replay import JournalState, ReportRow, replay
 from halo_paylink.core.backfill.report import (
     CsvReport,
+    LiveRunReport,
     ReportFiles,
     report_paths,
     write_run_report,
@@ -285,7 +287,7 @@ class _Tally:
 
 
 class _Engine:
-    """One attempt of a run. Lives on the loop thread; journal I/O goes to worker threads."""
+    """One attempt of a run. Lives on the loop thread; journal fsyncs go to worker threads."""
 
     def __init__(
         self,
@@ -328,6 +330,7 @@ class _Engine:
         self.expected: Mapping[int, object] = {}  # undo: every invoice the run must look at
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max(1, options.concurrency))
+        self.live: LiveRunReport | None = None  # fed every record this attempt appends
 
     # --- progress -------------------------------------------------------------------------
     def snapshot(self, phase: Phase | None = None) -> Progress:
@@ -355,8 +358,18 @@ class _Engine:
 
     # --- journal --------------------------------------------------------------------------
     async def _append(self, records: list[Record], *, sync: bool) -> None:
+        """Append to the journal; with `sync`, return only once the records are on disk.
+
+        The records are encoded and handed to the OS right here (a write to the page cache takes
+        microseconds); only the fsync goes to a worker thread. A worker thread per append would
+        cost a thread hand-off, and the GIL hand-backs, per batch, several times over.
+        """
         if self.journal is not None and records:
-            await asyncio.to_thread(self.journal.append, records, sync=sync)
+            self.journal.write(encode_all(records))
+            if self.live is not None:
+                self.live.feed(records)
+            if sync:
+                await asyncio.to_thread(self.journal.sync)
 
     async def _flush_skips(self) -> None:
         records, self._skips = self._skips, []
@@ -899,8 +912,13 @@ async def _execute(
     client: InvoiceSource,
     prior_failed: int = 0,
 ) -> RunResult:
-    """Run one attempt to its end, close the journal with a footer, write the report."""
+    """Run one attempt to its end, close the journal with a footer, write the report.
+
+    The report comes from `engine.live` when set and the journal was written without a hitch,
+    else it is built by reading the journal back.
+    """
     crash: BaseException | None = None
+    live = engine.live
     try:
         await engine.run(filters)
     except asyncio.CancelledError:
@@ -909,6 +927,9 @@ async def _execute(
         with contextlib.suppress(Exception):
             journal.append([Footer(RunOutcome.CANCELLED.value, utc_now(), "task cancelled")])
         journal.close()
+        if live is not None:
+            with contextlib.suppress(Exception):
+                live.discard()
         raise
     except Exception as exc:
         log.exception("backfill attempt failed")
@@ -917,18 +938,27 @@ async def _execute(
     if outcome is RunOutcome.COMPLETED and (engine.tally.failed or prior_failed):
         outcome = RunOutcome.COMPLETED_WITH_FAILURES
         detail = "Halo refused some invoices; see the report."
+    footer = Footer(outcome.value, utc_now(), detail)
+    live_ok = live is not None and crash is None
     try:
-        await asyncio.to_thread(
-            journal.append, [Footer(outcome.value, utc_now(), detail)], sync=True
-        )
+        await asyncio.to_thread(journal.append, [footer], sync=True)
     except OSError as exc:
         outcome, detail = RunOutcome.LOCAL_ERROR, f"Could not finish the journal: {exc}"
+        live_ok = False
     finally:
         await asyncio.to_thread(journal.close)
     files: ReportFiles | None = None
     counts = engine.tally.counts()
     try:
-        files, state = await asyncio.to_thread(write_run_report, journal.path, paths.reports_dir)
+        if live is not None and live_ok:
+            live.feed([footer])
+            files, state = await asyncio.to_thread(live.finish)
+        else:
+            if live is not None:
+                await asyncio.to_thread(live.discard)
+            files, state = await asyncio.to_thread(
+                write_run_report, journal.path, paths.reports_dir
+            )
         counts = state.counts
     except (OSError, JournalError) as exc:
         log.warning("report not written: %s", exc)
@@ -984,6 +1014,12 @@ async def run_backfill(
     journal = await asyncio.to_thread(JournalWriter, path, create=True)
     await asyncio.to_thread(journal.append, [header], sync=True)
     engine = _backfill_engine(client, header, journal, options, on_progress, cancel, clock)
+    try:
+        # The report is written as the run goes (see LiveRunReport); if it cannot even be
+        # opened, it is built from the journal at the end as usual.
+        engine.live = await asyncio.to_thread(LiveRunReport, header, path, paths.reports_dir)
+    except OSError as exc:
+        log.warning("live report not opened: %s", exc)
     return await _execute(
         engine,
         journal=journal,
