@@ -297,6 +297,8 @@ class ApplicationPage(BasePage):
                 f"The secret can't be remembered here: {status.reason} "
                 "It will be asked for each time instead."
             )
+        elif app.remember and status.backend_name == "memory":
+            self.store_message.show_note(f"Kept in {status.location}.")
         elif app.remember:
             self.store_message.show_note(
                 f"Stored in {status.location} (service 'halo-paylink', this profile's name)."
