@@ -29,11 +29,6 @@ from halo_paylink.sandbox.server import Sandbox, SandboxConfig
 LINK = "https://www.benjipays.com/portal/acme/pay/?InvoiceNumber=INV-1"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class SharedClock:
     """Monotonic time for both sides; only moves when the client sleeps on it."""
 

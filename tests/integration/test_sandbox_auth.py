@@ -9,22 +9,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from fakes import FakeClock
 from halo_paylink.sandbox import Sandbox, SandboxConfig
 
 SCOPES = "read:invoices edit:invoices"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1000.0)
 
 
 @pytest.fixture

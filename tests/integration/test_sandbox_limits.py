@@ -9,15 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from fakes import FakeClock
 from halo_paylink.sandbox import FaultInjector, Sandbox, SandboxConfig, parse_rate_limit
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def get_token(http: httpx.Client, sandbox: Sandbox, client_id: str | None = None) -> str:
@@ -36,7 +29,7 @@ def get_token(http: httpx.Client, sandbox: Sandbox, client_id: str | None = None
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(50.0)
 
 
 def limited(clock: FakeClock, *, retry_after: bool = True) -> Sandbox:

@@ -22,9 +22,9 @@ from typing import Any
 import keyring
 import pytest
 import qasync
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import QSettings
 
+from fakes import MemoryKeyring
 from halo_paylink.sandbox import Sandbox, SandboxConfig
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import ProfileStore
@@ -45,29 +45,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
             # the offscreen platform's own limitation when a dialog opens, not our warning
             item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
-
-
-class MemoryKeyring(KeyringBackend):
-    """An in-memory keyring backend so no test touches the real system keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        from keyring.errors import PasswordDeleteError
-
-        if (service, username) not in self.values:
-            raise PasswordDeleteError(username)
-        del self.values[(service, username)]
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from fakes import FakeClock
 from halo_paylink.halo import facts
 from halo_paylink.halo.auth import TokenProvider
 from halo_paylink.halo.errors import ErrorKind, HaloError
@@ -35,24 +36,6 @@ SELF = HaloEndpoints(
     hosted=False,
 )
 TOKEN_URL = "https://acme.halopsa.com/auth/token"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def ok(token: str = "tok-1", expires_in: int = 3600, **extra: object) -> httpx.Response:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 
+from fakes import FakeClock
 from halo_paylink.halo import facts
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.errors import ErrorKind, HaloError
@@ -35,24 +36,6 @@ SELF = HaloEndpoints(
     hosted=False,
 )
 CREDS = Credentials("client", "shh-secret-1")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

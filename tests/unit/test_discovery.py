@@ -10,12 +10,6 @@ from halo_paylink.halo.discovery import ParsedAddress, discover, parse_address
 from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import RequestStats
 
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 HOSTED = ParsedAddress("https://acme.halopsa.com", True, "acme")
 ITSM = ParsedAddress("https://acme.haloitsm.com", True, "acme")
 SELF = ParsedAddress("https://halo.example.com", False, None)

@@ -29,11 +29,6 @@ from halo_paylink.halo.http import (
 )
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.parametrize(
     "url",
     [

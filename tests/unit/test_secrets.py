@@ -11,6 +11,7 @@ import keyring.errors
 import pytest
 from keyring.backends import chainer, fail, null
 
+from fakes import MemoryKeyring
 from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.storage.profiles import Profile
 from halo_paylink.storage.redact import forget_secrets, redact
@@ -23,31 +24,7 @@ from halo_paylink.storage.secrets import (
 )
 
 
-class InMemoryKeyring(keyring.backend.KeyringBackend):
-    """A tiny secure-looking keyring for tests (not discoverable: its priority raises)."""
-
-    @keyring.backend.properties.classproperty
-    def priority(cls) -> float:
-        raise RuntimeError("test-only backend; never chosen automatically")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        try:
-            del self.values[(service, username)]
-        except KeyError:
-            raise keyring.errors.PasswordDeleteError("not found") from None
-
-
-class LockedKeyring(InMemoryKeyring):
+class LockedKeyring(MemoryKeyring):
     def get_password(self, service: str, username: str) -> str | None:
         raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
 
@@ -62,25 +39,25 @@ class DBusException(Exception):
     """Stands in for jeepney / secretstorage / dbus-python errors, which are not KeyringErrors."""
 
 
-class DBusBrokenKeyring(InMemoryKeyring):
+class DBusBrokenKeyring(MemoryKeyring):
     def get_password(self, service: str, username: str) -> str | None:
         raise DBusException("org.freedesktop.DBus.Error.ServiceUnknown: no Secret Service")
 
 
 # Backends that look like keyrings.alt / plaintext ones, without depending on keyrings.alt.
-PlaintextKeyring = type("PlaintextKeyring", (InMemoryKeyring,), {"__module__": "keyrings.alt.file"})
-AltEncrypted = type("EncryptedKeyring", (InMemoryKeyring,), {"__module__": "keyrings.alt.file"})
-OtherPlaintext = type("PlaintextKeyring", (InMemoryKeyring,), {"__module__": "somevendor.store"})
+PlaintextKeyring = type("PlaintextKeyring", (MemoryKeyring,), {"__module__": "keyrings.alt.file"})
+AltEncrypted = type("EncryptedKeyring", (MemoryKeyring,), {"__module__": "keyrings.alt.file"})
+OtherPlaintext = type("PlaintextKeyring", (MemoryKeyring,), {"__module__": "somevendor.store"})
 
 
 def make_like(module: str, name: str = "Keyring") -> Any:
-    return type(name, (InMemoryKeyring,), {"__module__": module})()
+    return type(name, (MemoryKeyring,), {"__module__": module})()
 
 
 @pytest.fixture
-def memory_keyring() -> Iterator[InMemoryKeyring]:
+def memory_keyring() -> Iterator[MemoryKeyring]:
     previous = keyring.get_keyring()
-    ring = InMemoryKeyring()
+    ring = MemoryKeyring()
     keyring.set_keyring(ring)
     try:
         yield ring
@@ -99,7 +76,7 @@ def fail_keyring() -> Iterator[None]:
         keyring.set_keyring(previous)
 
 
-def test_round_trip_in_secure_keyring(memory_keyring: InMemoryKeyring) -> None:
+def test_round_trip_in_secure_keyring(memory_keyring: MemoryKeyring) -> None:
     store = KeyringSecretStore()
     status = store.status()
     assert status.secure and status.reason == ""
@@ -113,7 +90,7 @@ def test_round_trip_in_secure_keyring(memory_keyring: InMemoryKeyring) -> None:
     store.delete("Acme")  # deleting what is not there is fine
 
 
-def test_set_registers_secret_for_redaction(memory_keyring: InMemoryKeyring) -> None:
+def test_set_registers_secret_for_redaction(memory_keyring: MemoryKeyring) -> None:
     KeyringSecretStore().set("Acme", "zz-Registered-Secret-zz")
     assert "zz-Registered-Secret-zz" not in redact("oops zz-Registered-Secret-zz leaked")
 
@@ -172,7 +149,7 @@ def test_locations_in_words(module: str, name: str, location: str) -> None:
 
 
 def test_unknown_secure_backend_names_itself() -> None:
-    status = describe_backend(InMemoryKeyring())
+    status = describe_backend(MemoryKeyring())
     assert status.secure and "system keyring" in status.location
 
 
@@ -234,7 +211,7 @@ def test_backend_discovery_failure_is_reported(monkeypatch: pytest.MonkeyPatch) 
     assert not status.secure and "cannot load backend" in status.reason
 
 
-def test_empty_secret_or_name_refused(memory_keyring: InMemoryKeyring) -> None:
+def test_empty_secret_or_name_refused(memory_keyring: MemoryKeyring) -> None:
     store = KeyringSecretStore()
     with pytest.raises(ValueError):
         store.set("Acme", "")
@@ -254,7 +231,7 @@ def test_memory_store() -> None:
     forget_secrets()
 
 
-def test_repr_never_shows_secret(memory_keyring: InMemoryKeyring) -> None:
+def test_repr_never_shows_secret(memory_keyring: MemoryKeyring) -> None:
     store = KeyringSecretStore()
     store.set("a", "repr-secret-xyz")
     assert "repr-secret-xyz" not in repr(store)
@@ -263,6 +240,6 @@ def test_repr_never_shows_secret(memory_keyring: InMemoryKeyring) -> None:
 def test_store_for_mode() -> None:
     from halo_paylink.storage.profiles import SecretMode
 
-    ring, session = KeyringSecretStore(InMemoryKeyring()), MemorySecretStore()
+    ring, session = KeyringSecretStore(MemoryKeyring()), MemorySecretStore()
     assert store_for(SecretMode.KEYRING, keyring_store=ring, session_store=session) is ring
     assert store_for(SecretMode.ASK, keyring_store=ring, session_store=session) is session
