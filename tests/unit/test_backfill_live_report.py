@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from halo_paylink.core.backfill.journal import (
+    Failure,
     Footer,
     Header,
     Intent,
+    Intents,
     JournalWriter,
-    Outcome,
-    OutcomeStatus,
+    Outcomes,
     Record,
     RunKind,
     Skip,
+    Skips,
     encode_all,
     read_records,
 )
@@ -38,20 +40,24 @@ def test_live_report_matches_read_back_report(tmp_path: Path) -> None:
     journal_path = tmp_path / "runs" / f"{run_id}.jsonl"
     header = _header(run_id)
     records: list[Record] = [
-        Skip(id=1, reason="paid", number="1", client="A"),
-        Intent(id=2, batch=1, old="", new="https://pay.example/2", number="2", client="B"),
-        Intent(id=3, batch=1, old="x", new="https://pay.example/3", number="3", client="=C"),
-        Intent(id=4, batch=1, old=None, new="https://pay.example/4", number="4", client="D"),
-        Outcome(id=2, batch=1, status=OutcomeStatus.WRITTEN),
-        Outcome(id=3, batch=1, status=OutcomeStatus.FAILED, reason="rejected: no"),
-        Skip(id=5, reason="conflict", number="5", client="E", old="y", new="z"),
+        Skips([Skip(id=1, reason="paid", number="1", client="A")]),
+        Intents(
+            1,
+            [
+                Intent(id=2, old="", new="https://pay.example/2", number="2", client="B"),
+                Intent(id=3, old="x", new="https://pay.example/3", number="3", client="=C"),
+                Intent(id=4, old=None, new="https://pay.example/4", number="4", client="D"),
+            ],
+        ),
+        Outcomes(1, written=[2], failed=[Failure(3, "rejected: no")]),
+        Skips([Skip(id=5, reason="conflict", number="5", client="E", old="y", new="z")]),
         Footer("completed_with_failures", "2024-01-01T00:00:01.000+00:00", "d"),
     ]
     with JournalWriter(journal_path, create=True) as journal:
         journal.append([header])
         live = LiveRunReport(header, journal_path, tmp_path / "live")
         for record in records:
-            journal.append([record], sync=isinstance(record, Intent))
+            journal.append([record], sync=isinstance(record, Intents))
             live.feed([record])
     live_files, live_state = live.finish()
     back_files, back_state = write_run_report(journal_path, tmp_path / "back")
@@ -70,9 +76,9 @@ def test_write_then_sync_keeps_order_and_close_is_idempotent(tmp_path: Path) -> 
     journal = JournalWriter(path, create=True)
     journal.append([header])
     journal.write(b"")  # nothing to write: a no-op
-    journal.write(encode_all([Skip(id=7, reason="paid")]))
+    journal.write(encode_all([Skips([Skip(id=7, reason="paid")])]))
     journal.sync()
     journal.close()
     journal.close()
     journal.sync()  # after close: nothing to do, no error
-    assert [type(r).__name__ for r in read_records(path)] == ["Header", "Skip"]
+    assert [type(r).__name__ for r in read_records(path)] == ["Header", "Skips"]

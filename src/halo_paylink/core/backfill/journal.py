@@ -1,20 +1,31 @@
 """The run journal: an append-only JSON Lines file that makes a backfill crash-safe.
 
-One file per run, `AppPaths.journals_dir/<run_id>.jsonl`, owner-only. Records, in order:
+One file per run, `AppPaths.journals_dir/<run_id>.jsonl`, owner-only, one JSON object per line
+with its type in `"t"`. Invoices are journaled in groups (a batch, or the skips of a page or so),
+each item a JSON array whose columns are listed below. Records, in order:
 
-- `header`  once: what the run does (target, template, numbering, overwrite, Halo address).
-- `skip`    an invoice left alone, with the reason (conflicts included).
-- `intent`  BEFORE a write is sent: invoice id, old value, new value, batch number. Intents of one
-            batch are appended together and fsynced before the POST leaves.
-- `outcome` AFTER the answer: written / failed (Halo refused this invoice) / not_written (the run
-            stopped and Halo certainly did not apply it), plus a reason.
-- `resume`  each time a run is resumed.
-- `footer`  when an attempt ends (completed, cancelled, or a named failure). A later `resume`
-            supersedes it.
+- `header`   once: what the run does (target, template, numbering, overwrite, Halo address,
+             journal version).
+- `skips`    invoices left alone: `{"t":"skips","items":[[id, reason, number, client, old, new],
+             ...]}`; `reason` is a `SkipReason` value (conflicts included); `old` is the target's
+             value as Halo sent it, `new` the link it would have got (or null).
+- `intents`  BEFORE a batch is sent: `{"t":"intents","batch":N,"items":[[id, old, new, number,
+             client], ...]}`, one record per batch (POST), fsynced before the POST leaves.
+- `outcomes` AFTER Halo answered (or the run stopped): `{"t":"outcomes","batch":N,
+             "written":[id, ...],"failed":[[id, reason], ...],"not_written":[[id, reason], ...]}`
+             (empty lists are left out). `written`: Halo saved it; `failed`: Halo refused this
+             invoice and the run went on; `not_written`: the run stopped and Halo certainly did
+             not apply it. With `"recovered":true` (and batch 0) the outcomes were settled while
+             resuming, by re-reading invoices whose earlier write had no recorded outcome. A batch
+             that is bisected after a rejection may get several `outcomes` records.
+- `resume`   each time a run is resumed.
+- `footer`   when an attempt ends (completed, cancelled, or a named failure). A later `resume`
+             supersedes it.
 
 An intent without an outcome means "unknown whether Halo applied it": resume re-reads that invoice
 and decides again. A torn last line (the process was killed mid-write) is tolerated on reading and
-cut off before appending. Nothing secret is ever written here (no tokens, no client secret).
+cut off before appending; since a batch's intents are one line, a torn `intents` line is a batch
+that was never sent. Nothing secret is ever written here (no tokens, no client secret).
 """
 
 from __future__ import annotations
@@ -25,14 +36,14 @@ import enum
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from halo_paylink.storage.atomic import PRIVATE_FILE_MODE, chmod_quietly, ensure_private_dir
 
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2  # 2: invoices journaled per batch/group
 JOURNAL_SUFFIX = ".jsonl"
 
 
@@ -43,12 +54,6 @@ class JournalError(Exception):
 class RunKind(enum.Enum):
     BACKFILL = "backfill"
     UNDO = "undo"
-
-
-class OutcomeStatus(enum.Enum):
-    WRITTEN = "written"
-    FAILED = "failed"  # Halo refused this invoice; the run went on
-    NOT_WRITTEN = "not_written"  # the run stopped before/while sending; Halo did not apply it
 
 
 def utc_now() -> str:
@@ -71,8 +76,9 @@ class Header:
     version: int = JOURNAL_VERSION
 
 
-@dataclass(frozen=True)
-class Skip:
+class Skip(NamedTuple):
+    """One invoice left alone: an item of a `Skips` record (a JSON array in that order)."""
+
     id: int
     reason: str
     number: str = ""
@@ -81,23 +87,46 @@ class Skip:
     new: str | None = None
 
 
-@dataclass(frozen=True)
-class Intent:
+class Intent(NamedTuple):
+    """One invoice about to be written: an item of an `Intents` record."""
+
     id: int
-    batch: int
     old: Any
     new: str | None
     number: str = ""
     client: str = ""
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Failure(NamedTuple):
+    """An invoice that was not written, and why: an item of `Outcomes.failed`/`not_written`."""
+
     id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Skips:
+    items: Sequence[Skip]
+
+
+@dataclass(frozen=True)
+class Intents:
     batch: int
-    status: OutcomeStatus
-    reason: str = ""
-    recovered: bool = False  # confirmed on resume by re-reading the invoice
+    items: Sequence[Intent]
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What became of (part of) a batch; see the module docstring."""
+
+    batch: int
+    written: Sequence[int] = ()
+    failed: Sequence[Failure] = ()  # Halo refused these invoices; the run went on
+    not_written: Sequence[Failure] = ()  # the run stopped; Halo certainly did not apply these
+    recovered: bool = False  # settled on resume by re-reading the invoices (batch 0)
+
+    def __len__(self) -> int:
+        return len(self.written) + len(self.failed) + len(self.not_written)
 
 
 @dataclass(frozen=True)
@@ -112,29 +141,37 @@ class Footer:
     detail: str = ""
 
 
-Record = Header | Skip | Intent | Outcome | Resume | Footer
-
-_TAGS: dict[type, str] = {
-    Header: "header",
-    Skip: "skip",
-    Intent: "intent",
-    Outcome: "outcome",
-    Resume: "resume",
-    Footer: "footer",
-}
+Record = Header | Skips | Intents | Outcomes | Resume | Footer
 
 
-#: One encoder for every record: `json.dumps` with options builds a new encoder per call, which
-#: costs more than encoding a small record. Stateless, so sharing it is safe across threads.
+#: One encoder for every record: `json.dumps` with options builds a new encoder per call. The C
+#: encoder writes tuples (so the NamedTuple items) as arrays. Stateless, so shared across threads.
 _TO_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def encode(record: Record) -> bytes:
-    data: dict[str, Any] = {"t": _TAGS[type(record)]}
-    # vars() rather than asdict(): records hold only flat values, and this runs for every invoice.
-    for key, value in vars(record).items():
-        data[key] = value.value if isinstance(value, enum.Enum) else value
+    """One record as a JSON line (UTF-8, newline-terminated)."""
+    data: dict[str, Any]
+    if isinstance(record, Skips):
+        data = {"t": "skips", "items": record.items}
+    elif isinstance(record, Intents):
+        data = {"t": "intents", "batch": record.batch, "items": record.items}
+    elif isinstance(record, Outcomes):
+        data = {"t": "outcomes", "batch": record.batch}
+        for key in ("written", "failed", "not_written"):
+            value = getattr(record, key)
+            if value:
+                data[key] = value
+        if record.recovered:
+            data["recovered"] = True
+    else:
+        data = {"t": _TAGS[type(record)]}
+        for key, value in vars(record).items():
+            data[key] = value.value if isinstance(value, enum.Enum) else value
     return (_TO_JSON(data) + "\n").encode("utf-8")
+
+
+_TAGS: dict[type, str] = {Header: "header", Resume: "resume", Footer: "footer"}
 
 
 def encode_all(records: Iterable[Record]) -> bytes:
@@ -142,7 +179,24 @@ def encode_all(records: Iterable[Record]) -> bytes:
     return b"".join(encode(r) for r in records)
 
 
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"not an invoice id: {value!r}")
+    return value
+
+
+def _rows(value: Any) -> list[Any]:
+    if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
+        raise ValueError("expected a list of arrays")
+    return value
+
+
+def _failures(value: Any) -> tuple[Failure, ...]:
+    return tuple(Failure(_int(i), str(reason)) for i, reason in _rows(value))
+
+
 def decode(data: dict[str, Any]) -> Record:
+    """The record a parsed JSON line holds. Raises JournalError for anything malformed."""
     tag = data.pop("t", None)
     try:
         if tag == "header":
@@ -150,13 +204,24 @@ def decode(data: dict[str, Any]) -> Record:
                 raise JournalError(f"unsupported journal version {data.get('version')!r}")
             data["kind"] = RunKind(data["kind"])
             return Header(**data)
-        if tag == "skip":
-            return Skip(**data)
-        if tag == "intent":
-            return Intent(**data)
-        if tag == "outcome":
-            data["status"] = OutcomeStatus(data["status"])
-            return Outcome(**data)
+        if tag == "skips":
+            items = tuple(Skip(*row) for row in _rows(data["items"]))
+            for item in items:
+                _int(item.id)
+            return Skips(items)
+        if tag == "intents":
+            intents = tuple(Intent(*row) for row in _rows(data["items"]))
+            for intent in intents:
+                _int(intent.id)
+            return Intents(_int(data["batch"]), intents)
+        if tag == "outcomes":
+            return Outcomes(
+                batch=_int(data["batch"]),
+                written=tuple(_int(i) for i in data.get("written", ())),
+                failed=_failures(data.get("failed", [])),
+                not_written=_failures(data.get("not_written", [])),
+                recovered=bool(data.get("recovered", False)),
+            )
         if tag == "resume":
             return Resume(**data)
         if tag == "footer":

@@ -11,18 +11,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from halo_paylink.core.backfill.journal import (
     Footer,
     Header,
     Intent,
-    Outcome,
-    OutcomeStatus,
+    Intents,
+    Outcomes,
     Record,
     Resume,
     RunKind,
-    Skip,
+    Skips,
     read_records,
 )
 from halo_paylink.core.backfill.outcome import Counts, RunOutcome, make_counts
@@ -30,10 +30,11 @@ from halo_paylink.core.backfill.selection import IdSet, SkipReason
 from halo_paylink.core.backfill.target import has_text
 
 
-@dataclass(frozen=True)
-class ReportRow:
+class ReportRow(NamedTuple):
     """One invoice in a report. `outcome`: written, overwritten, restored, failed, conflict,
-    skipped, unknown, not_written; `reason`: why (a skip reason or Halo's refusal)."""
+    skipped, unknown, not_written; `reason`: why (a skip reason or Halo's refusal).
+
+    A NamedTuple rather than a dataclass: one is made per invoice, and this is cheaper."""
 
     id: int
     number: str
@@ -74,74 +75,50 @@ class Replayer:
         header: Header,
         *,
         on_row: Callable[[ReportRow], None] | None = None,
+        on_rows: Callable[[list[ReportRow]], None] | None = None,
         collect_written: bool = False,
+        track_handled: bool = True,
     ) -> None:
+        """Rows go to `on_row` one by one, or to `on_rows` a record's worth at a time.
+        `track_handled=False` leaves `state.handled` empty (only resume needs it)."""
         self.state = JournalState(header=header)
+        self._handled: IdSet | None = self.state.handled if track_handled else None
         if collect_written:
             self.state.written_changes = {}
         self._undo = header.kind is RunKind.UNDO
         self._on_row = on_row
+        self._on_rows = on_rows
+        self._rows: list[ReportRow] | None = [] if on_row or on_rows else None
         self.written = self.overwritten = self.failed = self.conflicts = 0
         self.skipped: Counter[str] = Counter()
 
-    def _emit(self, row: ReportRow) -> None:
-        if self._on_row is not None:
-            self._on_row(row)
+    def _flush(self) -> None:
+        rows = self._rows
+        if rows:
+            self._rows = []
+            if self._on_rows is not None:
+                self._on_rows(rows)
+            elif self._on_row is not None:
+                for row in rows:
+                    self._on_row(row)
 
     def feed(self, record: Record) -> None:
-        """Apply one record that follows the header."""
+        """Apply one record that follows the header (rows go to `on_row` as they become final)."""
         state = self.state
-        if isinstance(record, Skip):
-            state.unknown.pop(record.id, None)
-            state.not_written.pop(record.id, None)
-            state.handled.add(record.id)
-            if record.reason == SkipReason.CONFLICT.value:
-                self.conflicts += 1
-                outcome = "conflict"
-            else:
-                self.skipped[record.reason] += 1
-                outcome = "skipped"
-            self._emit(
-                ReportRow(
-                    record.id,
-                    record.number,
-                    record.client,
-                    outcome,
-                    record.reason,
-                    record.old,
-                    record.new,
-                )
-            )
-        elif isinstance(record, Intent):
-            state.not_written.pop(record.id, None)
-            state.unknown[record.id] = record
-            state.last_batch = max(state.last_batch, record.batch)
-        elif isinstance(record, Outcome):
-            intent = state.unknown.pop(record.id, None)
-            if record.status is OutcomeStatus.NOT_WRITTEN:
-                if intent is not None:
-                    state.not_written[record.id] = intent
-                return
-            state.handled.add(record.id)
-            number, client = (intent.number, intent.client) if intent else ("", "")
-            old, new = (intent.old, intent.new) if intent else (None, None)
-            if record.status is OutcomeStatus.WRITTEN:
-                self.written += 1
-                if self._undo:
-                    label = "restored"
-                elif has_text(old):
-                    self.overwritten += 1
-                    label = "overwritten"
-                else:
-                    label = "written"
-                if state.written_changes is not None:
-                    state.written_changes[record.id] = (old, new)
-                reason = "confirmed on resume" if record.recovered else ""
-            else:
-                self.failed += 1
-                label = "failed"
-                reason = record.reason
-            self._emit(ReportRow(record.id, number, client, label, reason, old, new))
+        if isinstance(record, Skips):
+            self._skips(record)
+            self._flush()
+        elif isinstance(record, Intents):
+            unknown, not_written = state.unknown, state.not_written
+            for intent in record.items:
+                if not_written:
+                    not_written.pop(intent.id, None)
+                unknown[intent.id] = intent
+            if record.batch > state.last_batch:
+                state.last_batch = record.batch
+        elif isinstance(record, Outcomes):
+            self._outcomes(record)
+            self._flush()
         elif isinstance(record, Resume):
             state.attempts += 1
             state.status = RunOutcome.INTERRUPTED
@@ -154,11 +131,76 @@ class Replayer:
             except ValueError:
                 state.status = RunOutcome.INTERNAL_ERROR
 
+    def _skips(self, record: Skips) -> None:
+        state = self.state
+        unknown, not_written, handled = state.unknown, state.not_written, self._handled
+        rows = self._rows
+        conflict = SkipReason.CONFLICT.value
+        for skip in record.items:
+            if unknown:
+                unknown.pop(skip.id, None)
+            if not_written:
+                not_written.pop(skip.id, None)
+            if handled is not None:
+                handled.add(skip.id)
+            if skip.reason == conflict:
+                self.conflicts += 1
+                outcome = "conflict"
+            else:
+                self.skipped[skip.reason] += 1
+                outcome = "skipped"
+            if rows is not None:
+                rows.append(
+                    ReportRow(
+                        skip.id, skip.number, skip.client, outcome, skip.reason, skip.old, skip.new
+                    )
+                )
+
+    def _outcomes(self, record: Outcomes) -> None:
+        state = self.state
+        unknown, handled, rows = state.unknown, self._handled, self._rows
+        changes = state.written_changes
+        reason = "confirmed on resume" if record.recovered else ""
+        for invoice_id in record.written:
+            intent = unknown.pop(invoice_id, None)
+            if handled is not None:
+                handled.add(invoice_id)
+            old, new = (intent.old, intent.new) if intent else (None, None)
+            self.written += 1
+            if self._undo:
+                label = "restored"
+            elif has_text(old):
+                self.overwritten += 1
+                label = "overwritten"
+            else:
+                label = "written"
+            if changes is not None:
+                changes[invoice_id] = (old, new)
+            if rows is not None:
+                number, client = (intent.number, intent.client) if intent else ("", "")
+                rows.append(ReportRow(invoice_id, number, client, label, reason, old, new))
+        for failure in record.failed:
+            intent = unknown.pop(failure.id, None)
+            if handled is not None:
+                handled.add(failure.id)
+            self.failed += 1
+            if rows is not None:
+                number, client = (intent.number, intent.client) if intent else ("", "")
+                old, new = (intent.old, intent.new) if intent else (None, None)
+                rows.append(
+                    ReportRow(failure.id, number, client, "failed", failure.reason, old, new)
+                )
+        for failure in record.not_written:
+            intent = unknown.pop(failure.id, None)
+            if intent is not None:
+                state.not_written[failure.id] = intent
+
     def finish(self) -> JournalState:
         """Emit the rows still in doubt and return the final state. Call once, at the end."""
         state = self.state
+        rows = self._rows if self._rows is not None else []
         for intent in state.unknown.values():
-            self._emit(
+            rows.append(
                 ReportRow(
                     intent.id,
                     intent.number,
@@ -170,7 +212,7 @@ class Replayer:
                 )
             )
         for intent in state.not_written.values():
-            self._emit(
+            rows.append(
                 ReportRow(
                     intent.id,
                     intent.number,
@@ -181,6 +223,7 @@ class Replayer:
                     intent.new,
                 )
             )
+        self._flush()
         state.counts = make_counts(
             written=self.written,
             overwritten=self.overwritten,
@@ -197,10 +240,11 @@ def replay(
     path: Path,
     *,
     on_row: Callable[[ReportRow], None] | None = None,
+    on_rows: Callable[[list[ReportRow]], None] | None = None,
     collect_written: bool = False,
 ) -> JournalState:
-    """Replay a journal. `on_row` gets each invoice's final row once; `collect_written` keeps
-    (old, new) of every written invoice (for undo).
+    """Replay a journal. `on_row` gets each invoice's final row once (or `on_rows` gets them a
+    few at a time); `collect_written` keeps (old, new) of every written invoice (for undo).
 
     Raises:
         JournalError / OSError: as `read_records`.
@@ -208,7 +252,7 @@ def replay(
     records = read_records(path)
     header = next(records)
     assert isinstance(header, Header)
-    replayer = Replayer(header, on_row=on_row, collect_written=collect_written)
+    replayer = Replayer(header, on_row=on_row, on_rows=on_rows, collect_written=collect_written)
     for record in records:
         replayer.feed(record)
     return replayer.finish()

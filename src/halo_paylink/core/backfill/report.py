@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -41,10 +41,13 @@ class ReportFiles:
     json: Path
 
 
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
 def _cell(value: Any) -> str:
     """Text for a CSV cell; a leading =, +, -, @ is defused so spreadsheets do not run it."""
     text = "" if value is None else str(value)
-    if text and text[0] in "=+-@\t\r":
+    if text and text[0] in _FORMULA_STARTS:
         return "'" + text
     return text
 
@@ -64,18 +67,43 @@ class CsvReport:
         self.rows = 0
 
     def add(self, row: ReportRow) -> None:
+        invoice_id, number, client, outcome, reason, old, new = row
         self._writer.writerow(
-            [
-                row.id,
-                _cell(row.number),
-                _cell(row.client),
-                row.outcome,
-                _cell(row.reason),
-                _cell(row.old),
-                _cell(row.new),
-            ]
+            (
+                invoice_id,
+                _cell(number),
+                _cell(client),
+                outcome,
+                _cell(reason) if reason else "",
+                _cell(old),
+                _cell(new),
+            )
         )
         self.rows += 1
+
+    def add_rows(self, rows: Sequence[ReportRow]) -> None:
+        """`add` for many rows at once (one call per journal record, not per invoice)."""
+        cell, formula = _cell, _FORMULA_STARTS
+        # The common case inline: a str that cannot start a formula is its own cell.
+        self._writer.writerows(
+            [
+                (
+                    invoice_id,
+                    number
+                    if type(number) is str and (not number or number[0] not in formula)
+                    else cell(number),
+                    client
+                    if type(client) is str and (not client or client[0] not in formula)
+                    else cell(client),
+                    outcome,
+                    cell(reason) if reason else "",
+                    old if type(old) is str and (not old or old[0] not in formula) else cell(old),
+                    new if type(new) is str and (not new or new[0] not in formula) else cell(new),
+                )
+                for invoice_id, number, client, outcome, reason, old, new in rows
+            ]
+        )
+        self.rows += len(rows)
 
     def close(self) -> Path:
         self._handle.flush()
@@ -128,7 +156,7 @@ def write_run_report(journal: Path, reports_dir: Path) -> tuple[ReportFiles, Jou
     files = report_paths(reports_dir, run_id)
     report = CsvReport(files.csv)
     try:
-        header_state = replay(journal, on_row=report.add)
+        header_state = replay(journal, on_rows=report.add_rows)
     except BaseException:
         report.discard()
         raise
@@ -151,7 +179,8 @@ class LiveRunReport:
         self.journal = journal
         self.files = report_paths(reports_dir, journal.name.removesuffix(".jsonl"))
         self._csv = CsvReport(self.files.csv)
-        self._replayer = Replayer(header, on_row=self._csv.add)
+        # Only a resume needs the handled ids, and it reads them back from the journal.
+        self._replayer = Replayer(header, on_rows=self._csv.add_rows, track_handled=False)
 
     def feed(self, records: Iterable[Record]) -> None:
         for record in records:

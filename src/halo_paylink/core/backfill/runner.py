@@ -33,17 +33,19 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from halo_paylink.core.backfill.journal import (
+    Failure,
     Footer,
     Header,
     Intent,
+    Intents,
     JournalError,
     JournalWriter,
-    Outcome,
-    OutcomeStatus,
+    Outcomes,
     Record,
     Resume,
     RunKind,
     Skip,
+    Skips,
     encode_all,
     journal_path,
     utc_now,
@@ -76,10 +78,11 @@ from halo_paylink.core.backfill.selection import (
     Decision,
     IdSet,
     SkipReason,
-    decide,
+    decider_for,
     undo_decision,
 )
 from halo_paylink.core.backfill.target import (
+    FieldTarget,
     LinkTarget,
     has_text,
     normalize,
@@ -235,13 +238,8 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{moment:%Y%m%d-%H%M%S}-{moment.microsecond // 1000:03d}{secrets.token_hex(2)}"
 
 
-@dataclass
-class _Item:
-    id: int
-    number: str
-    client: str
-    old: Any
-    new: str | None
+#: A write waiting in a batch is journaled as is (see `journal.Intent`).
+_Item = Intent
 
 
 Decider = Callable[[Invoice], Decision | None]
@@ -325,8 +323,10 @@ class _Engine:
         self.message = ""
         self.sample: list[PlannedChange] = []
         self.conflict_sample: list[PlannedChange] = []
-        self._skips: list[Record] = []
-        self.recorded = IdSet()  # ids with an outcome in this attempt
+        # Waiting for the next journal append (with the next batch's intents, or per page):
+        self._skips: list[Skip] = []
+        self._settled: list[int] = []  # unknown writes of an earlier attempt that did land
+        self._settled_failed: list[Failure] = []  # ... whose invoice no longer exists
         self.expected: Mapping[int, object] = {}  # undo: every invoice the run must look at
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max(1, options.concurrency))
@@ -371,9 +371,21 @@ class _Engine:
             if sync:
                 await asyncio.to_thread(self.journal.sync)
 
+    def _take_pending(self) -> list[Record]:
+        """The records for everything decided but not journaled yet (skips, settled writes)."""
+        records: list[Record] = []
+        if self._skips:
+            records.append(Skips(self._skips))
+            self._skips = []
+        if self._settled or self._settled_failed:
+            records.append(
+                Outcomes(0, written=self._settled, failed=self._settled_failed, recovered=True)
+            )
+            self._settled, self._settled_failed = [], []
+        return records
+
     async def _flush_skips(self) -> None:
-        records, self._skips = self._skips, []
-        await self._append(records, sync=False)
+        await self._append(self._take_pending(), sync=False)
 
     @property
     def stopping(self) -> bool:
@@ -398,12 +410,12 @@ class _Engine:
         else:
             self.tally.skipped[reason] += 1
         record = Skip(
-            id=invoice.id,
-            reason=reason.value,
-            number=invoice.invoice_number,
-            client=invoice.client_name,
-            old=decision.old,
-            new=decision.new,
+            invoice.id,
+            reason.value,
+            invoice.invoice_number,
+            invoice.client_name,
+            decision.old,
+            decision.new,
         )
         self._skips.append(record)
         if self.on_row is not None:
@@ -422,30 +434,28 @@ class _Engine:
 
     def consider(self, invoice: Invoice, batch: list[_Item]) -> None:
         """Decide one invoice; writes go into `batch`. Each invoice is decided once per run."""
-        if invoice.id in self.handled:
+        invoice_id = invoice.id
+        if invoice_id in self.handled:
             return
-        earlier = self.unknown.pop(invoice.id, None)
-        if earlier is not None and self.target.read(invoice) == earlier.new:
-            # An earlier attempt's write did land: record it, do not write again.
-            self.handled.add(invoice.id)
-            self.tally.written += 1
-            if has_text(earlier.old) and self.kind is RunKind.BACKFILL:
-                self.tally.overwritten += 1
-            self._skips.append(
-                Outcome(
-                    id=invoice.id, batch=earlier.batch, status=OutcomeStatus.WRITTEN, recovered=True
-                )
-            )
-            return
+        if self.unknown:
+            earlier = self.unknown.pop(invoice_id, None)
+            if earlier is not None and self.target.read(invoice) == earlier.new:
+                # An earlier attempt's write did land: record it, do not write again.
+                self.handled.add(invoice_id)
+                self.tally.written += 1
+                if has_text(earlier.old) and self.kind is RunKind.BACKFILL:
+                    self.tally.overwritten += 1
+                self._settled.append(invoice_id)
+                return
         decision = self.decider(invoice)
         if decision is None:
             return
-        self.handled.add(invoice.id)
+        self.handled.add(invoice_id)
         if decision.action is Action.SKIP:
             self._skip(invoice, decision)
             return
         item = _Item(
-            invoice.id, invoice.invoice_number, invoice.client_name, decision.old, decision.new
+            invoice_id, decision.old, decision.new, invoice.invoice_number, invoice.client_name
         )
         if self.journal is None:  # dry run
             self.tally.written += 1
@@ -495,51 +505,51 @@ class _Engine:
 
     async def _write_batch(self, batch_no: int, items: list[_Item]) -> None:
         try:
-            intents: list[Record] = [
-                Intent(
-                    id=i.id, batch=batch_no, old=i.old, new=i.new, number=i.number, client=i.client
-                )
-                for i in items
-            ]
-            # Skips decided so far ride along; the fsync makes the intents durable before sending.
-            records = self._skips + intents
-            self._skips = []
+            # Whatever was decided so far rides along; the fsync makes the batch's intents
+            # durable before the POST leaves.
+            records = self._take_pending()
+            records.append(Intents(batch_no, items))
             await self._append(records, sync=True)
             self.tally.unknown += len(items)
+            settled: set[int] = set()
             try:
-                await self._send(batch_no, items)
+                await self._send(batch_no, items, settled)
             except HaloError as error:
-                await self._stop_batch(batch_no, items, error)
+                await self._stop_batch(batch_no, items, error, settled)
             self.emit()
         finally:
             self._slots.release()
 
-    async def _send(self, batch_no: int, items: list[_Item]) -> None:
-        """POST the batch; on a per-invoice rejection, bisect until each bad invoice is alone."""
+    async def _send(self, batch_no: int, items: list[_Item], settled: set[int]) -> None:
+        """POST the batch; on a per-invoice rejection, bisect until each bad invoice is alone.
+
+        Ids whose outcome was journaled are added to `settled`.
+        """
         if self.failure is not None:
             raise self.failure  # another batch hit a run-level failure: do not send more
-        changes = [self.target.build_update(i.id, i.new) for i in items]
+        build = self.target.build_update
+        changes = [build(i.id, i.new) for i in items]
         try:
             saved = await self.client.update_invoices(changes)
         except HaloError as error:
             if error.kind not in PER_INVOICE_REJECTIONS:
                 raise
             if len(items) == 1:
-                await self._record(batch_no, items, OutcomeStatus.FAILED, _reason(error))
+                await self._record(batch_no, failed=items, reason=_reason(error))
+                settled.add(items[0].id)
                 return
             middle = len(items) // 2
-            await self._send(batch_no, items[:middle])
-            await self._send(batch_no, items[middle:])
+            await self._send(batch_no, items[:middle], settled)
+            await self._send(batch_no, items[middle:], settled)
             return
         ok, ignored = self._check_saved(items, saved)
-        await self._record(batch_no, ok, OutcomeStatus.WRITTEN, "")
-        if ignored:
-            await self._record(
-                batch_no,
-                ignored,
-                OutcomeStatus.FAILED,
-                "Halo answered without saving the link (field ignored?)",
-            )
+        await self._record(
+            batch_no,
+            written=ok,
+            failed=ignored,
+            reason="Halo answered without saving the link (field ignored?)",
+        )
+        settled.update(i.id for i in items)
 
     def _check_saved(self, items: list[_Item], saved: Any) -> tuple[list[_Item], list[_Item]]:
         """Split into saved / ignored using Halo's answer, when the answer shows the target.
@@ -547,61 +557,87 @@ class _Engine:
         The answer's shape is unverified: an invoice missing from it, or an answer without the
         target field, counts as saved (Halo said 2xx).
         """
-        returned: dict[int, Invoice] = {}
+        returned: dict[int, Mapping[str, Any]] = {}
         if isinstance(saved, list):
             for obj in saved:
-                if isinstance(obj, Mapping) and isinstance(obj.get("id"), int):
-                    with contextlib.suppress(KeyError, TypeError, ValueError):
-                        returned[int(obj["id"])] = Invoice.from_json(obj)
+                # type() first: Halo's answer is plain dicts; the ABC check is the slow path.
+                if type(obj) is dict or isinstance(obj, Mapping):
+                    invoice_id = obj.get("id")
+                    if isinstance(invoice_id, int):
+                        returned[int(invoice_id)] = obj
+        if not returned:
+            return list(items), []
+        target = self.target
+        field = target.field if isinstance(target, FieldTarget) else None
         ok: list[_Item] = []
         ignored: list[_Item] = []
         for item in items:
             answer = returned.get(item.id)
-            if (
-                answer is not None
-                and _shows_target(self.target, answer)
-                and (self.target.read(answer) != normalize(item.new))
-            ):
-                ignored.append(item)
-            else:
+            if answer is None:
                 ok.append(item)
+            elif field is not None:
+                # The same test as below, on the dict itself (no Invoice per row).
+                if field in answer and normalize(answer[field]) != normalize(item.new):
+                    ignored.append(item)
+                else:
+                    ok.append(item)
+            else:
+                invoice = Invoice(item.id, answer)
+                if _shows_target(target, invoice) and target.read(invoice) != normalize(item.new):
+                    ignored.append(item)
+                else:
+                    ok.append(item)
         return ok, ignored
 
     async def _record(
-        self, batch_no: int, items: list[_Item], status: OutcomeStatus, reason: str
+        self,
+        batch_no: int,
+        *,
+        written: list[_Item] | tuple[()] = (),
+        failed: list[_Item] | tuple[()] = (),
+        not_written: list[_Item] | tuple[()] = (),
+        reason: str = "",
     ) -> None:
-        if not items:
+        """Journal and count what became of (part of) a batch; `reason` is for failed and
+        not_written."""
+        count = len(written) + len(failed) + len(not_written)
+        if not count:
             return
-        for item in items:
-            self.recorded.add(item.id)
         # Flushed to the OS at once (a killed process loses nothing), but not fsynced: if a power
-        # cut lost it, the intent would read as "unknown" and resume would re-check the invoice
+        # cut lost it, the intents would read as "unknown" and resume would re-check the invoices
         # against Halo. Only intents must be on disk before the write leaves.
         await self._append(
-            [Outcome(id=i.id, batch=batch_no, status=status, reason=reason) for i in items],
+            [
+                Outcomes(
+                    batch_no,
+                    written=[i.id for i in written],
+                    failed=[Failure(i.id, reason) for i in failed],
+                    not_written=[Failure(i.id, reason) for i in not_written],
+                )
+            ],
             sync=False,
         )
-        self.tally.unknown -= len(items)
-        if status is OutcomeStatus.WRITTEN:
-            self.tally.written += len(items)
-            if self.kind is RunKind.BACKFILL:
-                self.tally.overwritten += sum(1 for i in items if has_text(i.old))
-        elif status is OutcomeStatus.FAILED:
-            self.tally.failed += len(items)
-        else:
-            self.tally.not_written += len(items)
+        tally = self.tally
+        tally.unknown -= count
+        tally.written += len(written)
+        if written and self.kind is RunKind.BACKFILL:
+            tally.overwritten += sum(1 for i in written if has_text(i.old))
+        tally.failed += len(failed)
+        tally.not_written += len(not_written)
 
-    async def _stop_batch(self, batch_no: int, items: list[_Item], error: HaloError) -> None:
+    async def _stop_batch(
+        self, batch_no: int, items: list[_Item], error: HaloError, settled: set[int]
+    ) -> None:
         """A run-level failure: stop sending. Record the batch's writes that did not happen.
 
-        Items bisection already recorded (written or failed) keep their outcome.
+        Items bisection already recorded (`settled`: written or failed) keep their outcome.
         """
         if self.failure is None:
             self.failure = error
             self.message = error.headline
         if error.kind in DEFINITELY_NOT_APPLIED:
-            pending = [i for i in items if i.id not in self.recorded]
-            await self._record(batch_no, pending, OutcomeStatus.NOT_WRITTEN, error.kind.code)
+            pending = [i for i in items if i.id not in settled]
+            await self._record(batch_no, not_written=pending, reason=error.kind.code)
         # Otherwise the write may have been applied: the intents stay "unknown" for resume.
 
     # --- the stream -----------------------------------------------------------------------
@@ -621,16 +657,20 @@ class _Engine:
         self.emit(force=True)
         pages = self._prefetched(filters)
         try:
+            consider, batch_size = self.consider, self.options.batch_size
             async for page in pages:
                 if self.total is None or page.record_count > self.total:
                     self.total = page.record_count
+                if self.stopping:
+                    break
                 for invoice in page.invoices:
-                    self.consider(invoice, batch)
-                    if len(batch) >= self.options.batch_size:
+                    consider(invoice, batch)
+                    if len(batch) >= batch_size:
                         await self.submit(batch)
                         batch = []
-                    if self.stopping:
-                        break
+                        # Only an await can stop the run, so this is the only place to look.
+                        if self.stopping:
+                            break
                 if not self._in_flight or len(self._skips) > 1000:
                     await self._flush_skips()
                 self.emit()
@@ -707,17 +747,12 @@ class _Engine:
                     intent = self.unknown.pop(invoice_id, None)
                     if intent is not None:
                         self.tally.failed += 1
-                        self._skips.append(
-                            Outcome(
-                                id=invoice_id,
-                                batch=intent.batch,
-                                status=OutcomeStatus.FAILED,
-                                reason="not_found: the invoice no longer exists",
-                            )
+                        self._settled_failed.append(
+                            Failure(invoice_id, "not_found: the invoice no longer exists")
                         )
                     else:
                         self.tally.skipped[SkipReason.NOT_FOUND] += 1
-                        self._skips.append(Skip(id=invoice_id, reason=SkipReason.NOT_FOUND.value))
+                        self._skips.append(Skip(invoice_id, SkipReason.NOT_FOUND.value))
                     continue
                 self.failure = error
                 self.message = error.headline
@@ -813,15 +848,12 @@ async def plan_backfill(
         csv_report = await asyncio.to_thread(CsvReport, files.csv)
     target = settings.link_target()
 
-    def decider(invoice: Invoice) -> Decision:
-        return decide(
-            invoice,
-            target=target,
-            template=settings.template,
-            numbering=settings.numbering,
-            overwrite=settings.overwrite,
-        )
-
+    decider = decider_for(
+        target=target,
+        template=settings.template,
+        numbering=settings.numbering,
+        overwrite=settings.overwrite,
+    )
     engine = _Engine(
         client,
         target=target,
@@ -1042,15 +1074,9 @@ def _backfill_engine(
     target = parse_link_target(header.target)
     numbering = Numbering(header.numbering)
 
-    def decider(invoice: Invoice) -> Decision:
-        return decide(
-            invoice,
-            target=target,
-            template=header.template,
-            numbering=numbering,
-            overwrite=header.overwrite,
-        )
-
+    decider = decider_for(
+        target=target, template=header.template, numbering=numbering, overwrite=header.overwrite
+    )
     return _Engine(
         client,
         target=target,

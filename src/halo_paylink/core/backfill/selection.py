@@ -9,12 +9,21 @@ Open (halo-api.md): posted, not voided, not a credit (total > 0), and amount due
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
-from halo_paylink.core.backfill.target import LinkTarget, has_text
-from halo_paylink.core.links import invoice_number_for, link_for_invoice
+from halo_paylink.core.backfill.target import (
+    CustomFieldTarget,
+    FieldTarget,
+    LinkTarget,
+    has_text,
+    normalize,
+)
+from halo_paylink.core.links import fill_link, invoice_number_for
 from halo_paylink.halo.models import Invoice, to_decimal
 from halo_paylink.storage.profiles import Numbering
 
@@ -92,20 +101,35 @@ def _flag(value: Any) -> bool:
     return False
 
 
+def _amount(value: Any) -> float | Decimal | None:
+    """`to_decimal(value)` for comparing with zero: a finite int or float is compared as it is
+    (its sign and zero-ness are those of `Decimal(str(value))`), without building a Decimal."""
+    kind = type(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return value
+    return to_decimal(value)
+
+
 def closed_reason(invoice: Invoice) -> SkipReason | None:
     """Why the invoice is not open, or None when it is open."""
-    if _flag(invoice.get("voided")):
+    raw = invoice.raw
+    if _flag(raw.get("voided")):
         return SkipReason.VOIDED
-    if not _flag(invoice.get("posted")):
+    if not _flag(raw.get("posted")):
         return SkipReason.DRAFT
-    total = invoice.total
+    total = _amount(raw.get("total"))  # = invoice.total
     if total is not None and total < 0:
         return SkipReason.CREDIT
     if total is None or total == 0:
         return SkipReason.ZERO_DUE  # nothing was ever owed (or the total is unreadable)
-    due = invoice.amount_due
+    # = invoice.amount_due: amountdue, else amount_remaining, else total - amountpaid
+    due = _amount(raw.get("amountdue"))
+    if due is None:
+        due = _amount(raw.get("amount_remaining"))
+        if due is None:
+            due = invoice.amount_due
     if due is None or due <= 0:
-        paid = to_decimal(invoice.get("amountpaid"))
+        paid = _amount(raw.get("amountpaid"))
         return SkipReason.PAID if paid is not None and paid > 0 else SkipReason.ZERO_DUE
     return None
 
@@ -119,15 +143,41 @@ def decide(
     overwrite: bool = False,
 ) -> Decision:
     """Classify one invoice for a backfill (the rules, in order: open, synced, link state)."""
-    old = target.raw(invoice)
-    current = target.read(invoice)
+    return _decide(target, template, numbering, overwrite, invoice)
+
+
+def decider_for(
+    *,
+    target: LinkTarget,
+    template: str,
+    numbering: Numbering,
+    overwrite: bool = False,
+) -> Callable[[Invoice], Decision]:
+    """`decide` with the settings bound once: the same decisions, for many invoices."""
+    return partial(_decide, target, template, numbering, overwrite)
+
+
+def _decide(
+    target: LinkTarget, template: str, numbering: Numbering, overwrite: bool, invoice: Invoice
+) -> Decision:
+    # Both built-in targets read `normalize(raw)`; anything else is asked.
+    kind = type(target)
+    if kind is FieldTarget:
+        old = invoice.raw.get(cast(FieldTarget, target).field)  # = target.raw(invoice)
+        current = normalize(old)
+    elif kind is CustomFieldTarget:
+        old = target.raw(invoice)
+        current = normalize(old)
+    else:
+        old = target.raw(invoice)
+        current = target.read(invoice)
     reason = closed_reason(invoice)
     if reason is not None:
         return Decision(Action.SKIP, reason, old, None)
-    if invoice_number_for(invoice, numbering) is None:
+    number = invoice_number_for(invoice, numbering)
+    if number is None:
         return Decision(Action.SKIP, SkipReason.NOT_SYNCED, old, None)
-    new = link_for_invoice(template, invoice, numbering)
-    assert new is not None  # the number exists (checked above)
+    new = fill_link(template, number)  # = link_for_invoice (the number is known)
     if current == new:
         return Decision(Action.SKIP, SkipReason.ALREADY_LINKED, old, new)
     if current is not None:
@@ -167,13 +217,14 @@ class IdSet:
     def add(self, invoice_id: int) -> bool:
         """Add; True when it was not there before."""
         if 0 <= invoice_id < self._BITMAP_LIMIT:
-            byte, bit = divmod(invoice_id, 8)
-            if byte >= len(self._bits):
-                self._bits.extend(bytes(max(byte + 1 - len(self._bits), len(self._bits) // 2)))
-            mask = 1 << bit
-            if self._bits[byte] & mask:
+            byte = invoice_id >> 3
+            bits = self._bits
+            if byte >= len(bits):
+                bits.extend(bytes(max(byte + 1 - len(bits), len(bits) // 2)))
+            mask = 1 << (invoice_id & 7)
+            if bits[byte] & mask:
                 return False
-            self._bits[byte] |= mask
+            bits[byte] |= mask
         else:
             if invoice_id in self._other:
                 return False
@@ -195,8 +246,8 @@ class IdSet:
         if not isinstance(invoice_id, int):
             return False
         if 0 <= invoice_id < self._BITMAP_LIMIT:
-            byte, bit = divmod(invoice_id, 8)
-            return byte < len(self._bits) and bool(self._bits[byte] & (1 << bit))
+            byte = invoice_id >> 3
+            return byte < len(self._bits) and bool(self._bits[byte] >> (invoice_id & 7) & 1)
         return invoice_id in self._other
 
     def __len__(self) -> int:
