@@ -4,6 +4,10 @@
     .venv/bin/python benchmarks/backfill.py speed        # 12,000 invoices (~10,000 open) vs naive
     .venv/bin/python benchmarks/backfill.py ratelimited  # sandbox limited to 30 requests / 30 s
     .venv/bin/python benchmarks/backfill.py memory       # peak RSS at 10,000 vs 100,000 invoices
+    .venv/bin/python benchmarks/backfill.py latency      # speed with 5 ms added to every request
+
+`speed` runs on loopback, where both sides are CPU-bound; `latency` adds a fixed delay to every
+sandbox response (the sandbox's fault injector), closer to a real Halo round trip.
 
 The sandbox always runs in its own process (so its CPU and memory are not the backfill's); journals
 and reports go to a temporary HALO_PAYLINK_HOME. Only 127.0.0.1 is contacted.
@@ -28,7 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # --- the sandbox process -------------------------------------------------------------------------
 
 
-def serve(invoices: int, open_target: int, rate: str | None, retry_after: bool) -> None:
+def serve(
+    invoices: int, open_target: int, rate: str | None, retry_after: bool, latency_ms: float = 0.0
+) -> None:
     """Child: run a sandbox, make `open_target` invoices open and unlinked, answer 'stats'."""
     from halo_paylink.sandbox import Sandbox, SandboxConfig
     from halo_paylink.sandbox.state import parse_rate_limit
@@ -57,6 +63,8 @@ def serve(invoices: int, open_target: int, rate: str | None, retry_after: bool) 
                 thirdpartyinvoicenumber=str(50000 + invoice_id),
                 generic_online_invoice_payment_url="",
             )
+    if latency_ms > 0:  # every request, like a network round trip
+        box.faults.add(delay=latency_ms / 1000, times=None)
     url = box.start()
     print(
         json.dumps({"url": url, "client_id": config.client_id, "secret": config.client_secret}),
@@ -80,9 +88,16 @@ def serve(invoices: int, open_target: int, rate: str | None, retry_after: bool) 
 
 class SandboxProcess:
     def __init__(
-        self, invoices: int, open_target: int, rate: str | None = None, retry_after: bool = True
+        self,
+        invoices: int,
+        open_target: int,
+        rate: str | None = None,
+        retry_after: bool = True,
+        latency_ms: float = 0.0,
     ) -> None:
         args = [sys.executable, __file__, "_serve", str(invoices), str(open_target)]
+        if latency_ms:
+            args += ["--latency-ms", str(latency_ms)]
         if rate:
             args += ["--rate", rate]
         if not retry_after:
@@ -171,9 +186,10 @@ async def naive_loop(info: dict[str, Any]) -> tuple[int, int, float]:
     return written, client.stats.requests, elapsed
 
 
-def speed() -> None:
-    total, open_target = 12_000, 10_000
-    box = SandboxProcess(total, open_target)
+def speed(total: int = 12_000, open_target: int = 10_000, latency_ms: float = 0.0) -> None:
+    if latency_ms:
+        print(f"(every sandbox response delayed by {latency_ms:g} ms)")
+    box = SandboxProcess(total, open_target, latency_ms=latency_ms)
     try:
         (result, stats), elapsed = asyncio.run(backfill_once(box.info))
         server = box.stats()
@@ -186,7 +202,7 @@ def speed() -> None:
         f"{stats.requests} requests, written twice: {server['written_twice']} "
         f"(sandbox CPU {cpu:.2f} s incl. seeding)"
     )
-    box = SandboxProcess(total, open_target)
+    box = SandboxProcess(total, open_target, latency_ms=latency_ms)
     try:
         written, requests, naive = asyncio.run(naive_loop(box.info))
     finally:
@@ -286,21 +302,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("mode", choices=("speed", "ratelimited", "memory", "_serve", "_client"))
+    parser.add_argument(
+        "mode", choices=("speed", "ratelimited", "memory", "latency", "_serve", "_client")
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("args", nargs="*")
     parser.add_argument("--rate")
     parser.add_argument("--no-retry-after", action="store_true")
     parser.add_argument("--trace", action="store_true")
     ns = parser.parse_args()
     if ns.mode == "_serve":
-        serve(int(ns.args[0]), int(ns.args[1]), ns.rate, not ns.no_retry_after)
+        serve(int(ns.args[0]), int(ns.args[1]), ns.rate, not ns.no_retry_after, ns.latency_ms)
         return
     if ns.mode == "_client":
         client_memory(ns.args[0], ns.trace)
         return
     home = tempfile.mkdtemp(prefix="halo-paylink-bench-")
     os.environ["HALO_PAYLINK_HOME"] = home  # children inherit it
-    {"speed": speed, "ratelimited": ratelimited, "memory": memory}[ns.mode]()
+    if ns.mode == "latency":
+        speed(total=3_000, open_target=2_500, latency_ms=ns.latency_ms or 5.0)
+    else:
+        {"speed": speed, "ratelimited": ratelimited, "memory": memory}[ns.mode]()
     print(f"(journals and reports in {home})")
 
 
