@@ -1259,8 +1259,6 @@ async def resume_run(
     engine.tally.failed = prior.failed
     engine.tally.conflicts = prior.conflicts
     engine.tally.skipped.update({SkipReason(k): n for k, n in prior.skipped.items()})
-    prior_failed = prior.failed
-    engine.tally.failed = prior_failed
     return await _execute(
         engine,
         journal=journal,
@@ -1268,5 +1266,5 @@ async def resume_run(
         paths=paths,
         filters=filters,
         client=client,
-        prior_failed=prior_failed,
+        prior_failed=prior.failed,
     )
