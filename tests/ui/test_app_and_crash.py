@@ -137,3 +137,35 @@ def test_smoke_test_mode_paints_the_first_page_and_exits_cleanly(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "first page painted after" in done.stdout
+
+
+def test_no_display_is_explained_instead_of_qts_reinstall_advice() -> None:
+    from halo_paylink.ui.app import missing_display
+
+    problem = missing_display({}, platform="linux")
+    assert problem is not None
+    assert "desktop session" in problem and "halo-paylink check" in problem
+    assert missing_display({"DISPLAY": ":0"}, platform="linux") is None
+    assert missing_display({"WAYLAND_DISPLAY": "wayland-0"}, platform="linux") is None
+    assert missing_display({"QT_QPA_PLATFORM": "offscreen"}, platform="linux") is None
+    assert missing_display({}, platform="win32") is None
+    assert missing_display({}, platform="darwin") is None
+
+
+def test_the_window_command_without_a_display_exits_2_with_the_explanation(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    env["HALO_PAYLINK_HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "halo_paylink"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "needs a desktop session" in done.stderr
+    assert "Reinstalling" not in done.stderr

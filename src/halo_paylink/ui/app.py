@@ -17,7 +17,7 @@ import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +131,25 @@ def build_window(
 SMOKE_TEST_ENV = "HALO_PAYLINK_SMOKE_TEST"
 
 
+def missing_display(environ: Mapping[str, str], platform: str = sys.platform) -> str | None:
+    """Why the window cannot open here, in words for the user; None when it can try.
+
+    On Linux and other X11/Wayland systems Qt needs DISPLAY or WAYLAND_DISPLAY; without one it
+    aborts with a message that suggests reinstalling, which is wrong. An explicit QT_QPA_PLATFORM
+    (e.g. offscreen for tests) is the user's choice and is respected.
+    """
+    if platform.startswith(("win", "darwin")) or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "Halo PayLink Assistant needs a desktop session to open its window, and none was found "
+        "(DISPLAY and WAYLAND_DISPLAY are not set, e.g. over SSH).\n"
+        "Run it from your desktop, or use the same operations in this terminal:\n"
+        "  halo-paylink check --help\n  halo-paylink backfill --help\n  halo-paylink runs"
+    )
+
+
 def quit_after_first_paint(window: WizardWindow, started: float) -> None:
     """Smoke-test mode: once the first page has painted, say when, and close the window normally.
 
@@ -178,6 +197,11 @@ def run_app(demo: bool, profile: str | None) -> int:
     """
     import os
     import time
+
+    problem = missing_display(os.environ)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
 
     import qasync
 
