@@ -257,10 +257,14 @@ async def test_undo_restores_exactly_and_skips_changed(make_sandbox, paths) -> N
     changed = touched[0]
     with box.lock:
         box.invoices[changed][LINK_FIELD] = "https://pay.example.com/edited-by-hand"
+    seen = []
     async with halo_client(box) as client:
-        undo = await undo_run(client, paths, run.run_id, options=SMALL)
+        undo = await undo_run(client, paths, run.run_id, options=SMALL, on_progress=seen.append)
     assert undo.outcome is RunOutcome.COMPLETED, undo.detail
     assert undo.counts.written == len(touched) - 1
+    # progress counts the invoices to restore, so a finished undo reads 100%
+    assert seen[-1].total == len(touched)
+    assert seen[-1].done == len(touched)
     assert undo.counts.skipped == {"changed_since": 1}
     after = snapshot(box)
     for invoice_id, invoice in before.items():

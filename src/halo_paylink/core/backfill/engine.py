@@ -457,7 +457,8 @@ class Engine:
         try:
             consider, batch_size = self.consider, self.options.batch_size
             async for page in pages:
-                if self.total is None or page.record_count > self.total:
+                # An undo's total is the invoices it restores (set up front), not all of Halo's.
+                if not self.expected and (self.total is None or page.record_count > self.total):
                     self.total = page.record_count
                 if self.stopping:
                     break

@@ -437,6 +437,7 @@ def _undo_engine(
         kind=RunKind.UNDO,
     )
     engine.expected = changes
+    engine.total = len(changes)
     return engine
 
 
