@@ -39,3 +39,15 @@ def test_cycles_made_on_another_thread_are_freed_on_the_gui_thread(qtbot: Any) -
     finally:
         collector.stop()
     assert gc.isenabled() is enabled_before
+
+
+def test_settle_freezes_start_up_survivors_and_stop_releases_them(qtbot: Any) -> None:
+    collector = GuiThreadGarbageCollector()
+    collector.start()
+    try:
+        long_lived = [Node() for _ in range(100)]
+        collector.settle()
+        assert gc.get_freeze_count() >= len(long_lived)
+    finally:
+        collector.stop()
+    assert gc.get_freeze_count() == 0

@@ -233,6 +233,7 @@ def run_app(demo: bool, profile: str | None) -> int:
             sandbox, demo_info = start_demo_sandbox()
             demo_home = Path(tempfile.mkdtemp(prefix="halo-paylink-demo-"))
         context, window = build_window(demo=demo_info, profile=profile, paths_home=demo_home)
+        collector.settle()  # start-up data (and the demo sandbox's invoices) never rescanned
         window_ref.append(window)
         closed: asyncio.Future[None] = loop.create_future()
 
