@@ -204,6 +204,56 @@ def test_sandbox_and_check_as_real_processes(tmp_path: Path):
         )
         assert wrong.returncode == 1
         assert states(json.loads(wrong.stdout))["token"] == ("fail", "invalid_secret")
+        # the sandbox ships applications with one problem each, so a shell can see them fail
+        for client_id, secret, row, cause in (
+            ("demo-read-only", "demo-read-only-secret-0000", "edit_invoices", "missing_scope"),
+            (
+                "demo-agent-read-only",
+                "demo-agent-read-only-secret-0000",
+                "agent_invoice_access",
+                "agent_lacks_invoice_permission",
+            ),
+        ):
+            failing = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "halo_paylink",
+                    "check",
+                    "--url",
+                    info["url"],
+                    "--client-id",
+                    client_id,
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=dict(env, HALO_CLIENT_SECRET=secret),
+            )
+            assert failing.returncode == 1
+            assert states(json.loads(failing.stdout))[row] == ("fail", cause)
+        tenant = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "halo_paylink",
+                "check",
+                "--url",
+                info["url"],
+                "--client-id",
+                info["client_id"],
+                "--tenant",
+                "not-" + info["tenant"],
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=dict(env, HALO_CLIENT_SECRET=info["client_secret"]),
+        )
+        assert tenant.returncode == 1
+        assert states(json.loads(tenant.stdout))["token"] == ("fail", "invalid_tenant")
     finally:
         server.terminate()
         assert server.wait(timeout=10) == 0

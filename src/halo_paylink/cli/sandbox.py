@@ -86,6 +86,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start the sandbox, announce it, and serve until interrupted (main thread only)."""
     from halo_paylink.sandbox import Sandbox, SandboxConfig
+    from halo_paylink.sandbox.state import DEMO_PROBLEM_APPLICATIONS
 
     config = SandboxConfig(
         invoices=args.invoices,
@@ -136,6 +137,12 @@ def run(args: argparse.Namespace) -> int:
                 f"  Client ID:      {config.client_id}\n"
                 f"  Client secret:  {config.client_secret}\n"
                 "\n"
+                "To see the checks fail, these applications each have one problem:\n"
+                + "".join(
+                    f"  {demo.client_id} / {demo.client_secret}: {demo.problem}\n"
+                    for demo in DEMO_PROBLEM_APPLICATIONS
+                )
+                + "\n"
                 f"Rate limit: {limit}. "
                 f"Editing posted invoices: {posted}.\n"
                 "Press Ctrl-C to stop.",

@@ -34,6 +34,7 @@ from halo_paylink.sandbox.faults import Fault, FaultInjector
 from halo_paylink.sandbox.seed import seed_invoices
 from halo_paylink.sandbox.state import (
     AGENT_ACCESS_LEVELS,
+    DEMO_PROBLEM_APPLICATIONS,
     KNOWN_SCOPES,
     Application,
     RateWindow,
@@ -192,6 +193,13 @@ class Sandbox:
         prefix = self.config.path_prefix.strip("/")
         self._prefix = f"/{prefix}" if prefix else ""
         self.add_application(self.config.client_id, self.config.client_secret)
+        for demo in DEMO_PROBLEM_APPLICATIONS:
+            self.add_application(
+                demo.client_id,
+                demo.client_secret,
+                allowed_scopes=demo.allowed_scopes,
+                agent_invoice_access=demo.agent_invoice_access,
+            )
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -14,6 +14,36 @@ from dataclasses import dataclass, field
 #: The fixed, public demo secret (printed by `halo-paylink sandbox`; never a real credential).
 DEMO_CLIENT_SECRET = "demo-secret-not-for-production-0000"
 
+
+@dataclass(frozen=True)
+class DemoApplication:
+    """A fixed demo API application with a known problem, to see a check fail from a shell."""
+
+    client_id: str
+    client_secret: str
+    allowed_scopes: tuple[str, ...]
+    agent_invoice_access: str  # "none" | "read" | "edit"
+    problem: str  # what is wrong with it, in words
+
+
+#: Registered in every sandbox beside the working demo application.
+DEMO_PROBLEM_APPLICATIONS: tuple[DemoApplication, ...] = (
+    DemoApplication(
+        "demo-read-only",
+        "demo-read-only-secret-0000",
+        ("read:invoices",),
+        "edit",
+        "the application lacks edit:invoices",
+    ),
+    DemoApplication(
+        "demo-agent-read-only",
+        "demo-agent-read-only-secret-0000",
+        ("read:invoices", "edit:invoices"),
+        "read",
+        "its agent may read but not modify invoices",
+    ),
+)
+
 #: Scopes Halo knows (HaloAPI `HaloAuth.psm1`): `all`, `all:standard`, `admin`, read/edit per area.
 _SCOPE_AREAS = (
     "tickets",
