@@ -151,6 +151,41 @@ async def test_forbidden_mid_run_then_resume(make_sandbox, paths) -> None:
     assert_all_written_once(box, before)
 
 
+async def test_secret_revoked_mid_run_then_resume_with_a_new_secret(make_sandbox, paths) -> None:
+    box = make_sandbox(invoices=100, seed=12)
+    before = snapshot(box)
+    old_secret = box.config.client_secret
+    revoked = False
+
+    def on_progress(progress: Progress) -> None:
+        nonlocal revoked
+        if progress.written and not revoked:
+            revoked = True
+            box.revoke(box.config.client_id)  # tokens die; new token requests: invalid_client
+
+    async with halo_client(box) as client:
+        result = await run_backfill(
+            client, settings(), paths, options=SMALL, on_progress=on_progress
+        )
+    assert revoked
+    assert result.outcome is RunOutcome.AUTH_FAILED, result.detail
+    assert result.outcome.resumable
+    assert old_secret not in result.detail
+    written_first = set(box.stats.invoices_written)
+    assert 0 < len(written_first) < len(needing(box))
+    # the admin generates a new secret on the same application and resumes
+    new_secret = "regenerated-secret-after-revoke"
+    box.add_application(box.config.client_id, new_secret)
+    box.config.client_secret = new_secret
+    async with halo_client(box) as client:
+        resumed = await resume_run(client, paths, options=SMALL)
+    assert resumed.outcome is RunOutcome.COMPLETED, resumed.detail
+    assert resumed.run_id == result.run_id
+    assert_all_written_once(box, before)
+    journal = journal_path(paths.journals_dir, result.run_id).read_text(encoding="utf-8")
+    assert old_secret not in journal and new_secret not in journal
+
+
 @pytest.mark.parametrize(
     ("fault", "outcome"),
     [
