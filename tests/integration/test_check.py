@@ -102,6 +102,10 @@ def test_wrong_tenant_is_named(sandbox, capsys, monkeypatch):
     code, report = run_check(sandbox, capsys, "--tenant", "someone-else", monkeypatch=monkeypatch)
     assert code == 1
     assert states(report)["token"] == ("fail", "invalid_tenant")
+    token = next(c for c in report["checks"] if c["id"] == "token")
+    assert (
+        "unverified" not in token["note"] and "HTTP 500" in token["note"]
+    )  # says what it rests on
 
 
 def test_agent_without_edit_rights_is_blamed_not_the_application(sandbox, capsys, monkeypatch):

@@ -72,7 +72,9 @@ def test_email_link_validation_generated_link_preview_and_copy(
     assert page.generated_field.value() == expected_link
     page.halo_radio.click()
     assert page.generated_field.value().endswith("InvoiceNumber=$INVOICEID")
+    assert "$INVOICEID is taken to be" in page.numbering_note.text()  # rests on a U fact
     page.accounting_radio.click()
+    assert "$INVOICEID is taken to be" not in page.numbering_note.text()
 
     clipboard = QGuiApplication.clipboard()
     page.generated_field.button.click()

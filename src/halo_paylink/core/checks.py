@@ -99,12 +99,19 @@ class CheckReport:
         return next(r for r in self.results if r.id is check_id)
 
 
+#: Failures whose reading rests on an unverified Halo fact, and the note that says so.
+_UNVERIFIED_READINGS: dict[ErrorKind, str] = {
+    ErrorKind.INVALID_TENANT: facts.UNVERIFIED_NOTES["wrong_tenant"],
+}
+
+
 def _failed(check_id: CheckId, error: HaloError, *, fix: str | None = None) -> CheckResult:
     return CheckResult(
         check_id,
         CheckState.FAIL,
         message=error.summary,
         fix=fix or error.next_step,
+        note=_UNVERIFIED_READINGS.get(error.kind, ""),
         error=error.kind,
     )
 

@@ -105,6 +105,7 @@ async def test_dry_run_writes_nothing(make_sandbox, paths) -> None:
     assert len(plan.sample) == min(50, len(needing))
     assert all(change.new == expected_link(before[change.id]) for change in plan.sample)
     assert any("sync" in w for w in plan.warnings)
+    assert any("generic_online_invoice_payment_url" in w for w in plan.warnings)  # unverified
     assert list_runs(paths) == []  # a plan is not a run
 
 

@@ -205,6 +205,8 @@ async def plan_backfill(
                 else:
                     warnings.append(f"An edit check failed: {error.summary}")
     warnings.append(WARN_UNKNOWN_NUMBER)
+    if settings.target == facts.DEFAULT_LINK_FIELD:
+        warnings.append(facts.UNVERIFIED_NOTES["link_field"])
     if settings.server_filter:
         warnings.append(
             "Halo's unpaid filter is on: part-paid invoices could be left out if Halo codes "

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from halo_paylink.core.wizard import TOOL_LABELS, PageId
+from halo_paylink.halo import facts
 from halo_paylink.storage.profiles import AccountingTool, Numbering
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
@@ -321,10 +322,13 @@ class EmailLinkPage(BasePage):
         )
         self.halo_radio.setText(f"&Halo's own number ({number_variable(Numbering.HALO)})")
         self.halo_radio.setToolTip(f"Only when Halo pushes its own invoice number to {tool}.")
-        self.numbering_note.setText(
+        advice = (
             f"Benji Pays looks invoices up in {tool}, so use {tool}'s number unless Halo is set "
             f"to push its own invoice number to {tool}."
         )
+        if link.numbering is Numbering.HALO:  # the preview rests on an unverified reading
+            advice += f" Note: {facts.UNVERIFIED_NOTES['invoiceid']}"
+        self.numbering_note.setText(advice)
         for radio, on in (
             (self.accounting_radio, link.numbering is Numbering.ACCOUNTING),
             (self.halo_radio, link.numbering is Numbering.HALO),
