@@ -23,7 +23,6 @@ from halo_paylink.halo.http import (
     parse_json,
     parse_retry_after,
     rate_limit_wait,
-    redact,
     require_secure_url,
     server_message,
 )
@@ -208,6 +207,8 @@ def test_backoff_doubles_and_caps() -> None:
 
 
 def test_redact_masks_secrets_and_tokens() -> None:
+    from halo_paylink.storage.redact import redact
+
     text = redact(
         "client_secret=s3cr3t-value&x=1 Authorization: Bearer abc.def.ghi access_token: 'tok'",
         "s3cr3t-value",

@@ -25,13 +25,13 @@ from halo_paylink.halo.http import (
     looks_like_html,
     parse_json,
     rate_limit_wait,
-    redact,
     require_secure_url,
     server_message,
 )
 from halo_paylink.halo.jwt import decode_claims, scopes_from_claims
 from halo_paylink.halo.models import Credentials, HaloEndpoints, Token
 from halo_paylink.halo.ratelimit import RateLimiter, Sleep
+from halo_paylink.storage.redact import redact
 
 log = logging.getLogger(__name__)
 

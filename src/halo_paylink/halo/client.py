@@ -34,12 +34,12 @@ from halo_paylink.halo.http import (
     error_from_exception,
     parse_json,
     rate_limit_wait,
-    redact,
     require_secure_url,
     server_message,
 )
 from halo_paylink.halo.models import Agent, Credentials, HaloEndpoints, Invoice, InvoicePage, Token
 from halo_paylink.halo.ratelimit import RateLimiter, Sleep
+from halo_paylink.storage.redact import redact
 
 __all__ = ["HaloClient", "RequestStats"]
 

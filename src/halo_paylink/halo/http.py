@@ -25,6 +25,7 @@ import httpx
 
 from halo_paylink.halo import facts
 from halo_paylink.halo.errors import ErrorKind, HaloError
+from halo_paylink.storage.redact import redact
 
 #: What we send as User-Agent, so an operator reading Halo's logs knows who called.
 USER_AGENT = "halo-paylink"
@@ -60,11 +61,6 @@ _TLS_MARKERS = (
 
 #: Longest server text copied into an error's detail.
 MAX_DETAIL = 300
-
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
-_SECRETISH = re.compile(
-    r"(?i)((?:client_secret|access_token|refresh_token)[\"']?\s*[=:]\s*[\"']?)[^\s&\"',}]+"
-)
 
 
 @dataclass
@@ -175,15 +171,6 @@ def require_secure_url(url: str) -> None:
         ErrorKind.BAD_ADDRESS,
         f"Addresses starting with {scheme or '(nothing)'}: are not supported.",
     )
-
-
-def redact(text: str, *secrets: str) -> str:
-    """Mask bearer tokens, `client_secret=`-style values and the given secret strings."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    text = _BEARER.sub(r"\1***", text)
-    return _SECRETISH.sub(r"\1***", text)
 
 
 def _exception_chain(exc: BaseException) -> list[BaseException]:

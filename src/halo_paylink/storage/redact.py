@@ -40,6 +40,10 @@ _REPR_VALUE = re.compile(rf"(?i)('(?:{_SENSITIVE_KEYS})'\s*:\s*')((?:[^'\\]|\\.)
 _FORM_VALUE = re.compile(
     rf"(?i)(?<![A-Za-z0-9])((?:{_SENSITIVE_KEYS})(?:=|:[ \t]*))(?![\"'])([^&\s\"',;]+)"
 )
+# `key: 'value'` / `key="value"`: an unquoted key with a quoted value (logs, config dumps).
+_QUOTED_VALUE = re.compile(
+    rf"(?i)(?<![A-Za-z0-9\"'])((?:{_SENSITIVE_KEYS})\s*[:=]\s*)(['\"])((?:(?!\2)[^\\]|\\.)*)(\2)"
+)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 
 _lock = threading.Lock()
@@ -52,11 +56,16 @@ def register_secret(value: str | None) -> None:
     Call it as soon as a secret enters the process (typed, or read from the keyring or environment).
     Values shorter than `MIN_SECRET_LENGTH` characters are ignored. Any thread.
     """
-    if not value or len(value) < MIN_SECRET_LENGTH:
-        return
-    variants = {value, quote_plus(value), quote(value, safe="")}
     with _lock:
-        _secrets.update(v for v in variants if len(v) >= MIN_SECRET_LENGTH)
+        _secrets.update(_variants(value))
+
+
+def _variants(value: str | None) -> set[str]:
+    """`value` and its URL-encoded forms, when long enough to mask safely."""
+    if not value or len(value) < MIN_SECRET_LENGTH:
+        return set()
+    variants = {value, quote_plus(value), quote(value, safe="")}
+    return {v for v in variants if len(v) >= MIN_SECRET_LENGTH}
 
 
 def forget_secrets() -> None:
@@ -70,13 +79,19 @@ def registered_secret_count() -> int:
         return len(_secrets)
 
 
-def redact(text: str) -> str:
-    """`text` with every secret, token and credential value replaced by `MASK`. Any thread."""
+def redact(text: str, *extra_secrets: str | None) -> str:
+    """`text` with every secret, token and credential value replaced by `MASK`. Any thread.
+
+    Args:
+        extra_secrets: values to mask in this call too (e.g. the token a request used), besides
+            the registered ones; masked with their URL-encoded forms, like registered ones.
+    """
     if not text:
         return text
+    extra = set().union(*(_variants(s) for s in extra_secrets))
     with _lock:
         # Longest first, so a secret that contains another registered one is masked whole.
-        secrets = sorted(_secrets, key=len, reverse=True)
+        secrets = sorted(_secrets | extra, key=len, reverse=True)
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, MASK)
@@ -85,5 +100,6 @@ def redact(text: str) -> str:
     text = _JSON_VALUE.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
     text = _REPR_VALUE.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
     text = _FORM_VALUE.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _QUOTED_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}{m.group(4)}", text)
     text = _JWT.sub(MASK, text)
     return text
