@@ -147,6 +147,31 @@ async def test_rows_are_reported_live_in_order(sandbox):
     assert [cid for cid, s in seen if s is CheckState.PASS] == list(CheckId)
 
 
+def check_process(
+    env: dict[str, str], url: str, client_id: str, secret: str, *extra: str
+) -> tuple[int, dict]:
+    """`python -m halo_paylink check --json` as a real process; its exit code and report."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "halo_paylink",
+            "check",
+            "--url",
+            url,
+            "--client-id",
+            client_id,
+            "--json",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(env, HALO_CLIENT_SECRET=secret),
+    )
+    return done.returncode, json.loads(done.stdout)
+
+
 def test_sandbox_and_check_as_real_processes(tmp_path: Path):
     """The issue's own recipe: `halo-paylink sandbox --json` then `check --json` in a shell."""
     env = dict(os.environ, HALO_PAYLINK_HOME=str(tmp_path))
@@ -170,46 +195,19 @@ def test_sandbox_and_check_as_real_processes(tmp_path: Path):
         assert server.stdout is not None
         info = json.loads(server.stdout.readline())
         assert set(info) == {"url", "tenant", "client_id", "client_secret"}
-        checked = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "halo_paylink",
-                "check",
-                "--url",
-                info["url"],
-                "--client-id",
-                info["client_id"],
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=dict(env, HALO_CLIENT_SECRET=info["client_secret"]),
-        )
-        assert checked.returncode == 0, checked.stdout + checked.stderr
-        assert json.loads(checked.stdout)["ok"] is True
-        wrong = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "halo_paylink",
-                "check",
-                "--url",
-                info["url"],
-                "--client-id",
-                info["client_id"],
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=dict(env, HALO_CLIENT_SECRET="wrong-secret-value"),
-        )
-        assert wrong.returncode == 1
-        assert states(json.loads(wrong.stdout))["token"] == ("fail", "invalid_secret")
+        url, client_id, secret = info["url"], info["client_id"], info["client_secret"]
+
+        code, report = check_process(env, url, client_id, secret)
+        assert code == 0 and report["ok"] is True, report
+
+        code, report = check_process(env, url, client_id, "wrong-secret-value")
+        assert code == 1 and states(report)["token"] == ("fail", "invalid_secret")
+
+        code, report = check_process(env, url, client_id, secret, "--tenant", "not-demo")
+        assert code == 1 and states(report)["token"] == ("fail", "invalid_tenant")
+
         # the sandbox ships applications with one problem each, so a shell can see them fail
-        for client_id, secret, row, cause in (
+        for app_id, app_secret, row, cause in (
             ("demo-read-only", "demo-read-only-secret-0000", "edit_invoices", "missing_scope"),
             (
                 "demo-agent-read-only",
@@ -218,53 +216,16 @@ def test_sandbox_and_check_as_real_processes(tmp_path: Path):
                 "agent_lacks_invoice_permission",
             ),
         ):
-            failing = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "halo_paylink",
-                    "check",
-                    "--url",
-                    info["url"],
-                    "--client-id",
-                    client_id,
-                    "--json",
-                ],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                env=dict(env, HALO_CLIENT_SECRET=secret),
-            )
-            assert failing.returncode == 1
-            assert states(json.loads(failing.stdout))[row] == ("fail", cause)
-        tenant = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "halo_paylink",
-                "check",
-                "--url",
-                info["url"],
-                "--client-id",
-                info["client_id"],
-                "--tenant",
-                "not-" + info["tenant"],
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=dict(env, HALO_CLIENT_SECRET=info["client_secret"]),
-        )
-        assert tenant.returncode == 1
-        assert states(json.loads(tenant.stdout))["token"] == ("fail", "invalid_tenant")
+            code, report = check_process(env, url, app_id, app_secret)
+            assert code == 1 and states(report)[row] == ("fail", cause)
     finally:
         server.terminate()
         assert server.wait(timeout=10) == 0
+    logs = list((tmp_path / "logs").glob("*.log"))
+    assert logs, "the check should have written a log"
+    assert "HTTP Request" in logs[0].read_text()  # the log holds real traffic, not nothing
     leaked = [
-        p
-        for p in tmp_path.rglob("*")
-        if p.is_file() and info["client_secret"] in p.read_text(errors="ignore")
+        p for p in tmp_path.rglob("*") if p.is_file() and secret in p.read_text(errors="ignore")
     ]
     assert leaked == []
 
