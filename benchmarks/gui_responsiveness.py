@@ -47,71 +47,71 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["HALO_PAYLINK_HOME"] = tempfile.mkdtemp(prefix="halo-paylink-bench-")
 
-    import qasync
     from PySide6.QtCore import QTimer
 
     from halo_paylink.core.wizard import BackfillPhase, PageId
     from halo_paylink.sandbox import Sandbox, SandboxConfig
     from halo_paylink.ui import app as app_module
     from halo_paylink.ui.context import DemoInfo
-    from halo_paylink.ui.gc_control import GuiThreadGarbageCollector
 
     qapp = app_module.make_application()
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    app_module.install_asyncgen_hooks(loop)
-    # Self-hosted mode: no hosted-Halo request budget on the client, so a large run measures the
-    # GUI under full load instead of waiting out Halo's 300-requests-per-5-minutes window.
-    config = SandboxConfig(invoices=args.invoices, seed=11, hosted=False)
-    sandbox = Sandbox(config)
-    url = sandbox.start()
-    demo = DemoInfo(url, config.tenant, config.client_id, config.client_secret)
-    context, window = app_module.build_window(demo=demo, profile=None)
-    # Garbage collection as run_app sets it up: on the GUI thread, start-up data frozen.
-    collector = GuiThreadGarbageCollector(qapp)
-    collector.start()
-    collector.settle()
-    window.show()
+    with app_module.gui_loop(qapp) as (loop, collector):  # the same loop and GC as the app
+        # Self-hosted mode: no hosted-Halo request budget on the client, so a large run measures the
+        # GUI under full load instead of waiting out Halo's 300-requests-per-5-minutes window.
+        config = SandboxConfig(invoices=args.invoices, seed=11, hosted=False)
+        sandbox = Sandbox(config)
+        url = sandbox.start()
+        demo = DemoInfo(url, config.tenant, config.client_id, config.client_secret)
+        context, window = app_module.build_window(demo=demo, profile=None)
+        collector.settle()  # as run_app does once start-up data exists
+        window.show()
 
-    ticks: list[float] = []
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
-    lines: list[str] = []
+        ticks: list[float] = []
+        timer = QTimer()
+        timer.setInterval(10)
+        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        lines: list[str] = []
 
-    async def measure(name: str, start: Callable[[], None], done: Callable[[], bool]) -> None:
-        ticks.clear()
-        began = time.perf_counter()
-        timer.start()
-        start()
-        await until(done)
-        timer.stop()
-        gaps = [(b - a) * 1000 for a, b in itertools.pairwise(ticks)]
-        lines.append(gaps_report(name, gaps, time.perf_counter() - began, args.invoices))
+        async def measure(name: str, start: Callable[[], None], done: Callable[[], bool]) -> None:
+            ticks.clear()
+            began = time.perf_counter()
+            timer.start()
+            start()
+            await until(done)
+            timer.stop()
+            gaps = [(b - a) * 1000 for a, b in itertools.pairwise(ticks)]
+            lines.append(gaps_report(name, gaps, time.perf_counter() - began, args.invoices))
 
-    async def drive() -> None:
+        async def drive() -> None:
+            try:
+                for _ in range(10):
+                    if window.current_id is PageId.BACKFILL:
+                        break
+                    if (
+                        window.current_id is PageId.APPLICATION
+                        and not window.next_button.isEnabled()
+                    ):
+                        window.current_page.run_test()
+                    await until(window.next_button.isEnabled, limit=60)
+                    window.go_next()
+                page = window.current_page
+                state = context.state.backfill
+                await measure(
+                    "dry run", page.start_plan, lambda: state.phase is BackfillPhase.PLANNED
+                )
+                await measure(
+                    "backfill", page.start_run, lambda: state.phase is BackfillPhase.FINISHED
+                )
+                window._force_close = True
+                window.close()
+            finally:
+                await context.aclose()
+
         try:
-            for _ in range(10):
-                if window.current_id is PageId.BACKFILL:
-                    break
-                if window.current_id is PageId.APPLICATION and not window.next_button.isEnabled():
-                    window.current_page.run_test()
-                await until(window.next_button.isEnabled, limit=60)
-                window.go_next()
-            page = window.current_page
-            state = context.state.backfill
-            await measure("dry run", page.start_plan, lambda: state.phase is BackfillPhase.PLANNED)
-            await measure("backfill", page.start_run, lambda: state.phase is BackfillPhase.FINISHED)
-            window._force_close = True
-            window.close()
+            with loop:  # type: ignore[attr-defined]
+                loop.run_until_complete(drive())
         finally:
-            await context.aclose()
-
-    try:
-        with loop:
-            loop.run_until_complete(drive())
-    finally:
-        sandbox.stop()
+            sandbox.stop()
     print("\n".join(lines))
     return 0
 

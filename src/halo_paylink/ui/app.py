@@ -12,12 +12,13 @@ stops -> the demo sandbox stops. Nothing async runs after that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from halo_paylink.sandbox import Sandbox
     from halo_paylink.ui.context import AppContext, DemoInfo
+    from halo_paylink.ui.gc_control import GuiThreadGarbageCollector
     from halo_paylink.ui.shell import WizardWindow
 
 log = logging.getLogger(__name__)
@@ -187,6 +189,32 @@ def install_asyncgen_hooks(loop: asyncio.AbstractEventLoop) -> Any:
     return old
 
 
+@contextlib.contextmanager
+def gui_loop(
+    app: QApplication,
+) -> Iterator[tuple[asyncio.AbstractEventLoop, GuiThreadGarbageCollector]]:
+    """The app's event-loop set-up, shared by `run_app` and the benchmarks (GUI thread).
+
+    A qasync loop on `app` that finalizes async generators, and garbage collection on the GUI
+    thread only (call `collector.settle()` once start-up data exists). All undone on exit.
+    """
+    import qasync
+
+    from halo_paylink.ui.gc_control import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector(app)
+    collector.start()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    old_hooks = install_asyncgen_hooks(loop)
+    try:
+        yield loop, collector
+    finally:
+        collector.stop()
+        sys.set_asyncgen_hooks(*old_hooks)
+        asyncio.set_event_loop(None)
+
+
 def run_app(demo: bool, profile: str | None) -> int:
     """Open the assistant window and run until it is closed; returns the process exit code.
 
@@ -203,64 +231,53 @@ def run_app(demo: bool, profile: str | None) -> int:
         print(problem, file=sys.stderr)
         return 2
 
-    import qasync
-
     from halo_paylink.storage.logs import setup_logging, shutdown_logging
     from halo_paylink.storage.paths import AppPaths
     from halo_paylink.ui.crash import CrashReporter
-    from halo_paylink.ui.gc_control import GuiThreadGarbageCollector
 
     started = time.perf_counter()
     app = make_application()
-    collector = GuiThreadGarbageCollector(app)
-    collector.start()
     try:
         setup_logging(AppPaths.default())
     except OSError as error:  # a read-only home must not keep the window from opening
         print(f"Logging disabled: {error}", file=sys.stderr)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    old_hooks = install_asyncgen_hooks(loop)
     window_ref: list[WizardWindow] = []
     crash = CrashReporter(lambda: window_ref[0] if window_ref else None)
-    crash.install(loop)
-
     sandbox: Sandbox | None = None
-    demo_info: DemoInfo | None = None
     demo_home: Path | None = None
     try:
-        if demo:
-            sandbox, demo_info = start_demo_sandbox()
-            demo_home = Path(tempfile.mkdtemp(prefix="halo-paylink-demo-"))
-        context, window = build_window(demo=demo_info, profile=profile, paths_home=demo_home)
-        collector.settle()  # start-up data (and the demo sandbox's invoices) never rescanned
-        window_ref.append(window)
-        closed: asyncio.Future[None] = loop.create_future()
+        with gui_loop(app) as (loop, collector):
+            crash.install(loop)
+            demo_info: DemoInfo | None = None
+            if demo:
+                sandbox, demo_info = start_demo_sandbox()
+                demo_home = Path(tempfile.mkdtemp(prefix="halo-paylink-demo-"))
+            context, window = build_window(demo=demo_info, profile=profile, paths_home=demo_home)
+            collector.settle()  # start-up data (and the demo sandbox's invoices) never rescanned
+            window_ref.append(window)
+            closed: asyncio.Future[None] = loop.create_future()
 
-        def on_closed() -> None:
-            if not closed.done():
-                closed.set_result(None)
+            def on_closed() -> None:
+                if not closed.done():
+                    closed.set_result(None)
 
-        window.closed.connect(on_closed)
-        if os.environ.get(SMOKE_TEST_ENV) == "1":
-            quit_after_first_paint(window, started)
-        window.show()
+            window.closed.connect(on_closed)
+            if os.environ.get(SMOKE_TEST_ENV) == "1":
+                quit_after_first_paint(window, started)
+            window.show()
 
-        async def main() -> None:
-            await closed
-            await context.aclose()
-            await loop.shutdown_asyncgens()
+            async def main() -> None:
+                await closed
+                await context.aclose()
+                await loop.shutdown_asyncgens()
 
-        with loop:
-            loop.run_until_complete(main())
+            with loop:  # type: ignore[attr-defined]
+                loop.run_until_complete(main())
         return 0
     finally:
-        collector.stop()
         crash.uninstall()
-        sys.set_asyncgen_hooks(*old_hooks)
         if sandbox is not None:
             sandbox.stop()
         if demo_home is not None:
             shutil.rmtree(demo_home, ignore_errors=True)
-        asyncio.set_event_loop(None)
         shutdown_logging()
