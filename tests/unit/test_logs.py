@@ -267,3 +267,16 @@ def test_no_secret_anywhere_on_disk(root_logging: AppPaths) -> None:
     assert secret not in everything
     assert token not in everything
     assert secret.lower() not in everything.lower()
+
+
+def test_redact_masks_per_call_secrets_and_token_fields() -> None:
+    from halo_paylink.storage.redact import redact
+
+    text = redact(
+        "client_secret=s3cr3t-value&x=1 Authorization: Bearer abc.def.ghi access_token: 'tok'",
+        "s3cr3t-value",
+    )
+    assert "s3cr3t" not in text
+    assert "abc.def.ghi" not in text
+    assert "tok'" not in text
+    assert redact("the word secret itself", "ab") == "the word secret itself"
