@@ -18,6 +18,9 @@ class RunOutcome(enum.Enum):
     COMPLETED_WITH_FAILURES = "completed_with_failures"  # Halo refused some invoices
     PLANNED = "planned"  # a dry run
     CANCELLED = "cancelled"
+    # Halo's listing could not be shown consistent (rows shifted, repeated or missing between
+    # page reads, even after re-reading): some open invoices may not have been seen.
+    INCOMPLETE = "incomplete"
     INTERRUPTED = "interrupted"  # no footer: the process died (listing only)
     NETWORK_ERROR = "network_error"
     AUTH_FAILED = "auth_failed"
@@ -51,6 +54,7 @@ _EXIT_CODES = {
     RunOutcome.PLANNED: 0,
     RunOutcome.COMPLETED_WITH_FAILURES: 3,
     RunOutcome.CANCELLED: 4,
+    RunOutcome.INCOMPLETE: 6,
     RunOutcome.INTERRUPTED: 5,
     RunOutcome.NETWORK_ERROR: 10,
     RunOutcome.AUTH_FAILED: 11,

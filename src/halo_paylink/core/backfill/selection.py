@@ -31,6 +31,8 @@ from halo_paylink.storage.profiles import Numbering
 class SkipReason(enum.Enum):
     """Why an invoice is left alone. Values are stable: they appear in journals and reports."""
 
+    NOT_AN_INVOICE = "not_an_invoice"  # id <= 0: a recurring-invoice template or system row
+    UNREADABLE = "unreadable"  # a record we cannot read safely (odd id, amount, custom fields)
     VOIDED = "voided"
     DRAFT = "draft"  # not posted
     CREDIT = "credit"  # total < 0 (a credit note)
@@ -50,6 +52,8 @@ class SkipReason(enum.Enum):
 
 
 _LABELS = {
+    SkipReason.NOT_AN_INVOICE: "not an invoice (recurring template)",
+    SkipReason.UNREADABLE: "unreadable record",
     SkipReason.VOIDED: "voided",
     SkipReason.DRAFT: "draft (not posted)",
     SkipReason.CREDIT: "credit note",
