@@ -37,6 +37,12 @@ def _slow_reason(invoice: Invoice) -> SkipReason | None:
 
     if _flag(invoice.get("voided")):
         return SkipReason.VOIDED
+    if invoice.get("total") is None:
+        return SkipReason.UNREADABLE  # no total: nothing can be decided from it
+    for name in ("total", "amountdue", "amount_remaining", "amountpaid"):
+        value = invoice.get(name)
+        if value is not None and to_decimal(value) is None:
+            return SkipReason.UNREADABLE  # present but not a finite number
     if not _flag(invoice.get("posted")):
         return SkipReason.DRAFT
     total = invoice.total

@@ -166,7 +166,7 @@ def test_records_are_one_json_line_per_group(tmp_path: Path) -> None:
     lines = path.read_text("utf-8").splitlines()
     assert "Ζήτα" in lines[1]  # readable, not \u-escaped
     assert [json.loads(line) for line in lines[1:]] == [
-        {"t": "skips", "items": [[1, "paid", "INV-1", "Ζήτα", "", None]]},
+        {"t": "skips", "items": [[1, "paid", "INV-1", "Ζήτα", "", None, ""]]},
         {
             "t": "intents",
             "batch": 4,

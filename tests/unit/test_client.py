@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -225,7 +226,7 @@ async def test_record_count_absent_stops_after_a_short_page(
     async with httpx.AsyncClient() as http:
         pages = [p async for p in make_client(http, clock).invoice_pages(page_size=10)]
     assert route.call_count == 3
-    assert [p.record_count for p in pages] == [10, 20, 23]  # lower bound, ends at the total
+    assert [p.record_count for p in pages] == [None, None, None]  # Halo announced nothing
 
 
 @pytest.mark.anyio
@@ -289,8 +290,6 @@ async def test_server_ignoring_page_no_is_detected(
     [
         httpx.Response(200, json=[{"id": 1}]),  # a bare list: not the paginated envelope
         httpx.Response(200, json={"record_count": 1, "invoices": "nope"}),
-        httpx.Response(200, json={"record_count": 1, "invoices": [{"no_id": 1}]}),
-        httpx.Response(200, json={"record_count": 1, "invoices": [{"id": "abc"}]}),
         httpx.Response(200, text="{truncated"),
     ],
 )
@@ -305,6 +304,41 @@ async def test_malformed_listing(
         with pytest.raises(HaloError) as info:
             _ = [p async for p in make_client(http, clock).invoice_pages()]
     assert info.value.kind is ErrorKind.MALFORMED_RESPONSE
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("row", [{"no_id": 1}, {"id": "abc"}, {"id": 1.5}, {"id": None}, 7, "x"])
+async def test_rows_without_a_usable_id_are_kept_apart(
+    mock: respx.MockRouter, token_route: respx.Route, clock: FakeClock, row: Any
+) -> None:
+    """A row without an integer id is part of the listing, handed on as odd, never dropped."""
+    mock.get(f"{API}/Invoice").mock(
+        return_value=httpx.Response(
+            200, json={"record_count": 2, "invoices": [{"id": 4, "total": 1}, row]}
+        )
+    )
+    async with httpx.AsyncClient() as http:
+        pages = [p async for p in make_client(http, clock).invoice_pages(page_size=100)]
+    assert [i.id for i in pages[0].invoices] == [4]
+    assert pages[0].odd_rows == (row,)
+    assert pages[0].rows == 2
+
+
+@pytest.mark.anyio
+async def test_listing_is_ordered_by_id_and_a_full_last_page_is_confirmed(
+    mock: respx.MockRouter, token_route: respx.Route, clock: FakeClock
+) -> None:
+    """A record_count smaller than the real list is not trusted: the next page is read."""
+    route = mock.get(f"{API}/Invoice").mock(
+        side_effect=[
+            httpx.Response(200, json=page(range(1, 11), record_count=10)),
+            httpx.Response(200, json=page(range(11, 14), record_count=10)),
+        ]
+    )
+    async with httpx.AsyncClient() as http:
+        pages = [p async for p in make_client(http, clock).invoice_pages(page_size=10)]
+    assert [len(p.invoices) for p in pages] == [10, 3]
+    assert route.calls[0].request.url.params["order"] == "id"
 
 
 # --- one invoice, updates ------------------------------------------------------------------------

@@ -160,13 +160,19 @@ class HaloClient:
     ) -> AsyncIterator[InvoicePage]:
         """Stream `GET {resource}/Invoice?pageinate=true&page_size=&page_no=` page by page.
 
-        Always paginated (an unpaginated list silently truncates). After the first page, asks for
-        the page size the server said it used (or, when it did not say, the number of rows it sent
-        if that was fewer), so page numbers and offsets agree. Stops once `record_count` rows were
-        seen, when a page comes back empty, or (without `record_count`) after a short page.
+        Always paginated (an unpaginated list silently truncates) and ordered by id (stable
+        paging). The echoed `page_size` is not evidence (Halo caps pages silently): a first page
+        shorter than asked while `record_count` says more rows exist reveals the cap, and later
+        pages are asked at that size so page numbers and offsets agree.
 
-        When Halo leaves `record_count` out, each page's `record_count` is the number of rows seen
-        so far (a lower bound that ends equal to the total).
+        The end of the list is the first empty page, or a short page once `record_count` rows
+        (or, without `record_count`, any rows) have arrived. A full page that reaches
+        `record_count` is confirmed by reading the next page, which must be empty: a
+        `record_count` smaller than the real list is then seen, not trusted. This reader only
+        reports what Halo sent; whether the pages add up is for the caller to judge (see
+        `core.backfill.listing`).
+
+        When Halo leaves `record_count` out, each page's `record_count` is None.
 
         Raises:
             HaloError: as for every request; MALFORMED_RESPONSE for a wrong envelope, or when the
@@ -181,6 +187,8 @@ class HaloClient:
             for k, v in (filters or {}).items()
             if k not in ("pageinate", "page_size", "page_no")
         }
+        if not any(k.lower().startswith("order") for k in base):
+            base.update(facts.LISTING_ORDER)
         size = page_size
         page_no = start_page
         seen = 0
@@ -189,7 +197,7 @@ class HaloClient:
             params = {**base, "pageinate": "true", "page_size": str(size), "page_no": str(page_no)}
             response = await self._request("GET", "/Invoice", params=params, scope=_READ)
             body = parse_json(response)
-            invoices, record_count, used_size = self._parse_envelope(body)
+            invoices, odd_rows, record_count = self._parse_envelope(body)
             ids = tuple(invoice.id for invoice in invoices)
             if ids and ids == previous_ids:
                 raise HaloError(
@@ -198,28 +206,22 @@ class HaloClient:
                     "it seems to ignore page_no.",
                 )
             previous_ids = ids
-            seen += len(invoices)
-            if used_size is None and 0 < len(invoices) < size:
-                # fewer rows than asked without saying why: either the last page or a server cap
-                used_size = len(invoices) if record_count is None or seen < record_count else size
-            server_size = used_size or size
-            if record_count is not None and seen < record_count and 0 < len(invoices) < server_size:
-                # a short page although more rows remain: the server capped the size silently
-                server_size = len(invoices)
+            rows = len(invoices) + len(odd_rows)
+            seen += rows
+            capped = page_no == start_page and record_count is not None and 0 < rows < size
+            if capped and record_count is not None and seen < record_count:
+                size = rows  # the server capped the page size silently
             yield InvoicePage(
                 page_no=page_no,
-                page_size=server_size,
-                record_count=record_count if record_count is not None else seen,
+                page_size=size,
+                record_count=record_count,
                 invoices=invoices,
+                odd_rows=odd_rows,
             )
-            if not invoices:
+            if rows == 0:
                 return
-            if record_count is not None:
-                if seen >= record_count:
-                    return
-            elif len(invoices) < server_size:
+            if rows < size and (record_count is None or seen >= record_count):
                 return
-            size = server_size
             page_no += 1
 
     async def get_invoice(self, invoice_id: int, *, include_details: bool = False) -> Invoice:
@@ -295,25 +297,28 @@ class HaloClient:
         return {**change, "id": int(change["id"])}
 
     @staticmethod
-    def _parse_envelope(body: Any) -> tuple[tuple[Invoice, ...], int | None, int | None]:
+    def _parse_envelope(body: Any) -> tuple[tuple[Invoice, ...], tuple[Any, ...], int | None]:
+        """(readable invoices, rows without a usable id, record_count) of one list page.
+
+        A row that is not an object with an integer id is kept apart, not dropped: it is part
+        of the listing (it counts toward `record_count`) and the backfill names it as unreadable.
+        """
         if not isinstance(body, dict) or not isinstance(body.get("invoices"), list):
             raise HaloError(
                 ErrorKind.MALFORMED_RESPONSE,
                 "The invoice list did not come in the expected {record_count, invoices} envelope.",
             )
-        try:
-            invoices = tuple(Invoice.from_json(item) for item in body["invoices"])
-        except (KeyError, TypeError, ValueError):
-            raise HaloError(
-                ErrorKind.MALFORMED_RESPONSE, "An invoice in the list has no usable id."
-            ) from None
+        invoices: list[Invoice] = []
+        odd_rows: list[Any] = []
+        for item in body["invoices"]:
+            if type(item) is dict and type(item.get("id")) is int:
+                invoices.append(Invoice(item["id"], item))
+            else:
+                odd_rows.append(item)
         record_count = _as_int(body.get("record_count"))
         if record_count is not None and record_count < 0:
             record_count = None
-        used_size = _as_int(body.get("page_size"))
-        if used_size is not None and used_size < 1:
-            used_size = None
-        return invoices, record_count, used_size
+        return tuple(invoices), tuple(odd_rows), record_count
 
     async def _request(
         self,

@@ -28,6 +28,14 @@ TOKEN_REFRESH_MARGIN_SECONDS = 60.0
 #: (U) The largest page size Halo honours. We ask for this and read back what the server used.
 REQUESTED_PAGE_SIZE = 100
 
+#: (V) List parameters for stable paging: ordered by id, so rows keep their place between pages.
+LISTING_ORDER: dict[str, str] = {"order": "id", "orderdesc": "false"}
+
+#: How many times one attempt reads the whole listing when it does not add up (rows shifted,
+#: repeated or missing between page reads) before it ends as "incomplete". Each extra read costs
+#: one request per page, so this stays small under hosted Halo's request budget.
+MAX_LISTING_PASSES = 3
+
 #: (V) Halo's own web UI asks for unpaid invoices with these parameters.
 UNPAID_INVOICE_FILTER: dict[str, str] = {
     "paymentstatuses": "0,-1",

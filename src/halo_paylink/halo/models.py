@@ -62,13 +62,15 @@ class Agent:
 
 
 def to_decimal(value: Any) -> Decimal | None:
-    """Halo sends money as numbers or strings; None when absent or unreadable."""
-    if value is None or isinstance(value, bool):
+    """Halo sends money as numbers or strings; None when absent, unreadable or not finite
+    (NaN and Infinity compare with nothing, so they never reach a decision)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
+    return number if number.is_finite() else None
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,12 @@ class InvoicePage:
     """One page of `GET /Invoice?pageinate=true`."""
 
     page_no: int
-    page_size: int  # as the server used it
-    record_count: int  # total rows matching, across all pages
+    page_size: int  # the size asked for (after a silent server cap was found)
+    record_count: int | None  # total rows matching, across all pages, as Halo announced it
     invoices: tuple[Invoice, ...]
+    odd_rows: tuple[Any, ...] = ()  # rows that are not objects with an integer id
+
+    @property
+    def rows(self) -> int:
+        """Every row of the page, readable or not."""
+        return len(self.invoices) + len(self.odd_rows)

@@ -1,26 +1,40 @@
 """The backfill engine: one attempt of a run, streaming invoices, deciding, writing in batches.
 
-`Engine` reads the invoice pages (one page ahead), decides each invoice (`selection`), writes
-batches with bounded concurrency, bisects batches Halo rejects, and journals intents before each
-POST and outcomes after it. It lives on the loop thread of the entry points in `runner` (which
-build, drive and finish it); only journal fsyncs go to worker threads.
+`Engine` reads the invoice pages (one page ahead), decides each invoice through its mode
+(`modes`: plan, write or undo), writes batches with bounded concurrency, bisects batches Halo
+rejects, and journals intents before each POST and outcomes after it. It lives on the loop thread
+of the entry points in `runner` (which build, drive and finish it); only journal fsyncs go to
+worker threads.
+
+What it guarantees, and `runner` relies on to say "completed":
+- every invoice seen is in exactly one bucket (written, conflict, failed, skipped for a reason,
+  or unfinished: unknown / not written); `accounted` checks it;
+- nothing raised is dropped: a page read, a batch write, a bisection or a journal append that
+  fails ends the attempt with `failure` (a Halo error) or `crash` (anything else), and the
+  invoices it concerns stay unfinished, so the run is resumable;
+- the listing proves itself (`listing.ListingAudit`): a read that does not add up is repeated,
+  at most `facts.MAX_LISTING_PASSES` times, and otherwise leaves `incomplete` set;
+- a batch is POSTed only with a `DurableIntents` in hand, which only `_make_durable` makes,
+  after the batch's intents are fsynced.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from halo_paylink.core.backfill.journal import (
     Failure,
     Intent,
     Intents,
-    JournalWriter,
+    Oddities,
+    Oddity,
     Outcomes,
     Record,
     RunKind,
@@ -28,15 +42,20 @@ from halo_paylink.core.backfill.journal import (
     Skips,
     encode_all,
 )
+from halo_paylink.core.backfill.listing import ListingAudit
 from halo_paylink.core.backfill.model import InvoiceSource, PlannedChange, RunOptions
+from halo_paylink.core.backfill.modes import Mode
 from halo_paylink.core.backfill.outcome import DEFINITELY_NOT_APPLIED, Counts, make_counts
 from halo_paylink.core.backfill.progress import CancelToken, Phase, Progress, ProgressThrottle
-from halo_paylink.core.backfill.replay import ReportRow
+from halo_paylink.core.backfill.replay import JournalState, ReportRow
 from halo_paylink.core.backfill.report import LiveRunReport
 from halo_paylink.core.backfill.selection import Action, Decision, IdSet, SkipReason
 from halo_paylink.core.backfill.target import FieldTarget, LinkTarget, has_text, normalize
+from halo_paylink.halo import facts
 from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.models import Invoice, InvoicePage
+
+log = logging.getLogger(__name__)
 
 #: Kinds that mean "this invoice (or one in this batch) is bad": bisect, record, go on.
 PER_INVOICE_REJECTIONS = frozenset({ErrorKind.REJECTED, ErrorKind.NOT_FOUND})
@@ -46,7 +65,21 @@ PER_INVOICE_REJECTIONS = frozenset({ErrorKind.REJECTED, ErrorKind.NOT_FOUND})
 _Item = Intent
 
 
-Decider = Callable[[Invoice], Decision | None]
+class JournalSink(Protocol):
+    """What the engine needs of `journal.JournalWriter`: a plain write, then a blocking fsync."""
+
+    def write(self, payload: bytes) -> None: ...
+
+    def sync(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DurableIntents:
+    """Proof that a batch's intents are on disk. `Engine._send` needs one to POST the batch;
+    only `Engine._make_durable` makes one, after the fsync has returned."""
+
+    batch: int
+    items: tuple[_Item, ...]
 
 
 @dataclass
@@ -83,52 +116,82 @@ class Tally:
 
 
 class Engine:
-    """One attempt of a run. Lives on the loop thread; journal fsyncs go to worker threads."""
+    """One attempt of a run. Lives on the loop thread; journal fsyncs go to worker threads.
+
+    `journal` is required when the mode writes and must be None for a plan. `prior` is the
+    journal's state when the attempt resumes a run: what it settled is not decided again, and
+    its unfinished writes are re-checked against Halo before anything else is decided.
+    """
 
     def __init__(
         self,
         client: InvoiceSource,
         *,
         target: LinkTarget,
-        decider: Decider,
-        journal: JournalWriter | None,
+        mode: Mode,
+        journal: JournalSink | None,
         options: RunOptions,
         progress: ProgressThrottle,
         cancel: CancelToken,
-        phase: Phase,
         clock: Callable[[], float],
-        kind: RunKind = RunKind.BACKFILL,
+        prior: JournalState | None = None,
         on_row: Callable[[ReportRow], None] | None = None,
     ) -> None:
+        if (journal is None) == mode.writes:
+            raise ValueError("a writing mode needs a journal; a plan must not have one")
         self.client = client
         self.target = target
-        self.decider = decider
+        self.mode = mode
+        self.decider = mode.decide
+        self.kind = mode.kind
         self.journal = journal
         self.options = options
         self.throttle = progress
         self.cancel = cancel
-        self.phase = phase
+        self.phase = mode.phase
         self.clock = clock
-        self.kind = kind
         self.on_row = on_row  # dry run: rows go straight to the plan report
         self.tally = Tally()
         self.handled = IdSet()
+        self.odd_keys: set[str] = set()  # listed rows without a usable id, counted once
         self.unknown: dict[int, Intent] = {}  # from an earlier attempt: re-check before deciding
+        self.retry: dict[int, Intent] = {}  # an earlier attempt's writes that were not sent
         self.batch_no = 0
-        self.total: int | None = None
+        self.expected: Mapping[int, object] = mode.expected  # undo: invoices to look at
+        self.total: int | None = len(self.expected) if self.expected else None
         self.failure: HaloError | None = None
+        self.crash: BaseException | None = None  # anything else that stopped the attempt
+        self.listing: ListingAudit | None = None  # the last read of the listing
+        self.incomplete: ListingAudit | None = None  # set when no read could be shown consistent
         self.started = clock()
         self.message = ""
         self.sample: list[PlannedChange] = []
         self.conflict_sample: list[PlannedChange] = []
         # Waiting for the next journal append (with the next batch's intents, or per page):
         self._skips: list[Skip] = []
+        self._odd: list[Oddity] = []
         self._settled: list[int] = []  # unknown writes of an earlier attempt that did land
         self._settled_failed: list[Failure] = []  # ... whose invoice no longer exists
-        self.expected: Mapping[int, object] = {}  # undo: every invoice the run must look at
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max(1, options.concurrency))
         self.live: LiveRunReport | None = None  # fed every record this attempt appends
+        if prior is not None:
+            self._resume_from(prior)
+
+    def _resume_from(self, prior: JournalState) -> None:
+        """Take over what the journal settled: those invoices are not decided again."""
+        self.handled = prior.handled
+        self.odd_keys = set(prior.odd_keys)
+        self.unknown = dict(prior.unknown)
+        self.retry = dict(prior.not_written)
+        self.batch_no = prior.last_batch
+        counts = prior.counts
+        tally = self.tally
+        tally.written = counts.written
+        tally.overwritten = counts.overwritten
+        tally.failed = counts.failed
+        tally.conflicts = counts.conflicts
+        tally.skipped.update({SkipReason(k): n for k, n in counts.skipped.items()})
 
     # --- progress -------------------------------------------------------------------------
     def snapshot(self, phase: Phase | None = None) -> Progress:
@@ -154,6 +217,18 @@ class Engine:
     def emit(self, phase: Phase | None = None, *, force: bool = False) -> None:
         self.throttle.emit(self.snapshot(phase), force=force)
 
+    # --- the evidence -----------------------------------------------------------------------
+    @property
+    def accounted(self) -> bool:
+        """Every invoice seen is in exactly one bucket: the counts add up to what was seen."""
+        return self.tally.done == len(self.handled) + len(self.odd_keys)
+
+    @property
+    def unfinished(self) -> int:
+        """Invoices whose write is not settled: sent with no known result, or not sent."""
+        pending_retry = sum(1 for i in self.retry if i not in self.handled)
+        return self.tally.unknown + self.tally.not_written + len(self.unknown) + pending_retry
+
     # --- journal --------------------------------------------------------------------------
     async def _append(self, records: list[Record], *, sync: bool) -> None:
         """Append to the journal; with `sync`, return only once the records are on disk.
@@ -169,12 +244,22 @@ class Engine:
             if sync:
                 await asyncio.to_thread(self.journal.sync)
 
+    async def _make_durable(self, batch_no: int, items: list[_Item]) -> DurableIntents:
+        """Journal a batch's intents (with whatever was decided so far) and fsync them."""
+        records = self._take_pending()
+        records.append(Intents(batch_no, items))
+        await self._append(records, sync=True)
+        return DurableIntents(batch_no, tuple(items))
+
     def _take_pending(self) -> list[Record]:
         """The records for everything decided but not journaled yet (skips, settled writes)."""
         records: list[Record] = []
         if self._skips:
             records.append(Skips(self._skips))
             self._skips = []
+        if self._odd:
+            records.append(Oddities(self._odd))
+            self._odd = []
         if self._settled or self._settled_failed:
             records.append(
                 Outcomes(0, written=self._settled, failed=self._settled_failed, recovered=True)
@@ -187,7 +272,19 @@ class Engine:
 
     @property
     def stopping(self) -> bool:
-        return self.failure is not None or self.cancel.cancelled
+        return self.failure is not None or self.crash is not None or self.cancel.cancelled
+
+    def _crashed(self, exc: BaseException, what: str) -> None:
+        """Something other than Halo failed: stop the attempt and keep the first cause."""
+        log.error("backfill: %s failed: %s", what, type(exc).__name__, exc_info=exc)
+        if self.crash is None:
+            self.crash = exc
+            self.message = f"Stopped: {what} failed ({type(exc).__name__})"
+
+    def _failed(self, error: HaloError) -> None:
+        if self.failure is None:
+            self.failure = error
+            self.message = error.headline
 
     # --- deciding -------------------------------------------------------------------------
     def _skip(self, invoice: Invoice, decision: Decision) -> None:
@@ -198,8 +295,8 @@ class Engine:
                 self.conflict_sample.append(
                     PlannedChange(
                         invoice.id,
-                        invoice.invoice_number,
-                        invoice.client_name,
+                        _text(invoice.invoice_number),
+                        _text(invoice.client_name),
                         decision.old,
                         decision.new,
                         True,
@@ -210,10 +307,11 @@ class Engine:
         record = Skip(
             invoice.id,
             reason.value,
-            invoice.invoice_number,
-            invoice.client_name,
+            _text(invoice.invoice_number),
+            _text(invoice.client_name),
             decision.old,
             decision.new,
+            decision.detail,
         )
         self._skips.append(record)
         if self.on_row is not None:
@@ -224,10 +322,54 @@ class Engine:
                     record.number,
                     record.client,
                     outcome,
-                    record.reason,
+                    f"{record.reason}: {record.detail}" if record.detail else record.reason,
                     record.old,
                     record.new,
                 )
+            )
+
+    def consider_odd_row(self, row: Any) -> None:
+        """A listed row without a usable invoice id: named as unreadable, counted once."""
+        fields = row if isinstance(row, Mapping) else {}
+        raw_id = fields.get("id") if fields else None
+        number = _text(fields.get("invoicenumber")) if fields else ""
+        key = f"id={_shown(raw_id)} number={number}" if fields else f"row={_shown(row)}"
+        if key in self.odd_keys:
+            return
+        self.odd_keys.add(key)
+        self.tally.skipped[SkipReason.UNREADABLE] += 1
+        detail = (
+            f"its id is {_shown(raw_id)}, not a whole number"
+            if fields
+            else "it is not an invoice object"
+        )
+        odd = Oddity(key, number, _text(fields.get("client_name")) if fields else "", detail)
+        self._odd.append(odd)
+        if self.on_row is not None:
+            self.on_row(
+                ReportRow(
+                    odd.key,
+                    odd.number,
+                    odd.client,
+                    "skipped",
+                    f"{SkipReason.UNREADABLE.value}: {detail}",
+                    None,
+                    None,
+                )
+            )
+
+    def _decide(self, invoice: Invoice) -> Decision | None:
+        """The mode's decision; a record that makes it raise costs only itself (unreadable)."""
+        try:
+            return self.decider(invoice)
+        except Exception as exc:  # an odd record: named, never fatal
+            log.info("invoice %s is unreadable: %s: %s", invoice.id, type(exc).__name__, exc)
+            return Decision(
+                Action.SKIP,
+                SkipReason.UNREADABLE,
+                None,
+                None,
+                detail=f"it could not be read ({type(exc).__name__})",
             )
 
     def consider(self, invoice: Invoice, batch: list[_Item]) -> None:
@@ -237,7 +379,7 @@ class Engine:
             return
         if self.unknown:
             earlier = self.unknown.pop(invoice_id, None)
-            if earlier is not None and self.target.read(invoice) == earlier.new:
+            if earlier is not None and _reads(self.target, invoice) == earlier.new:
                 # An earlier attempt's write did land: record it, do not write again.
                 self.handled.add(invoice_id)
                 self.tally.written += 1
@@ -245,7 +387,7 @@ class Engine:
                     self.tally.overwritten += 1
                 self._settled.append(invoice_id)
                 return
-        decision = self.decider(invoice)
+        decision = self._decide(invoice)
         if decision is None:
             return
         self.handled.add(invoice_id)
@@ -253,78 +395,119 @@ class Engine:
             self._skip(invoice, decision)
             return
         item = _Item(
-            invoice_id, decision.old, decision.new, invoice.invoice_number, invoice.client_name
+            invoice_id,
+            decision.old,
+            decision.new,
+            _text(invoice.invoice_number),
+            _text(invoice.client_name),
         )
-        if self.journal is None:  # dry run
-            self.tally.written += 1
-            if has_text(decision.old):
-                self.tally.overwritten += 1
-            if len(self.sample) < self.options.sample_size:
-                self.sample.append(
-                    PlannedChange(
-                        item.id,
-                        item.number,
-                        item.client,
-                        item.old,
-                        item.new,
-                        has_text(decision.old),
-                    )
-                )
-            if self.on_row is not None:
-                self.on_row(
-                    ReportRow(
-                        item.id,
-                        item.number,
-                        item.client,
-                        "would_write",
-                        "overwrite" if item.old else "",
-                        item.old,
-                        item.new,
-                    )
-                )
+        if not self.mode.writes:
+            self._plan(item, decision)
             return
         batch.append(item)
 
+    def _plan(self, item: _Item, decision: Decision) -> None:
+        self.tally.written += 1
+        if has_text(decision.old):
+            self.tally.overwritten += 1
+        if len(self.sample) < self.options.sample_size:
+            self.sample.append(
+                PlannedChange(
+                    item.id, item.number, item.client, item.old, item.new, has_text(decision.old)
+                )
+            )
+        if self.on_row is not None:
+            self.on_row(
+                ReportRow(
+                    item.id,
+                    item.number,
+                    item.client,
+                    "would_write",
+                    "overwrite" if item.old else "",
+                    item.old,
+                    item.new,
+                )
+            )
+
     # --- writing --------------------------------------------------------------------------
     async def submit(self, batch: list[_Item]) -> None:
-        """Send a batch when a slot is free (this is the back-pressure that keeps memory flat)."""
+        """Send a batch when a slot is free (this is the back-pressure that keeps memory flat).
+
+        When the attempt is stopping, the batch is not sent: it is journaled as not written, so
+        its invoices stay unfinished (counted, reported, retried on resume)."""
+        if not batch:
+            return
         await self._slots.acquire()
         if self.stopping:
             self._slots.release()
+            await self._abandon(batch)
             return
         self.batch_no += 1
         task = asyncio.create_task(self._write_batch(self.batch_no, batch))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
+    async def _abandon(self, batch: list[_Item]) -> None:
+        """Decided writes the attempt stops before sending: Halo certainly did not apply them."""
+        self.batch_no += 1
+        self.tally.not_written += len(batch)
+        reason = "the run stopped before this was sent"
+        try:
+            await self._append(
+                [
+                    *self._take_pending(),
+                    Intents(self.batch_no, batch),
+                    Outcomes(self.batch_no, not_written=[Failure(i.id, reason) for i in batch]),
+                ],
+                sync=False,
+            )
+        except Exception as exc:  # the journal failed: nothing was sent, resume decides again
+            self._crashed(exc, "the journal")
+
     async def drain(self) -> None:
+        """Wait for every batch in flight; a batch task that raised is a crash, never dropped."""
         while self._in_flight:
-            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+            done, _ = await asyncio.wait(list(self._in_flight))
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    self._crashed(task.exception() or RuntimeError(), "a batch write")
 
     async def _write_batch(self, batch_no: int, items: list[_Item]) -> None:
         try:
-            # Whatever was decided so far rides along; the fsync makes the batch's intents
-            # durable before the POST leaves.
-            records = self._take_pending()
-            records.append(Intents(batch_no, items))
-            await self._append(records, sync=True)
+            try:
+                durable = await self._make_durable(batch_no, items)
+            except Exception as exc:
+                # The intents may not be on disk, so nothing is sent: Halo has not applied it.
+                self.tally.not_written += len(items)
+                self._crashed(exc, "the journal")
+                return
             self.tally.unknown += len(items)
             settled: set[int] = set()
             try:
-                await self._send(batch_no, items, settled)
+                await self._send(durable, list(items), settled)
             except HaloError as error:
                 await self._stop_batch(batch_no, items, error, settled)
+            except Exception as exc:
+                # Whatever was not recorded stays "unknown" for resume to re-check.
+                self._crashed(exc, "a batch write")
             self.emit()
+        except Exception as exc:  # e.g. the journal failed while recording a stop
+            self._crashed(exc, "a batch write")
         finally:
             self._slots.release()
 
-    async def _send(self, batch_no: int, items: list[_Item], settled: set[int]) -> None:
+    async def _send(self, durable: DurableIntents, items: list[_Item], settled: set[int]) -> None:
         """POST the batch; on a per-invoice rejection, bisect until each bad invoice is alone.
 
         Ids whose outcome was journaled are added to `settled`.
         """
         if self.failure is not None:
             raise self.failure  # another batch hit a run-level failure: do not send more
+        if self.crash is not None:  # another batch crashed: do not send more
+            await self._record(durable.batch, not_written=items, reason="the run stopped")
+            settled.update(i.id for i in items)
+            return
+        batch_no = durable.batch
         build = self.target.build_update
         changes = [build(i.id, i.new) for i in items]
         try:
@@ -337,8 +520,8 @@ class Engine:
                 settled.add(items[0].id)
                 return
             middle = len(items) // 2
-            await self._send(batch_no, items[:middle], settled)
-            await self._send(batch_no, items[middle:], settled)
+            await self._send(durable, items[:middle], settled)
+            await self._send(durable, items[middle:], settled)
             return
         ok, ignored = self._check_saved(items, saved)
         await self._record(
@@ -430,9 +613,7 @@ class Engine:
 
         Items bisection already recorded (`settled`: written or failed) keep their outcome.
         """
-        if self.failure is None:
-            self.failure = error
-            self.message = error.headline
+        self._failed(error)
         if error.kind in DEFINITELY_NOT_APPLIED:
             pending = [i for i in items if i.id not in settled]
             await self._record(batch_no, not_written=pending, reason=error.kind.code)
@@ -440,28 +621,70 @@ class Engine:
 
     # --- the stream -----------------------------------------------------------------------
     async def run(self, filters: Mapping[str, str] | None) -> None:
-        """Read every page, decide every invoice, write batches; stops early on cancel/failure."""
+        """Read every page, decide every invoice, write batches; stops early on cancel/failure.
+
+        Never raises but for the task's own cancellation: what stopped the attempt is in
+        `failure` (Halo) or `crash` (anything else)."""
         try:
             await self._run(filters)
         except asyncio.CancelledError:
             # Our task was cancelled: stop our batch tasks too (their writes stay "unknown").
             for task in list(self._in_flight):
                 task.cancel()
-            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+            if self._in_flight:
+                await asyncio.wait(list(self._in_flight))
             raise
+        except Exception as exc:
+            self._crashed(exc, "the run")
+            with contextlib.suppress(Exception):
+                await self.drain()
 
     async def _run(self, filters: Mapping[str, str] | None) -> None:
-        batch: list[_Item] = []
         self.emit(force=True)
+        passes = facts.MAX_LISTING_PASSES if self.mode.needs_whole_listing else 1
+        for number in range(1, passes + 1):
+            audit = ListingAudit()
+            self.listing = audit
+            await self._read_listing(filters, audit)
+            if self.stopping or audit.consistent or not self.mode.needs_whole_listing:
+                break
+            log.info("backfill: invoice list read %d did not add up: %s", number, audit.summary())
+            if number < passes:
+                self.message = (
+                    "Halo's invoice list changed while it was read; reading it again "
+                    f"({number + 1} of {passes})"
+                )
+                self.emit(force=True)
+        await self.drain()
+        leftovers = self.leftovers()
+        if not self.stopping and leftovers:
+            await self._verify_leftovers(leftovers)
+        await self._flush_skips()
+        listing = self.listing
+        if (
+            not self.stopping
+            and self.mode.needs_whole_listing
+            and listing is not None
+            and not listing.consistent
+        ):
+            self.incomplete = listing
+
+    async def _read_listing(self, filters: Mapping[str, str] | None, audit: ListingAudit) -> None:
+        """One read of the whole listing: decide every invoice not settled yet, write batches."""
+        batch: list[_Item] = []
         pages = self._prefetched(filters)
         try:
             consider, batch_size = self.consider, self.options.batch_size
             async for page in pages:
+                audit.see(page)
                 # An undo's total is the invoices it restores (set up front), not all of Halo's.
-                if not self.expected and (self.total is None or page.record_count > self.total):
-                    self.total = page.record_count
+                announced = page.record_count
+                if not self.expected and announced is not None:
+                    self.total = max(self.total or 0, announced)
                 if self.stopping:
                     break
+                for row in page.odd_rows:
+                    self.consider_odd_row(row)
                 for invoice in page.invoices:
                     consider(invoice, batch)
                     if len(batch) >= batch_size:
@@ -470,24 +693,18 @@ class Engine:
                         # Only an await can stop the run, so this is the only place to look.
                         if self.stopping:
                             break
-                if not self._in_flight or len(self._skips) > 1000:
+                if not self._in_flight or len(self._skips) + len(self._odd) > 1000:
                     await self._flush_skips()
                 self.emit()
                 if self.stopping:
                     break
+            else:
+                audit.finish()
         except HaloError as error:
-            if self.failure is None:
-                self.failure = error
-                self.message = error.headline
+            self._failed(error)
         finally:
             await pages.aclose()  # stops the read-ahead task when we leave early
-        if batch and not self.stopping:
-            await self.submit(batch)
-        await self.drain()
-        leftovers = self.leftovers()
-        if not self.stopping and leftovers:
-            await self._verify_leftovers(leftovers)
-        await self._flush_skips()
+        await self.submit(batch)  # sent, or journaled as not written when stopping
 
     async def _prefetched(
         self, filters: Mapping[str, str] | None
@@ -524,12 +741,14 @@ class Engine:
                 await task
 
     def leftovers(self) -> list[int]:
-        """Invoices the stream did not show but that must be looked at (GET one by one)."""
+        """Invoices the stream did not show but that must be looked at (GET one by one): an
+        earlier attempt's unsettled writes, and an undo's invoices."""
         extra = [i for i in self.expected if i not in self.handled] if self.expected else []
-        return [*self.unknown, *extra]
+        retry = [i for i in self.retry if i not in self.handled]
+        return list(dict.fromkeys([*self.unknown, *retry, *extra]))
 
     async def _verify_leftovers(self, invoice_ids: list[int]) -> None:
-        """Writes of an earlier attempt (or undo candidates) the stream did not show: GET each."""
+        """Invoices the stream did not show that must be settled (see `leftovers`): GET each."""
         self.phase = Phase.VERIFYING
         self.message = "Re-checking unfinished writes"
         batch: list[_Item] = []
@@ -542,28 +761,30 @@ class Engine:
                 invoice = await self.client.get_invoice(invoice_id)
             except HaloError as error:
                 if error.kind is ErrorKind.NOT_FOUND:
-                    self.handled.add(invoice_id)
-                    intent = self.unknown.pop(invoice_id, None)
-                    if intent is not None:
-                        self.tally.failed += 1
-                        self._settled_failed.append(
-                            Failure(invoice_id, "not_found: the invoice no longer exists")
-                        )
-                    else:
-                        self.tally.skipped[SkipReason.NOT_FOUND] += 1
-                        self._skips.append(Skip(invoice_id, SkipReason.NOT_FOUND.value))
+                    self._gone(invoice_id)
                     continue
-                self.failure = error
-                self.message = error.headline
+                self._failed(error)
                 break
             self.consider(invoice, batch)
             if len(batch) >= self.options.batch_size:
                 await self.submit(batch)
                 batch = []
             self.emit()
-        if batch and not self.stopping:
-            await self.submit(batch)
+        await self.submit(batch)
         await self.drain()
+
+    def _gone(self, invoice_id: int) -> None:
+        """A leftover invoice Halo no longer has."""
+        self.handled.add(invoice_id)
+        self.retry.pop(invoice_id, None)
+        if self.unknown.pop(invoice_id, None) is not None:
+            self.tally.failed += 1
+            self._settled_failed.append(
+                Failure(invoice_id, "not_found: the invoice no longer exists")
+            )
+        else:
+            self.tally.skipped[SkipReason.NOT_FOUND] += 1
+            self._skips.append(Skip(invoice_id, SkipReason.NOT_FOUND.value))
 
 
 def _reason(error: HaloError) -> str:
@@ -581,3 +802,20 @@ def _shows_target(target: LinkTarget, invoice: Invoice) -> bool:
             for c in invoice.get("customfields") or ()
         )
     return spec in invoice.raw
+
+
+def _reads(target: LinkTarget, invoice: Invoice) -> str | None:
+    try:
+        return target.read(invoice)
+    except Exception:  # an odd record: it is decided (as unreadable) instead
+        return None
+
+
+def _text(value: Any) -> str:
+    """Halo text for journals and reports: always a str, whatever the record held."""
+    return value if type(value) is str else str(value)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

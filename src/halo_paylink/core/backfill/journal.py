@@ -9,6 +9,9 @@ each item a JSON array whose columns are listed below. Records, in order:
 - `skips`    invoices left alone: `{"t":"skips","items":[[id, reason, number, client, old, new],
              ...]}`; `reason` is a `SkipReason` value (conflicts included); `old` is the target's
              value as Halo sent it, `new` the link it would have got (or null).
+- `odd`      rows of the listing without a usable invoice id, skipped as unreadable:
+             `{"t":"odd","items":[[key, number, client, detail], ...]}`; `key` names the row
+             (its id and number as Halo sent them) so a resumed run counts it once.
 - `intents`  BEFORE a batch is sent: `{"t":"intents","batch":N,"items":[[id, old, new, number,
              client], ...]}`, one record per batch (POST), fsynced before the POST leaves.
 - `outcomes` AFTER Halo answered (or the run stopped): `{"t":"outcomes","batch":N,
@@ -85,6 +88,16 @@ class Skip(NamedTuple):
     client: str = ""
     old: Any = None
     new: str | None = None
+    detail: str = ""  # for an unreadable record: what is wrong with it
+
+
+class Oddity(NamedTuple):
+    """A listed row without a usable invoice id: an item of an `Oddities` record."""
+
+    key: str
+    number: str = ""
+    client: str = ""
+    detail: str = ""
 
 
 class Intent(NamedTuple):
@@ -107,6 +120,11 @@ class Failure(NamedTuple):
 @dataclass(frozen=True)
 class Skips:
     items: Sequence[Skip]
+
+
+@dataclass(frozen=True)
+class Oddities:
+    items: Sequence[Oddity]
 
 
 @dataclass(frozen=True)
@@ -141,7 +159,7 @@ class Footer:
     detail: str = ""
 
 
-Record = Header | Skips | Intents | Outcomes | Resume | Footer
+Record = Header | Skips | Oddities | Intents | Outcomes | Resume | Footer
 
 
 #: One encoder for every record: `json.dumps` with options builds a new encoder per call. The C
@@ -154,6 +172,8 @@ def encode(record: Record) -> bytes:
     data: dict[str, Any]
     if isinstance(record, Skips):
         data = {"t": "skips", "items": record.items}
+    elif isinstance(record, Oddities):
+        data = {"t": "odd", "items": record.items}
     elif isinstance(record, Intents):
         data = {"t": "intents", "batch": record.batch, "items": record.items}
     elif isinstance(record, Outcomes):
@@ -209,6 +229,10 @@ def decode(data: dict[str, Any]) -> Record:
             for item in items:
                 _int(item.id)
             return Skips(items)
+        if tag == "odd":
+            return Oddities(
+                tuple(Oddity(*(str(cell) for cell in row)) for row in _rows(data["items"]))
+            )
         if tag == "intents":
             intents = tuple(Intent(*row) for row in _rows(data["items"]))
             for intent in intents:

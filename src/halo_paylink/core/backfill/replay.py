@@ -18,6 +18,7 @@ from halo_paylink.core.backfill.journal import (
     Header,
     Intent,
     Intents,
+    Oddities,
     Outcomes,
     Record,
     Resume,
@@ -36,7 +37,7 @@ class ReportRow(NamedTuple):
 
     A NamedTuple rather than a dataclass: one is made per invoice, and this is cheaper."""
 
-    id: int
+    id: int | str  # str: a row without a usable invoice id, as Halo sent it
     number: str
     client: str
     outcome: str
@@ -55,6 +56,7 @@ class JournalState:
     footer: Footer | None = None
     finished: str | None = None
     handled: IdSet = field(default_factory=IdSet)
+    odd_keys: set[str] = field(default_factory=set)  # listed rows without a usable id
     unknown: dict[int, Intent] = field(default_factory=dict)  # sent, result not recorded
     not_written: dict[int, Intent] = field(default_factory=dict)  # certainly not applied
     last_batch: int = 0
@@ -108,6 +110,9 @@ class Replayer:
         if isinstance(record, Skips):
             self._skips(record)
             self._flush()
+        elif isinstance(record, Oddities):
+            self._oddities(record)
+            self._flush()
         elif isinstance(record, Intents):
             unknown, not_written = state.unknown, state.not_written
             for intent in record.items:
@@ -150,9 +155,31 @@ class Replayer:
                 self.skipped[skip.reason] += 1
                 outcome = "skipped"
             if rows is not None:
+                reason = f"{skip.reason}: {skip.detail}" if skip.detail else skip.reason
                 rows.append(
                     ReportRow(
-                        skip.id, skip.number, skip.client, outcome, skip.reason, skip.old, skip.new
+                        skip.id, skip.number, skip.client, outcome, reason, skip.old, skip.new
+                    )
+                )
+
+    def _oddities(self, record: Oddities) -> None:
+        keys, rows = self.state.odd_keys, self._rows
+        unreadable = SkipReason.UNREADABLE.value
+        for odd in record.items:
+            if odd.key in keys:
+                continue
+            keys.add(odd.key)
+            self.skipped[unreadable] += 1
+            if rows is not None:
+                rows.append(
+                    ReportRow(
+                        odd.key,
+                        odd.number,
+                        odd.client,
+                        "skipped",
+                        f"{unreadable}: {odd.detail}",
+                        None,
+                        None,
                     )
                 )
 

@@ -53,6 +53,7 @@ from halo_paylink.core.backfill.model import (
     RunResult,
     new_run_id,
 )
+from halo_paylink.core.backfill.modes import PlanMode, UndoMode, WriteMode
 from halo_paylink.core.backfill.outcome import RunOutcome, outcome_for_error
 from halo_paylink.core.backfill.progress import (
     CancelToken,
@@ -69,11 +70,10 @@ from halo_paylink.core.backfill.report import (
     write_run_report,
     write_summary,
 )
-from halo_paylink.core.backfill.selection import Decision, SkipReason, decider_for, undo_decision
+from halo_paylink.core.backfill.selection import decider_for
 from halo_paylink.core.backfill.target import parse_link_target
 from halo_paylink.halo import facts
 from halo_paylink.halo.errors import ErrorKind, HaloError
-from halo_paylink.halo.models import Invoice
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import Numbering
 
@@ -119,15 +119,44 @@ def _final_phase(outcome: RunOutcome) -> Phase:
     return Phase.FAILED
 
 
-def _attempt_outcome(engine: Engine, crash: BaseException | None) -> tuple[RunOutcome, str]:
+def _attempt_outcome(engine: Engine, crash: BaseException | None = None) -> tuple[RunOutcome, str]:
+    """The attempt's named outcome: "completed" only with the evidence for it.
+
+    Completed means: nothing stopped the attempt, the listing was shown consistent (or, for an
+    undo, every invoice to restore was looked at), no write is unfinished, and every invoice
+    seen is in exactly one bucket.
+    """
+    crash = crash or engine.crash
     if crash is not None:
         if isinstance(crash, OSError | JournalError):
             return RunOutcome.LOCAL_ERROR, f"Local file problem: {type(crash).__name__}: {crash}"
-        return RunOutcome.INTERNAL_ERROR, f"Internal error: {type(crash).__name__}"
+        return RunOutcome.INTERNAL_ERROR, (
+            f"Internal error ({type(crash).__name__}); nothing is lost: resume to continue."
+        )
     if engine.failure is not None:
         return outcome_for_error(engine.failure), engine.failure.summary
     if engine.cancel.cancelled:
         return RunOutcome.CANCELLED, "Cancelled; resume to continue."
+    if not engine.accounted:
+        log.error(
+            "backfill counts do not add up: %d counted, %d seen",
+            engine.tally.done,
+            len(engine.handled) + len(engine.odd_keys),
+        )
+        return RunOutcome.INTERNAL_ERROR, (
+            "The run's counts do not add up, so it cannot be called complete; resume to re-check."
+        )
+    if engine.incomplete is not None:
+        missed = engine.incomplete.possibly_missed
+        return RunOutcome.INCOMPLETE, (
+            f"Halo's invoice list kept changing while it was read ({engine.incomplete.summary()}): "
+            f"up to {missed} open invoice{'s' if missed != 1 else ''} may be missing. "
+            "Run again later (resume) to cover them."
+        )
+    if engine.unfinished:
+        return RunOutcome.INCOMPLETE, (
+            f"{engine.unfinished} write(s) are unfinished; resume to settle them."
+        )
     return RunOutcome.COMPLETED, ""
 
 
@@ -172,25 +201,22 @@ async def plan_backfill(
     engine = Engine(
         client,
         target=target,
-        decider=decider,
+        mode=PlanMode(decider),
         journal=None,
         options=options,
         progress=throttle,
         cancel=cancel,
-        phase=Phase.PLANNING,
         clock=clock,
         on_row=csv_report.add if csv_report else None,
     )
-    crash: BaseException | None = None
     try:
         await engine.run(_filters(settings.server_filter))
-    except Exception as exc:  # reported as a named outcome, never swallowed silently
-        log.exception("dry run failed")
-        crash = exc
     finally:
         if csv_report is not None:
             await asyncio.to_thread(csv_report.close)
-    outcome, detail = _attempt_outcome(engine, crash)
+    outcome, detail = _attempt_outcome(engine)
+    if outcome is RunOutcome.INCOMPLETE:
+        detail = detail.replace("Run again later (resume)", "Run the dry run again later")
     if outcome is RunOutcome.COMPLETED:
         outcome = RunOutcome.PLANNED
     warnings: list[str] = []
@@ -269,7 +295,7 @@ async def _execute(
     crash: BaseException | None = None
     live = engine.live
     try:
-        await engine.run(filters)
+        await engine.run(filters)  # raises only its own cancellation
     except asyncio.CancelledError:
         # The task itself was cancelled (e.g. the window closed): close the journal consistently
         # (in-flight writes stay "unknown" for resume), then let the cancellation through.
@@ -362,7 +388,7 @@ async def run_backfill(
     )
     journal = await asyncio.to_thread(JournalWriter, path, create=True)
     await asyncio.to_thread(journal.append, [header], sync=True)
-    engine = _backfill_engine(client, header, journal, options, on_progress, cancel, clock)
+    engine = _backfill_engine(client, header, journal, options, on_progress, cancel, clock, None)
     try:
         # The report is written as the run goes (see LiveRunReport); if it cannot even be
         # opened, it is built from the journal at the end as usual.
@@ -387,23 +413,25 @@ def _backfill_engine(
     on_progress: ProgressCallback | None,
     cancel: CancelToken | None,
     clock: Callable[[], float],
+    prior: JournalState | None,
 ) -> Engine:
     target = parse_link_target(header.target)
-    numbering = Numbering(header.numbering)
-
     decider = decider_for(
-        target=target, template=header.template, numbering=numbering, overwrite=header.overwrite
+        target=target,
+        template=header.template,
+        numbering=Numbering(header.numbering),
+        overwrite=header.overwrite,
     )
     return Engine(
         client,
         target=target,
-        decider=decider,
+        mode=WriteMode(decider),
         journal=journal,
         options=options,
         progress=ProgressThrottle(on_progress, interval=options.progress_interval, clock=clock),
         cancel=cancel or CancelToken(),
-        phase=Phase.WRITING,
         clock=clock,
+        prior=prior,
     )
 
 
@@ -416,31 +444,20 @@ def _undo_engine(
     on_progress: ProgressCallback | None,
     cancel: CancelToken | None,
     clock: Callable[[], float],
+    prior: JournalState | None,
 ) -> Engine:
     target = parse_link_target(header.target)
-
-    def decider(invoice: Invoice) -> Decision | None:
-        change = changes.get(invoice.id)
-        if change is None:
-            return None  # not touched by the run being undone
-        previous, written = change
-        return undo_decision(invoice, target=target, previous=previous, written=written)
-
-    engine = Engine(
+    return Engine(
         client,
         target=target,
-        decider=decider,
+        mode=UndoMode(target, changes),
         journal=journal,
         options=options,
         progress=ProgressThrottle(on_progress, interval=options.progress_interval, clock=clock),
         cancel=cancel or CancelToken(),
-        phase=Phase.WRITING,
         clock=clock,
-        kind=RunKind.UNDO,
+        prior=prior,
     )
-    engine.expected = changes
-    engine.total = len(changes)
-    return engine
 
 
 def _changes_to_undo(original: Path) -> dict[int, tuple[Any, str | None]]:
@@ -507,7 +524,9 @@ async def undo_run(
     path = journal_path(paths.journals_dir, undo_id)
     journal = await asyncio.to_thread(JournalWriter, path, create=True)
     await asyncio.to_thread(journal.append, [header], sync=True)
-    engine = _undo_engine(client, header, changes, journal, options, on_progress, cancel, clock)
+    engine = _undo_engine(
+        client, header, changes, journal, options, on_progress, cancel, clock, None
+    )
     # Undo reads every invoice (no filter): restored invoices may have been paid since.
     return await _execute(
         engine, journal=journal, run_id=undo_id, paths=paths, filters=None, client=client
@@ -563,20 +582,16 @@ async def resume_run(
         changes = await asyncio.to_thread(
             _changes_to_undo, journal_path(paths.journals_dir, header.undo_of)
         )
-        engine = _undo_engine(client, header, changes, journal, options, on_progress, cancel, clock)
+        engine = _undo_engine(
+            client, header, changes, journal, options, on_progress, cancel, clock, state
+        )
         filters = None
     else:
-        engine = _backfill_engine(client, header, journal, options, on_progress, cancel, clock)
+        engine = _backfill_engine(
+            client, header, journal, options, on_progress, cancel, clock, state
+        )
         filters = _filters(header.server_filter)
-    engine.handled = state.handled
-    engine.unknown = dict(state.unknown)
-    engine.batch_no = state.last_batch
     prior = state.counts
-    engine.tally.written = prior.written
-    engine.tally.overwritten = prior.overwritten
-    engine.tally.failed = prior.failed
-    engine.tally.conflicts = prior.conflicts
-    engine.tally.skipped.update({SkipReason(k): n for k, n in prior.skipped.items()})
     return await _execute(
         engine,
         journal=journal,

@@ -23,7 +23,7 @@ from halo_paylink.core.backfill.target import (
     has_text,
     normalize,
 )
-from halo_paylink.core.links import fill_link, invoice_number_for
+from halo_paylink.core.links import fill_link, invoice_number_for, number_field
 from halo_paylink.halo.models import Invoice, to_decimal
 from halo_paylink.storage.profiles import Numbering
 
@@ -82,12 +82,14 @@ class Decision:
         reason: why it is skipped; for a WRITE, CONFLICT when it overwrites a different link.
         old: the target's current value, exactly as Halo sent it ("" and None kept apart).
         new: the link it should hold (None when no link can be built).
+        detail: for an unreadable record, what is wrong with it (shown in the report).
     """
 
     action: Action
     reason: SkipReason | None
     old: Any
     new: str | None
+    detail: str = ""  # for UNREADABLE: what is wrong with the record
 
     @property
     def is_write(self) -> bool:
@@ -112,6 +114,54 @@ def _amount(value: Any) -> float | Decimal | None:
     if kind is int or (kind is float and math.isfinite(value)):
         return value
     return to_decimal(value)
+
+
+#: Money fields an open-invoice decision reads; `total` must be present, the others may be absent.
+_AMOUNT_FIELDS = ("total", "amountdue", "amount_remaining", "amountpaid")
+_FLAG_TYPES = (bool, int, str)
+
+
+def _unreadable_amount(value: Any) -> bool:
+    """True for a value that is present but not a finite number (NaN, Infinity, "abc", {})."""
+    kind = type(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return False
+    if value is None:
+        return False
+    return kind is bool or to_decimal(value) is None
+
+
+def unreadable_reason(invoice: Invoice, numbering: Numbering) -> str | None:
+    """Why a record cannot be decided safely, or None when it can.
+
+    A record Halo sends in an odd shape costs only itself: it is skipped as `UNREADABLE`, never
+    written, and named in the counts and the report.
+    """
+    raw = invoice.raw
+    if raw.get("total") is None:
+        return "it has no total"
+    if "posted" not in raw:
+        return "it does not say whether it is posted"
+    for name in _AMOUNT_FIELDS:
+        value = raw.get(name)
+        if _unreadable_amount(value):
+            return f"{name} is {_shown(value)}, not a number"
+    for name in ("posted", "voided"):
+        value = raw.get(name)
+        if value is not None and not isinstance(value, _FLAG_TYPES):
+            return f"{name} is {_shown(value)}, not true or false"
+    custom = raw.get("customfields")
+    if custom is not None and type(custom) is not list:
+        return f"customfields is {_shown(custom)}, not a list"
+    number = raw.get(number_field(numbering))
+    if number is not None and type(number) not in (str, int):
+        return f"{number_field(numbering)} is {_shown(number)}, not a number or text"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def closed_reason(invoice: Invoice) -> SkipReason | None:
@@ -175,6 +225,11 @@ def _decide(
     else:
         old = target.raw(invoice)
         current = target.read(invoice)
+    if invoice.id <= 0:
+        return Decision(Action.SKIP, SkipReason.NOT_AN_INVOICE, old, None)
+    odd = unreadable_reason(invoice, numbering)
+    if odd is not None:
+        return Decision(Action.SKIP, SkipReason.UNREADABLE, old, None, detail=odd)
     reason = closed_reason(invoice)
     if reason is not None:
         return Decision(Action.SKIP, reason, old, None)

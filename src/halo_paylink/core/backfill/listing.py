@@ -1,0 +1,97 @@
+"""Whether one read of Halo's invoice list adds up: the evidence behind "completed".
+
+Halo's list is paged by offset, so rows that vanish (deleted, or paid under a payment-status
+filter) or appear between two page reads shift the later rows across a page boundary, and a
+reader that trusts the pages misses some. `ListingAudit` watches one read, page by page, and says
+whether it can be shown consistent:
+
+- `record_count` is the same on every page;
+- each id is listed once;
+- no page is empty, or shorter than the page size, before the end;
+- the rows received are exactly the rows announced (not fewer, not more).
+
+A consistent read saw every row Halo listed at that time. Pure logic, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from halo_paylink.core.backfill.selection import IdSet
+from halo_paylink.halo.models import InvoicePage
+
+#: Problems kept for the log and the run's detail (the first few say enough).
+_MAX_PROBLEMS = 5
+
+
+@dataclass
+class ListingAudit:
+    """The evidence of one read of the invoice list (feed it every page, in order)."""
+
+    announced: int | None = None  # record_count of the first page
+    largest_announced: int = 0
+    rows: int = 0  # every row received, readable or not
+    pages: int = 0
+    problems: list[str] = field(default_factory=list)
+    _ids: IdSet = field(default_factory=IdSet, repr=False)
+    _distinct: int = 0
+    _short_page: int | None = None  # a page shorter than its size, seen before the end
+    _finished: bool = False
+
+    def see(self, page: InvoicePage) -> None:
+        """Check one page as it arrives."""
+        self.pages += 1
+        count = page.record_count
+        if self.pages == 1:
+            self.announced = count
+        elif count != self.announced:
+            self._problem(
+                f"record_count changed from {self.announced} to {count} at page {page.page_no}"
+            )
+        if count is not None:
+            self.largest_announced = max(self.largest_announced, count)
+        if self._short_page is not None and page.rows:
+            self._problem(f"page {self._short_page} was short although more rows followed")
+            self._short_page = None
+        rows = page.rows
+        if rows < page.page_size:
+            self._short_page = page.page_no
+        if rows == 0 and count is not None and self.rows < count:
+            self._problem(f"page {page.page_no} was empty after {self.rows} of {count} rows")
+        self.rows += rows
+        for invoice in page.invoices:
+            if self._ids.add(invoice.id):
+                self._distinct += 1
+            else:
+                self._problem(f"invoice {invoice.id} was listed twice")
+        self._distinct += len(page.odd_rows)
+
+    def finish(self) -> None:
+        """Call once the reader has reached the end of the list."""
+        self._finished = True
+        if self.announced is not None and self.rows != self.announced:
+            more_or_fewer = "more" if self.rows > self.announced else "fewer"
+            self._problem(
+                f"{self.rows} rows arrived, {more_or_fewer} than the {self.announced} announced"
+            )
+
+    @property
+    def consistent(self) -> bool:
+        """True when the whole list was read and every check held."""
+        return self._finished and not self.problems
+
+    @property
+    def possibly_missed(self) -> int:
+        """How many rows this read may have missed: at least 1 when it is not consistent."""
+        if self.consistent:
+            return 0
+        return max(1, self.largest_announced - self._distinct)
+
+    def summary(self) -> str:
+        return "; ".join(self.problems) or "consistent"
+
+    def _problem(self, text: str) -> None:
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(text)
+        elif len(self.problems) == _MAX_PROBLEMS:
+            self.problems.append("...")

@@ -1,0 +1,71 @@
+"""The three things a run can do over the one stream -> decide -> write pipeline of `Engine`.
+
+- `PlanMode`  a dry run: decide every invoice, send nothing, journal nothing.
+- `WriteMode` a backfill: decide every invoice, write the links in journaled batches.
+- `UndoMode`  restore what an earlier run replaced, where nobody changed it since.
+
+A mode says how each invoice is decided and what completion needs: a plan or a backfill must
+have seen the whole listing consistent (see `listing.ListingAudit`); an undo must have looked at
+every invoice it restores, which it can fetch one by one when the listing does not show them.
+Pure; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from halo_paylink.core.backfill.journal import RunKind
+from halo_paylink.core.backfill.progress import Phase
+from halo_paylink.core.backfill.selection import Decision, undo_decision
+from halo_paylink.core.backfill.target import LinkTarget
+from halo_paylink.halo.models import Invoice
+
+Decider = Callable[[Invoice], Decision | None]
+
+
+@dataclass(frozen=True)
+class PlanMode:
+    """Dry run: every WRITE decision is counted and sampled, never sent."""
+
+    decide: Decider
+    kind: RunKind = RunKind.BACKFILL
+    writes: bool = False
+    needs_whole_listing: bool = True
+    phase: Phase = Phase.PLANNING
+    expected: Mapping[int, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WriteMode:
+    """Backfill: every WRITE decision goes into a journaled batch and is POSTed."""
+
+    decide: Decider
+    kind: RunKind = RunKind.BACKFILL
+    writes: bool = True
+    needs_whole_listing: bool = True
+    phase: Phase = Phase.WRITING
+    expected: Mapping[int, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UndoMode:
+    """Undo: `expected` maps each invoice the undone run wrote to (previous value, its link)."""
+
+    target: LinkTarget
+    expected: Mapping[int, tuple[Any, str | None]]
+    kind: RunKind = RunKind.UNDO
+    writes: bool = True
+    needs_whole_listing: bool = False
+    phase: Phase = Phase.WRITING
+
+    def decide(self, invoice: Invoice) -> Decision | None:
+        change = self.expected.get(invoice.id)
+        if change is None:
+            return None  # not touched by the run being undone
+        previous, written = change
+        return undo_decision(invoice, target=self.target, previous=previous, written=written)
+
+
+Mode = PlanMode | WriteMode | UndoMode
