@@ -394,7 +394,7 @@ def _print_result(result: Any, mode: str, json_mode: bool) -> None:
     print(f"  conflicts:    {counts.conflicts} (a different link; left alone)")
     print(f"  failed:       {counts.failed}")
     for reason, number in counts.skipped.items():
-        print(f"  skipped:      {number} {reason}")
+        print(f"  skipped:      {number} {_skip_label(reason)}")
     if counts.unknown or counts.not_written:
         print(f"  unfinished:   {counts.unknown + counts.not_written} (resume to finish)")
     if result.plan is not None and result.plan.sample:
@@ -411,3 +411,12 @@ def _print_result(result: Any, mode: str, json_mode: bool) -> None:
         print(f"  report: {result.report.csv}")
     if result.outcome.resumable and result.run_id:
         print(f"  resume with: halo-paylink backfill --resume {result.run_id}")
+
+
+def _skip_label(value: str) -> str:
+    from halo_paylink.core.backfill.selection import SkipReason
+
+    try:
+        return SkipReason(value).label
+    except ValueError:
+        return value

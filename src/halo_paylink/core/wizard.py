@@ -363,6 +363,8 @@ class BackfillPhase(enum.Enum):
 #: Count labels the backfill page shows and the Done page reads back.
 CONFLICT_LABEL = "Has a different link (left alone)"
 REFUSED_LABEL = "Refused by Halo"
+#: The label of `SkipReason.UNREADABLE` (records Halo sent in a shape that cannot be decided).
+UNREADABLE_LABEL = "Unreadable record"
 
 
 #: Phases in which work is in flight: Back and closing are guarded.
@@ -426,9 +428,12 @@ class BackfillState:
             return "The assistant is set up; the backfill has not finished."
         left_alone = self.counts.get(CONFLICT_LABEL, 0)
         refused = self.counts.get(REFUSED_LABEL, 0)
-        if not left_alone and not refused:
+        unreadable = self.counts.get(UNREADABLE_LABEL, 0)
+        if not left_alone and not refused and not unreadable:
             return "Every open invoice has a Pay link."
         exceptions = []
+        if unreadable:
+            exceptions.append(f"{unreadable:,} record(s) Halo sent that could not be read")
         if left_alone:
             exceptions.append(f"{left_alone:,} that already had a different link (left alone)")
         if refused:

@@ -28,8 +28,13 @@ TOKEN_REFRESH_MARGIN_SECONDS = 60.0
 #: (U) The largest page size Halo honours. We ask for this and read back what the server used.
 REQUESTED_PAGE_SIZE = 100
 
-#: (V) List parameters for stable paging: ordered by id, so rows keep their place between pages.
-LISTING_ORDER: dict[str, str] = {"order": "id", "orderdesc": "false"}
+#: (V parameters) List order for paging that can be checked: by id, newest first. Halo pages by
+#: offset, so a row deleted before the offset shifts later rows back (one would be missed), and a
+#: new invoice, which gets the highest id, lands at the front and shifts rows forward (one is
+#: listed twice). Newest first, a deletion without a creation changes `record_count`, a creation
+#: repeats a row, and a deletion plus a creation cancel out without hiding any older invoice; in
+#: id order oldest first, that pair would hide one invoice behind an unchanged count.
+LISTING_ORDER: dict[str, str] = {"order": "id", "orderdesc": "true"}
 
 #: How many times one attempt reads the whole listing when it does not add up (rows shifted,
 #: repeated or missing between page reads) before it ends as "incomplete". Each extra read costs

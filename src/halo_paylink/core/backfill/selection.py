@@ -53,7 +53,7 @@ class SkipReason(enum.Enum):
 
 _LABELS = {
     SkipReason.NOT_AN_INVOICE: "not an invoice (recurring template)",
-    SkipReason.UNREADABLE: "unreadable record",
+    SkipReason.UNREADABLE: "unreadable record",  # = wizard.UNREADABLE_LABEL once capitalised
     SkipReason.VOIDED: "voided",
     SkipReason.DRAFT: "draft (not posted)",
     SkipReason.CREDIT: "credit note",

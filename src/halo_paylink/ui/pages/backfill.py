@@ -358,6 +358,14 @@ class BackfillPage(BasePage):
             b.phase = BackfillPhase.CANCELLED
             b.resumable_run_id = result.run_id
             self.log_line("Stopped. Nothing is lost: Resume continues where the run stopped.")
+        elif result.outcome is RunOutcome.INCOMPLETE:
+            b.phase = BackfillPhase.FAILED
+            b.resumable_run_id = result.run_id
+            self.set_error(
+                BannerMessage("Not every open invoice could be shown linked yet.", result.detail)
+            )
+            b.error = result.detail
+            self.log_line(f"Incomplete: {result.detail}")
         else:
             b.phase = BackfillPhase.FAILED
             b.resumable_run_id = result.run_id
@@ -422,6 +430,8 @@ class BackfillPage(BasePage):
             lines[label[:1].upper() + label[1:]] = n
         if counts.failed:
             lines[REFUSED_LABEL] = counts.failed
+        if counts.unknown or counts.not_written:
+            lines["Unfinished (Resume finishes them)"] = counts.unknown + counts.not_written
         return lines
 
     def _fill_table(self, sample: Any) -> None:
