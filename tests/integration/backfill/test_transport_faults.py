@@ -62,11 +62,13 @@ def posts(box: Sandbox) -> int:
 
 async def test_a_trickling_body_times_out_at_the_deadline(make_sandbox) -> None:
     box = make_sandbox(invoices=5)
+    with box.lock:
+        some_id = max(box.invoices)
     fault = box.faults.add(trickle=0.05, method="GET", path="/api/Invoice/", times=None)
     with anyio.fail_after(GUARD_SECONDS):
         async with limited_client(box, request_deadline=0.5, max_retries=1) as client:
             with pytest.raises(HaloError) as info:
-                await client.get_invoice(1)
+                await client.get_invoice(some_id)  # ~1 kB: 50 s at one byte per 0.05 s
     assert info.value.kind is ErrorKind.TIMEOUT
     assert "0.5 s" in info.value.detail
     assert fault.fired == 2  # the first try and one retry, each cut off at the deadline
