@@ -98,6 +98,7 @@ async def client_for(
         sleep=clock.sleep,
         max_retries=max_retries,
         scopes=scopes,
+        rand=lambda: 0.0,
     )
 
 

@@ -54,7 +54,7 @@ def jwt(claims: dict[str, object]) -> str:
 def provider(
     http: httpx.AsyncClient, clock: FakeClock, endpoints: HaloEndpoints = HOSTED
 ) -> TokenProvider:
-    return TokenProvider(http, endpoints, CREDS, clock=clock, sleep=clock.sleep)
+    return TokenProvider(http, endpoints, CREDS, clock=clock, sleep=clock.sleep, rand=lambda: 0.0)
 
 
 @pytest.mark.anyio
@@ -346,7 +346,9 @@ async def test_token_429_honours_retry_after() -> None:
             side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), ok()]
         )
         async with httpx.AsyncClient() as http:
-            tokens = TokenProvider(http, HOSTED, CREDS, clock=clock, sleep=clock.sleep, stats=stats)
+            tokens = TokenProvider(
+                http, HOSTED, CREDS, clock=clock, sleep=clock.sleep, stats=stats, rand=lambda: 0.0
+            )
             token = await tokens.get()
     assert token.access_token == "tok-1"
     assert clock.sleeps == [7]
@@ -362,7 +364,7 @@ async def test_token_429_exhausted_is_rate_limited() -> None:
         mock.post(url__startswith=TOKEN_URL).mock(return_value=httpx.Response(429))
         async with httpx.AsyncClient() as http:
             tokens = TokenProvider(
-                http, HOSTED, CREDS, clock=clock, sleep=clock.sleep, max_retries=2
+                http, HOSTED, CREDS, clock=clock, sleep=clock.sleep, max_retries=2, rand=lambda: 0.0
             )
             with pytest.raises(HaloError) as info:
                 await tokens.get()

@@ -79,6 +79,7 @@ def make_client(
         sleep=clock.sleep,
         max_retries=max_retries,
         wall_clock=lambda: WALL,
+        rand=lambda: 0.0,
     )
 
 

@@ -180,11 +180,11 @@ def test_retry_after_seconds_and_dates() -> None:
     now = 1_700_000_000.0
     assert parse_retry_after("12", now=now) == 12
     assert parse_retry_after(" 1.5 ", now=now) == 1.5
-    assert parse_retry_after("-4", now=now) == 0
+    assert parse_retry_after("-4", now=now) is None  # unusable: the caller's fallback applies
     date = format_datetime(datetime.fromtimestamp(now + 45, UTC), usegmt=True)
     assert parse_retry_after(date, now=now) == pytest.approx(45)
     past = format_datetime(datetime.fromtimestamp(now - 45, UTC), usegmt=True)
-    assert parse_retry_after(past, now=now) == 0
+    assert parse_retry_after(past, now=now) is None
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after("", now=now) is None
     assert parse_retry_after(None, now=now) is None
@@ -197,13 +197,14 @@ def test_rate_limit_wait_uses_header_or_growing_fallback() -> None:
     without = httpx.Response(429, request=request)
     huge = httpx.Response(429, headers={"Retry-After": "999999"}, request=request)
     assert rate_limit_wait(with_header, 3, now=0) == 7
-    assert rate_limit_wait(without, 1, now=0) == facts.RATE_LIMIT_FALLBACK_WAIT_SECONDS
-    assert rate_limit_wait(without, 2, now=0) == 2 * facts.RATE_LIMIT_FALLBACK_WAIT_SECONDS
+    fallback = facts.RATE_LIMIT_FALLBACK_WAIT_SECONDS
+    assert rate_limit_wait(without, 1, now=0, rand=lambda: 0.0) == fallback
+    assert rate_limit_wait(without, 2, now=0, rand=lambda: 0.0) == 2 * fallback
     assert rate_limit_wait(huge, 1, now=0) == facts.RETRY_AFTER_MAX_SECONDS
 
 
 def test_backoff_doubles_and_caps() -> None:
-    assert [backoff_seconds(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+    assert [backoff_seconds(n, lambda: 0.0) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
 
 
 def test_server_message_and_parse_json() -> None:

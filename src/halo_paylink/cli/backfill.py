@@ -165,6 +165,9 @@ class ProgressBar:
             pct = f"{fraction * 100:3.0f}%"
         total = "?" if progress.total is None else str(progress.total)
         eta = "" if progress.eta_seconds is None else f" eta {progress.eta_seconds:4.0f}s"
+        wait = getattr(progress, "wait_line", "")
+        if wait:
+            eta = f" · {wait}"
         line = (
             f"\r{progress.phase.value:<9} [{bar}] {pct} {progress.done}/{total} "
             f"written {progress.written} skipped {progress.skipped_total} "

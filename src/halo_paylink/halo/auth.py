@@ -3,7 +3,10 @@
 `TokenProvider.get` returns a cached token until `facts.TOKEN_REFRESH_MARGIN_SECONDS` before it
 expires; concurrent callers share one in-flight token request. Token-endpoint failures become named
 errors (unknown client id, wrong secret, wrong tenant, missing scope, ...). The client secret is
-sent only in the form body and never appears in an error, a log line or a repr.
+sent only in the form body and never appears in an error, a log line or a repr. Every token Halo
+issues (access, id and refresh token) is registered with `storage.redact.register_secret` the
+moment the answer is parsed, so no later log line, error, journal or report can carry it.
+Token requests have the same deadline, size cap, jittered backoff and 429 budget as API calls.
 """
 
 from __future__ import annotations
@@ -19,19 +22,29 @@ import httpx
 from halo_paylink.halo import facts
 from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import (
+    MAX_RESPONSE_BYTES,
+    REQUEST_DEADLINE_SECONDS,
+    Random,
     RequestStats,
     backoff_seconds,
     error_from_exception,
     looks_like_html,
     parse_json,
     rate_limit_wait,
+    requested_wait,
     require_secure_url,
+    send_limited,
     server_message,
 )
 from halo_paylink.halo.jwt import decode_claims, scopes_from_claims
 from halo_paylink.halo.models import Credentials, HaloEndpoints, Token
-from halo_paylink.halo.ratelimit import RateLimiter, Sleep
-from halo_paylink.storage.redact import redact
+from halo_paylink.halo.ratelimit import (
+    RATE_LIMIT_BUDGET_SECONDS,
+    RateLimiter,
+    Sleep,
+    check_rate_limit_budget,
+)
+from halo_paylink.storage.redact import redact, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +68,10 @@ class TokenProvider:
         max_retries: retries after a 429, a 502/503/504 or a timeout (token requests are safe to
             repeat).
         wall_clock: Unix time, for Retry-After given as an HTTP-date.
+        request_deadline: seconds each token request may take as a whole.
+        max_response_bytes: the largest token answer read.
+        rate_limit_budget: total seconds of 429 hold-off (counted on `limiter` when given).
+        rand: random source in [0, 1) for backoff jitter.
     """
 
     def __init__(
@@ -70,8 +87,17 @@ class TokenProvider:
         stats: RequestStats | None = None,
         max_retries: int = TOKEN_MAX_RETRIES,
         wall_clock: Callable[[], float] = time.time,
+        request_deadline: float = REQUEST_DEADLINE_SECONDS,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        rate_limit_budget: float = RATE_LIMIT_BUDGET_SECONDS,
+        rand: Random | None = None,
     ) -> None:
         self._http = http
+        self._deadline = request_deadline
+        self._max_bytes = max_response_bytes
+        self._budget = rate_limit_budget
+        self._rand = rand
+        self._held_without_limiter = 0.0
         self.endpoints = endpoints
         self._credentials = credentials
         self.scopes = tuple(scopes)
@@ -142,27 +168,54 @@ class TokenProvider:
                 if error.kind is ErrorKind.TIMEOUT and attempt < self._max_retries:
                     attempt += 1
                     self.stats.retries_other += 1
-                    await self._sleep(backoff_seconds(attempt))
+                    await self._backoff(attempt)
                     continue
                 raise
             if self._limiter is not None and slot is not None:
                 self._limiter.done(slot)
             status = response.status_code
             if status == 429 and attempt < self._max_retries:
-                wait = rate_limit_wait(response, attempt + 1, now=self._wall_clock())
+                await self._hold_off(response, attempt + 1)
                 attempt += 1
                 self.stats.retries_429 += 1
-                if self._limiter is not None:
-                    self._limiter.hold_off(wait)
-                else:
-                    await self._sleep(wait)
                 continue
             if status in _TRANSIENT and attempt < self._max_retries:
                 attempt += 1
                 self.stats.retries_other += 1
-                await self._sleep(backoff_seconds(attempt))
+                await self._backoff(attempt)
                 continue
             return self._token_from(response)
+
+    async def _backoff(self, attempt: int) -> None:
+        wait = backoff_seconds(attempt, self._rand)
+        if self._limiter is not None:
+            await self._limiter.pause(
+                wait, "Halo's sign-in did not answer; retrying", sleep=self._sleep
+            )
+        else:
+            await self._sleep(wait)
+
+    async def _hold_off(self, response: httpx.Response, attempt: int) -> None:
+        """After a 429 from the token endpoint: hold off, within the budget (else RATE_LIMITED)."""
+        now = self._wall_clock()
+        wait = rate_limit_wait(response, attempt, now=now, rand=self._rand)
+        asked = requested_wait(response, now=now)
+        needed = asked if asked is not None else wait
+        said = redact(server_message(response), self._credentials.client_secret)
+        if self._limiter is not None:
+            check_rate_limit_budget(self._limiter, needed, self._budget, said)
+            self._limiter.hold_off(wait)
+            return
+        if self._held_without_limiter + needed > self._budget:
+            raise HaloError(
+                ErrorKind.RATE_LIMITED,
+                f"Halo's sign-in kept answering 429; waiting {needed:.0f} s more would pass the "
+                f"{self._budget:.0f} s budget for rate-limit waits. {said}".strip(),
+                status=429,
+                retry_after=needed,
+            )
+        self._held_without_limiter += wait
+        await self._sleep(wait)
 
     async def _post(self) -> httpx.Response:
         # never send the secret in the clear, whatever endpoints we were handed
@@ -175,8 +228,14 @@ class TokenProvider:
         }
         self.stats.token_requests += 1
         try:
-            response = await self._http.post(
-                self.endpoints.token_url, data=data, headers={"Accept": "application/json"}
+            response = await send_limited(
+                self._http,
+                "POST",
+                self.endpoints.token_url,
+                deadline=self._deadline,
+                max_bytes=self._max_bytes,
+                data=data,
+                headers={"Accept": "application/json"},
             )
         except httpx.HTTPError as exc:
             self.stats.record(None)
@@ -197,6 +256,12 @@ class TokenProvider:
     def _parse_success(self, response: httpx.Response) -> Token:
         body = parse_json(response)
         access = body.get("access_token") if isinstance(body, dict) else None
+        if isinstance(body, dict):
+            # Before anything else can copy them anywhere: every token in the answer is a secret.
+            for name in ("access_token", "id_token", "refresh_token"):
+                value = body.get(name)
+                if isinstance(value, str):
+                    register_secret(value)
         if not isinstance(access, str) or not access:
             raise HaloError(
                 ErrorKind.MALFORMED_RESPONSE,
@@ -272,7 +337,7 @@ class TokenProvider:
                 ErrorKind.RATE_LIMITED,
                 said,
                 status=status,
-                retry_after=rate_limit_wait(response, 1, now=self._wall_clock()),
+                retry_after=rate_limit_wait(response, 1, now=self._wall_clock(), rand=self._rand),
             )
         if status >= 500:
             return HaloError(ErrorKind.SERVER_ERROR, said, status=status)

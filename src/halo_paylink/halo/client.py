@@ -5,14 +5,24 @@ the CLI). Every request takes a slot from the shared `RateLimiter`, carries a Be
 `TokenProvider`, and is retried within bounds:
 
 - 401: the token is invalidated and the request repeated once; a second 401 is UNAUTHORIZED.
-- 429: every caller holds off for Retry-After (or `facts.RATE_LIMIT_FALLBACK_WAIT_SECONDS` times the
-  attempt), then the request is repeated, at most `max_retries` times, then RATE_LIMITED.
-- 5xx, timeouts, dropped connections: exponential backoff, at most `max_retries` times, for GETs and
-  for invoice-update POSTs. Repeating an update is safe because every item names an existing
-  invoice by `id` (never a creation) and sets the same values again: applying it twice leaves the
-  same state as applying it once.
+- 429: every caller holds off for Retry-After (or, without a usable one, a fallback of at least
+  `facts.RATE_LIMIT_FALLBACK_WAIT_SECONDS`, doubling per attempt, with jitter), then the request is
+  repeated, at most `max_retries` times, then RATE_LIMITED. All hold-offs of one client share a
+  budget (`rate_limit_budget`, default `RATE_LIMIT_BUDGET_SECONDS`): a wait that would go past it
+  fails RATE_LIMITED at once, with the wait Halo asked for in `retry_after`.
+- 5xx, timeouts, dropped connections: exponential backoff with jitter, at most `max_retries`
+  times, for GETs and for invoice-update POSTs. Repeating an update is safe because every item
+  names an existing invoice by `id` (never a creation) and sets the same values again: applying it
+  twice leaves the same state as applying it once.
+- 3xx: REDIRECTED, never followed and never retried (Halo's API does not redirect; the address or
+  a proxy is wrong), for every request alike, so a batch of updates is not taken for a refusal.
 
-`clock` and `sleep` are injected so tests never really wait; `stats` counts every request sent.
+Every request as a whole must finish within `request_deadline` seconds (else TIMEOUT, retried as
+above) and its answer may not exceed `max_response_bytes` (else RESPONSE_TOO_LARGE). Waits are
+visible through `limiter.waiting` / `limiter.on_wait` (see `halo.ratelimit`).
+
+`clock`, `sleep` and `rand` are injected so tests never really wait and stay deterministic;
+`stats` counts every request sent.
 """
 
 from __future__ import annotations
@@ -29,24 +39,49 @@ from halo_paylink.halo import facts
 from halo_paylink.halo.auth import TokenProvider
 from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import (
+    MAX_RESPONSE_BYTES,
+    REQUEST_DEADLINE_SECONDS,
+    Random,
     RequestStats,
     backoff_seconds,
     error_from_exception,
     parse_json,
     rate_limit_wait,
+    requested_wait,
     require_secure_url,
+    send_limited,
     server_message,
 )
 from halo_paylink.halo.models import Agent, Credentials, HaloEndpoints, Invoice, InvoicePage, Token
-from halo_paylink.halo.ratelimit import RateLimiter, Sleep
+from halo_paylink.halo.ratelimit import (
+    RATE_LIMIT_BUDGET_SECONDS,
+    RateLimiter,
+    Sleep,
+    check_rate_limit_budget,
+)
 from halo_paylink.storage.redact import redact
 
 __all__ = ["HaloClient", "RequestStats"]
+
+#: What the status line says while the client backs off after a failure.
+BACKOFF_REASON = "Halo did not answer properly; retrying"
 
 log = logging.getLogger(__name__)
 
 _READ = "read:invoices"
 _EDIT = "edit:invoices"
+
+
+def redirect_error(response: httpx.Response, *secrets: str) -> HaloError:
+    """REDIRECTED for a 3xx answer, naming where it pointed (redacted)."""
+    location = response.headers.get("location", "").strip()
+    where = f" to {redact(location, *secrets)[:300]}" if location else " without saying where to"
+    return HaloError(
+        ErrorKind.REDIRECTED,
+        f"{response.request.method} {response.request.url.path} was answered with HTTP "
+        f"{response.status_code}, a redirect{where}.",
+        status=response.status_code,
+    )
 
 
 def _as_int(value: Any) -> int | None:
@@ -77,7 +112,9 @@ class HaloClient:
     `limiter` defaults to `RateLimiter.hosted()` for Halo-hosted endpoints, else unlimited.
     `clock`/`sleep` (monotonic) and `wall_clock` (Unix time, for Retry-After dates) are injectable;
     `max_retries` bounds the retries of each kind (429s; 5xx and transport failures); `scopes` are
-    the scopes the token is requested for.
+    the scopes the token is requested for. `request_deadline` (seconds per request as a whole),
+    `max_response_bytes` and `rate_limit_budget` (seconds of 429 hold-off over the client's life)
+    bound each request and the client; `rand` (values in [0, 1)) drives backoff jitter.
 
     Attributes:
         endpoints: where this Halo lives.
@@ -98,8 +135,21 @@ class HaloClient:
         max_retries: int = 5,
         wall_clock: Callable[[], float] = time.time,
         scopes: Sequence[str] = facts.REQUESTED_SCOPES,
+        request_deadline: float = REQUEST_DEADLINE_SECONDS,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        rate_limit_budget: float = RATE_LIMIT_BUDGET_SECONDS,
+        rand: Random | None = None,
     ) -> None:
+        if request_deadline <= 0 or max_response_bytes < 1 or rate_limit_budget < 0:
+            raise ValueError(
+                "request_deadline and max_response_bytes must be positive, "
+                "rate_limit_budget not negative"
+            )
         self._http = http
+        self.request_deadline = float(request_deadline)
+        self.max_response_bytes = int(max_response_bytes)
+        self.rate_limit_budget = float(rate_limit_budget)
+        self._rand = rand
         self.endpoints = endpoints
         self.stats = RequestStats()
         if limiter is None:
@@ -122,6 +172,10 @@ class HaloClient:
             sleep=sleep,
             stats=self.stats,
             wall_clock=wall_clock,
+            request_deadline=request_deadline,
+            max_response_bytes=max_response_bytes,
+            rate_limit_budget=rate_limit_budget,
+            rand=rand,
         )
 
     def __repr__(self) -> str:
@@ -339,9 +393,12 @@ class HaloClient:
             token = await self.tokens.get()
             slot = await self.limiter.acquire()
             try:
-                response = await self._http.request(
+                response = await send_limited(
+                    self._http,
                     method,
                     url,
+                    deadline=self.request_deadline,
+                    max_bytes=self.max_response_bytes,
                     params=params,
                     json=json,
                     headers={
@@ -353,13 +410,16 @@ class HaloClient:
                 self.limiter.done(slot)
                 self.stats.record(None)
                 error = error_from_exception(exc)
+                error = HaloError(
+                    error.kind, redact(error.detail, token.access_token), status=error.status
+                )
                 if self._retryable_transport(exc, error) and retries_other < self.max_retries:
                     retries_other += 1
                     self.stats.retries_other += 1
                     log.info(
                         "%s %s failed (%s); retry %d", method, path, error.kind.code, retries_other
                     )
-                    await self._sleep(backoff_seconds(retries_other))
+                    await self._backoff(retries_other)
                     continue
                 raise error from None
             self.limiter.done(slot)
@@ -367,15 +427,20 @@ class HaloClient:
             status = response.status_code
             if 200 <= status < 300:
                 return response
+            if 300 <= status < 400:
+                raise redirect_error(response, token.access_token)
             if status == 401:
                 if not refreshed:
                     refreshed = True
                     self.tokens.invalidate(token)
                     continue
-                raise HaloError(ErrorKind.UNAUTHORIZED, server_message(response), status=status)
+                raise HaloError(
+                    ErrorKind.UNAUTHORIZED,
+                    redact(server_message(response), token.access_token),
+                    status=status,
+                )
             if status == 429:
-                wait = rate_limit_wait(response, retries_429 + 1, now=self._wall_clock())
-                self.limiter.hold_off(wait)
+                wait = self._rate_limit_hold(response, retries_429 + 1, token.access_token)
                 if retries_429 < self.max_retries:
                     retries_429 += 1
                     self.stats.retries_429 += 1
@@ -383,7 +448,7 @@ class HaloClient:
                     continue
                 raise HaloError(
                     ErrorKind.RATE_LIMITED,
-                    server_message(response),
+                    redact(server_message(response), token.access_token),
                     status=status,
                     retry_after=wait,
                 )
@@ -392,10 +457,37 @@ class HaloClient:
                     retries_other += 1
                     self.stats.retries_other += 1
                     log.info("%s %s answered %d; retry %d", method, path, status, retries_other)
-                    await self._sleep(backoff_seconds(retries_other))
+                    await self._backoff(retries_other)
                     continue
-                raise HaloError(ErrorKind.SERVER_ERROR, server_message(response), status=status)
+                raise HaloError(
+                    ErrorKind.SERVER_ERROR,
+                    redact(server_message(response), token.access_token),
+                    status=status,
+                )
             raise self._client_error(response, token, scope, method)
+
+    async def _backoff(self, attempt: int) -> None:
+        """Wait before retry `attempt` after a failure, visibly (see `RateLimiter.pause`)."""
+        await self.limiter.pause(
+            backoff_seconds(attempt, self._rand), BACKOFF_REASON, sleep=self._sleep
+        )
+
+    def _rate_limit_hold(self, response: httpx.Response, attempt: int, secret: str) -> float:
+        """After a 429: hold every caller off and return the wait, or raise when over budget.
+
+        Raises:
+            HaloError(RATE_LIMITED): the hold would take the client's 429 waits past
+                `rate_limit_budget`; `retry_after` is the wait Halo asked for (or ours).
+        """
+        now = self._wall_clock()
+        wait = rate_limit_wait(response, attempt, now=now, rand=self._rand)
+        asked = requested_wait(response, now=now)
+        needed = asked if asked is not None else wait
+        check_rate_limit_budget(
+            self.limiter, needed, self.rate_limit_budget, redact(server_message(response), secret)
+        )
+        self.limiter.hold_off(wait)
+        return wait
 
     @staticmethod
     def _retryable_transport(exc: httpx.HTTPError, error: HaloError) -> bool:

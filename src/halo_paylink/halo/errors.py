@@ -33,6 +33,7 @@ class ErrorKind(enum.Enum):
     TIMEOUT = ("timeout", ErrorCategory.CONNECTION)
     NETWORK = ("network", ErrorCategory.CONNECTION)
     NOT_HALO = ("not_halo", ErrorCategory.CONNECTION)
+    REDIRECTED = ("redirected", ErrorCategory.CONNECTION)
     INVALID_TENANT = ("invalid_tenant", ErrorCategory.AUTHENTICATION)
     INVALID_CLIENT_ID = ("invalid_client_id", ErrorCategory.AUTHENTICATION)
     INVALID_SECRET = ("invalid_secret", ErrorCategory.AUTHENTICATION)
@@ -47,6 +48,7 @@ class ErrorKind(enum.Enum):
     SERVER_ERROR = ("server_error", ErrorCategory.SERVER)
     REJECTED = ("rejected", ErrorCategory.SERVER)
     MALFORMED_RESPONSE = ("malformed_response", ErrorCategory.BAD_DATA)
+    RESPONSE_TOO_LARGE = ("response_too_large", ErrorCategory.BAD_DATA)
     KEYRING_UNAVAILABLE = ("keyring_unavailable", ErrorCategory.LOCAL)
     PROFILES_CORRUPT = ("profiles_corrupt", ErrorCategory.LOCAL)
 
@@ -97,6 +99,12 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
     ErrorKind.NOT_HALO: Explanation(
         "The server answered, but not like Halo.",
         "Check that the address is your Halo instance (the one you log in to), not another site.",
+    ),
+    ErrorKind.REDIRECTED: Explanation(
+        "Halo answered with a redirect instead of an answer.",
+        "Halo's API does not redirect: check the Resource Server URL (Configuration > "
+        "Integrations > HaloPSA API > API Details), and any proxy or sign-in page between this "
+        "computer and Halo.",
     ),
     ErrorKind.INVALID_TENANT: Explanation(
         "Halo did not accept the tenant.",
@@ -161,6 +169,11 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
         "Halo's answer could not be read.",
         "Try again; if it repeats, a proxy may be rewriting responses or the address is not "
         "Halo's API.",
+    ),
+    ErrorKind.RESPONSE_TOO_LARGE: Explanation(
+        "Halo's answer was far larger than any Halo answer should be, so reading it was stopped.",
+        "Try again; if it repeats, check the Resource Server URL and any proxy between this "
+        "computer and Halo (something may be sending an endless answer).",
     ),
     ErrorKind.KEYRING_UNAVAILABLE: Explanation(
         "No secure system keyring is available on this computer.",

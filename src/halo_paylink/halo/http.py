@@ -4,19 +4,27 @@ Nothing here does I/O at import time. `make_http_client` builds an `httpx.AsyncC
 certificate verification is always on; a custom CA file is added to the default trust, never used
 to turn verification off. The mapping helpers turn httpx exceptions and non-2xx responses into
 typed errors without ever copying a request body (which may hold the client secret) into them.
+
+`send_limited` is how API and token requests are sent: the whole request (connect, headers and
+every byte of the body) has one deadline, since httpx's read timeout restarts with every byte, and
+the body is streamed and abandoned once it grows past a cap. Backoff waits carry jitter from an
+injectable random source, so many clients do not retry in step and tests stay deterministic.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import datetime
 import email.utils
 import ipaddress
 import json
 import os
+import random
 import re
 import socket
 import ssl
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,6 +69,118 @@ _TLS_MARKERS = (
 
 #: Longest server text copied into an error's detail.
 MAX_DETAIL = 300
+
+#: Server text is redacted within this many characters before being cut to `MAX_DETAIL`, so no
+#: cut falls inside a token that is shown.
+_REDACT_WINDOW = 20 * MAX_DETAIL
+
+#: Seconds one request may take as a whole, from sending it to the last byte of the answer. httpx's
+#: own timeouts restart with every byte received, so a server trickling one byte a second would
+#: otherwise hold a run for hours. Generous: a 100-row invoice page arrives in well under a second.
+REQUEST_DEADLINE_SECONDS = 60.0
+
+#: The largest answer read from Halo, in bytes (after decompression). A 100-row invoice page is a
+#: few hundred kilobytes; anything near this cap is not a Halo answer.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+#: Backoff waits are lengthened by up to this fraction, at random (never shortened: the base wait
+#: is already the least that is known to work).
+JITTER_FRACTION = 0.5
+
+#: A source of random numbers in [0, 1), injectable so tests are deterministic.
+Random = Callable[[], float]
+
+
+class ResponseTooLarge(httpx.HTTPError):
+    """The answer grew past the cap given to `send_limited`; reading it was stopped."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class DeadlineExceeded(httpx.TimeoutException):
+    """The request as a whole took longer than the deadline given to `send_limited`."""
+
+
+def _size_words(size: int) -> str:
+    if size >= 1024 * 1024 and size % (1024 * 1024) == 0:
+        return f"{size // (1024 * 1024)} MiB"
+    if size >= 1024 and size % 1024 == 0:
+        return f"{size // 1024} KiB"
+    return f"{size} bytes"
+
+
+async def send_limited(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    deadline: float = REQUEST_DEADLINE_SECONDS,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    params: Mapping[str, str] | None = None,
+    json: Any = None,
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """Send one request and read its whole answer, within `deadline` seconds and `max_bytes`.
+
+    Runs on the caller's event loop. Cancelling the caller cancels the request at once.
+
+    Returns:
+        A fully read response (its `content` is available; the connection is released).
+
+    Raises:
+        DeadlineExceeded: (an `httpx.TimeoutException`) the request did not finish in time.
+        ResponseTooLarge: (an `httpx.HTTPError`) the answer declared or sent more than `max_bytes`.
+        httpx.HTTPError: any other transport failure, as from `httpx.AsyncClient.request`.
+    """
+    request = http.build_request(method, url, params=params, json=json, data=data, headers=headers)
+    try:
+        async with asyncio.timeout(deadline):
+            response = await http.send(request, stream=True)
+            try:
+                declared = response.headers.get("content-length", "")
+                if (
+                    declared.strip().isdigit()
+                    and int(declared) > max_bytes
+                    and not (response.headers.get("content-encoding"))
+                ):
+                    raise ResponseTooLarge(
+                        f"{request.url.path} announced {int(declared):,} bytes, more than the "
+                        f"{_size_words(max_bytes)} an answer may have.",
+                        limit=max_bytes,
+                    )
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ResponseTooLarge(
+                            f"{request.url.path} sent more than the {_size_words(max_bytes)} an "
+                            "answer may have; reading was stopped.",
+                            limit=max_bytes,
+                        )
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        raise DeadlineExceeded(
+            f"{request.url.path} did not finish answering within {deadline:g} s.", request=request
+        ) from None
+    # The body is already decoded: the copy must not claim a content-encoding any more.
+    kept = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=kept,
+        content=b"".join(chunks),
+        request=request,
+        extensions=response.extensions,
+    )
 
 
 @dataclass
@@ -196,6 +316,8 @@ def error_from_exception(exc: BaseException) -> HaloError:
     """
     if isinstance(exc, HaloError):
         return exc
+    if isinstance(exc, ResponseTooLarge):
+        return HaloError(ErrorKind.RESPONSE_TOO_LARGE, redact(str(exc)))
     chain = _exception_chain(exc)
     text = " | ".join(str(e) for e in chain if str(e))
     lowered = text.lower()
@@ -254,8 +376,9 @@ def snippet(response: httpx.Response) -> str:
     if looks_like_html(response):
         title = re.search(r"(?is)<title[^>]*>(.*?)</title>", text)
         text = f"HTML page {title.group(1).strip()!r}" if title else "an HTML page"
-    text = " ".join(text.split())
-    return redact(text[:MAX_DETAIL])
+    text = " ".join(text[:_REDACT_WINDOW].split())
+    # Redact first: a cut through a token would leave a fragment no pattern recognises.
+    return redact(text)[:MAX_DETAIL]
 
 
 def server_message(response: httpx.Response) -> str:
@@ -279,16 +402,19 @@ def server_message(response: httpx.Response) -> str:
             if value and isinstance(value, str | int | float):
                 parts.append(str(value))
             elif value and isinstance(value, list | dict):
-                parts.append(json.dumps(value)[:MAX_DETAIL])
+                parts.append(json.dumps(value)[:_REDACT_WINDOW])
         if parts:
-            return redact(": ".join(dict.fromkeys(parts))[:MAX_DETAIL])
+            return redact(": ".join(dict.fromkeys(parts))[:_REDACT_WINDOW])[:MAX_DETAIL]
     if isinstance(body, str):
-        return redact(body[:MAX_DETAIL])
+        return redact(body[:_REDACT_WINDOW])[:MAX_DETAIL]
     return snippet(response)
 
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP-date); None if unusable.
+
+    A negative delay, a date in the past, NaN, infinity or anything unparsable is unusable: the
+    caller then waits its own fallback, never zero.
 
     Args:
         value: the header value.
@@ -309,22 +435,48 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
         seconds = when.timestamp() - now
     if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
         return None
-    return max(0.0, seconds)
+    if seconds < 0:
+        return None
+    return seconds
 
 
-def rate_limit_wait(response: httpx.Response, attempt: int, *, now: float) -> float:
+def jittered(seconds: float, rand: Random | None = None) -> float:
+    """`seconds` lengthened by up to `JITTER_FRACTION` of itself, at random (`rand` in [0, 1))."""
+    draw = (rand or random.random)()
+    draw = min(max(draw, 0.0), 1.0)
+    return seconds * (1.0 + JITTER_FRACTION * draw)
+
+
+def fallback_rate_limit_wait(attempt: int, rand: Random | None = None) -> float:
+    """The wait after the `attempt`-th 429 in a row (from 1) when Halo did not say how long.
+
+    `facts.RATE_LIMIT_FALLBACK_WAIT_SECONDS` doubled per attempt (30, 60, 120, ... s), at most
+    one rolling window (`facts.HOSTED_RATE_LIMIT_WINDOW_SECONDS`, after which every earlier request
+    has left it), plus jitter. Never less than the fallback wait.
+    """
+    base = facts.RATE_LIMIT_FALLBACK_WAIT_SECONDS * 2 ** (min(max(1, attempt), 16) - 1)
+    return jittered(min(base, facts.HOSTED_RATE_LIMIT_WINDOW_SECONDS), rand)
+
+
+def requested_wait(response: httpx.Response, *, now: float) -> float | None:
+    """The wait a 429 asked for in its Retry-After header, unclamped; None when it did not say."""
+    return parse_retry_after(response.headers.get("retry-after"), now=now)
+
+
+def rate_limit_wait(
+    response: httpx.Response, attempt: int, *, now: float, rand: Random | None = None
+) -> float:
     """How long to hold off after the `attempt`-th 429 in a row.
 
-    Retry-After when Halo sends it; otherwise `facts.RATE_LIMIT_FALLBACK_WAIT_SECONDS` times the
-    attempt (30 s, 60 s, 90 s, ...), so repeated 429s span a whole 5-minute window instead of
-    hammering it. Clamped to `facts.RETRY_AFTER_MAX_SECONDS`.
+    Retry-After when Halo sends a usable one; otherwise `fallback_rate_limit_wait`. Clamped to
+    `facts.RETRY_AFTER_MAX_SECONDS`.
     """
-    told = parse_retry_after(response.headers.get("retry-after"), now=now)
-    wait = told if told is not None else facts.RATE_LIMIT_FALLBACK_WAIT_SECONDS * max(1, attempt)
+    told = requested_wait(response, now=now)
+    wait = told if told is not None else fallback_rate_limit_wait(attempt, rand)
     return min(wait, facts.RETRY_AFTER_MAX_SECONDS)
 
 
-def backoff_seconds(attempt: int) -> float:
+def backoff_seconds(attempt: int, rand: Random | None = None) -> float:
     """Wait before retry number `attempt` (from 1) after a 5xx or a dropped connection: 1, 2, 4,
-    8, 16, then 30 s at most."""
-    return float(min(2 ** (max(1, attempt) - 1), 30))
+    8, 16, then 30 s at most, each lengthened by jitter (pass `rand=lambda: 0.0` for none)."""
+    return jittered(float(min(2 ** (min(max(1, attempt), 16) - 1), 30)), rand)

@@ -3,6 +3,11 @@
 Hosted Halo allows 300 requests per rolling 5 minutes and answers 429 beyond that. Staying under
 the budget is far cheaper than recovering from a 429, so every request first `acquire`s a slot here;
 after a 429 anyway, `hold_off` makes every caller wait until Halo is ready again.
+
+Waits are observable: `waiting` says until when (and why) a caller is held, and `on_wait`, when
+set, is called as a wait starts, about once a second while it lasts (so a display can count
+down), and with None when it ends. Every wait is an `await` of the injected sleep, so cancelling
+the waiting task ends it at once.
 """
 
 from __future__ import annotations
@@ -11,14 +16,47 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from halo_paylink.halo import facts
+from halo_paylink.halo.errors import ErrorKind, HaloError
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
 
 _SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.IGNORECASE)
 _UNITS = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+#: Seconds a client may spend, in total, holding off after Halo's 429s before it gives up with
+#: RATE_LIMITED (a resumable outcome). Hosted Halo's window is 5 minutes: 15 minutes is three of
+#: them, by which time a well-paced client is long through.
+RATE_LIMIT_BUDGET_SECONDS = 15 * 60.0
+
+#: Why a caller waits: Halo answered 429 (and said, or we chose, how long to hold off).
+HOLD_OFF_REASON = "Halo's rate limit"
+#: Why a caller waits: the rolling-window budget is spent, so we pace ourselves before Halo must.
+PACING_REASON = "Pacing under Halo's rate limit"
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A wait in progress.
+
+    Attributes:
+        seconds: how long is left, as of when this value was made.
+        until: when it ends, on the limiter's (monotonic) clock.
+        reason: why, in words fit for a status line (`HOLD_OFF_REASON`, `PACING_REASON`, or a
+            backoff reason).
+    """
+
+    seconds: float
+    until: float
+    reason: str
+
+
+#: Called with the current wait as it starts and while it lasts, and with None when it ends.
+WaitCallback = Callable[[Wait | None], None]
 
 
 class Slot:
@@ -59,6 +97,14 @@ class RateLimiter:
         self._lock: asyncio.Lock | None = None
         #: Total seconds callers were asked to wait (for benchmarks and progress displays).
         self.waited_seconds = 0.0
+        #: Total seconds of hold-off after 429s (wall time held, overlapping holds counted once).
+        self.held_seconds = 0.0
+        #: Set by the owner of a run to watch waits (see the module docstring); any loop callable.
+        self.on_wait: WaitCallback | None = None
+        #: How often `on_wait` hears of a wait that lasts (seconds).
+        self.tick_seconds = 1.0
+        self._waits: dict[int, Wait] = {}
+        self._wait_ids = 0
 
     def __repr__(self) -> str:
         if self.max_requests is None:
@@ -108,9 +154,58 @@ class RateLimiter:
             raise ValueError(f"Rate limit {spec!r} needs a window longer than 0 seconds.")
         return cls(requests, seconds, clock=clock, sleep=sleep)
 
-    def hold_off(self, seconds: float) -> None:
-        """After a 429: nobody starts a request until `seconds` from now (never shortens a hold)."""
+    def hold_off(self, seconds: float) -> float:
+        """After a 429: nobody starts a request until `seconds` from now (never shortens a hold).
+
+        Returns the seconds this added to the hold (0 when an existing hold already covers it);
+        the total is kept in `held_seconds`.
+        """
+        extra = self.hold_extension(seconds)
         self._hold_until = max(self._hold_until, self._clock() + max(0.0, seconds))
+        self.held_seconds += extra
+        return extra
+
+    def hold_extension(self, seconds: float) -> float:
+        """How many seconds `hold_off(seconds)` would add to the hold in force now."""
+        now = self._clock()
+        return max(0.0, now + max(0.0, seconds) - max(self._hold_until, now))
+
+    @property
+    def waiting(self) -> Wait | None:
+        """The wait that ends last among those in progress (with `seconds` as of now), or None."""
+        if not self._waits:
+            return None
+        latest = max(self._waits.values(), key=lambda w: w.until)
+        return Wait(max(0.0, latest.until - self._clock()), latest.until, latest.reason)
+
+    async def pause(self, seconds: float, reason: str, *, sleep: Sleep | None = None) -> None:
+        """Wait `seconds` on the injected sleep (or `sleep`), visibly (see `waiting`, `on_wait`).
+
+        Used for the limiter's own waits and for the client's backoff after failures. Only the
+        calling task waits. Cancellation ends the wait at once.
+        """
+        if seconds <= 0:
+            return
+        sleep = sleep or self._sleep
+        self._wait_ids += 1
+        key = self._wait_ids
+        until = self._clock() + seconds
+        left = seconds
+        try:
+            while left > 0:
+                self._waits[key] = Wait(left, until, reason)
+                self._notify()
+                # In ticks only when someone watches, so a display can count down.
+                step = min(left, self.tick_seconds) if self.on_wait is not None else left
+                await sleep(step)
+                left -= step
+        finally:
+            self._waits.pop(key, None)
+            self._notify()
+
+    def _notify(self) -> None:
+        if self.on_wait is not None:
+            self.on_wait(self.waiting)
 
     def in_window(self) -> int:
         """How many requests the rolling window holds right now."""
@@ -149,7 +244,8 @@ class RateLimiter:
                         self._slots.append(slot)
                     return slot
                 self.waited_seconds += wait
-                await self._sleep(wait)
+                held = self._hold_until > now
+                await self.pause(wait, HOLD_OFF_REASON if held else PACING_REASON)
 
     def done(self, slot: Slot) -> None:
         """Move a slot's time to now, when its response arrived.
@@ -159,3 +255,38 @@ class RateLimiter:
         exactly as a slot frees can arrive before the server's slot does, and get a 429).
         """
         slot.at = max(slot.at, self._clock())
+
+
+def _duration_words(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def check_rate_limit_budget(
+    limiter: RateLimiter, needed: float, budget: float, said: str = ""
+) -> None:
+    """Raise RATE_LIMITED when holding off `needed` more seconds would pass `budget` in total.
+
+    Args:
+        limiter: the shared limiter, whose `held_seconds` counts every hold-off so far.
+        needed: the wait a 429 asks for (Retry-After, unclamped) or our fallback wait.
+        budget: total seconds of 429 hold-off a client may spend.
+        said: what Halo said with the 429, already redacted.
+    """
+    extra = limiter.hold_extension(needed)
+    if limiter.held_seconds + extra <= budget:
+        return
+    detail = (
+        f"Halo asked to wait {_duration_words(needed)} more, beyond the "
+        f"{_duration_words(budget)} this run may spend waiting for Halo's rate limit "
+        f"({_duration_words(limiter.held_seconds)} spent)."
+    )
+    if said:
+        detail = f"{detail} {said}"
+    raise HaloError(ErrorKind.RATE_LIMITED, detail, status=429, retry_after=needed)

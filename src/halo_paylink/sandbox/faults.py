@@ -2,8 +2,9 @@
 
 A test adds a `Fault` describing which requests it hits (method, path prefix, after how many
 matching requests, how many times) and what happens to them (an HTTP status, a malformed JSON
-body, a delay, or a dropped connection). The server thread asks `FaultInjector.take()` once per
-request; every method is thread-safe.
+body, a delay, a dropped connection, a body sent one byte at a time, a body that never ends, an
+error that echoes the caller's bearer token, or a redirect). The server thread asks
+`FaultInjector.take()` once per request; every method is thread-safe.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ class Fault:
         delay: wait this many seconds before answering (combined with the other effects, or alone
             before the normal answer).
         drop: close the connection without sending any response.
+        trickle: send the normal answer's headers at once, then its body one byte every `trickle`
+            seconds (a server that keeps a connection alive without ever finishing).
+        endless: answer 200 with a JSON-looking body (chunked, no Content-Length) that never ends;
+            the server writes until the client hangs up or the sandbox stops.
+        echo_token: answer `status` (500 when not given) with an ASP.NET-style error body that
+            quotes the request's bearer token verbatim, as a careless error handler would.
+        redirect: answer `status` (302 when not given) with this `Location`, on any method.
         method: only requests with this method (case-insensitive); None = any.
         path: only requests whose path starts with this (case-insensitive); None = any.
         times: fire this many times, then retire; None = forever.
@@ -33,6 +41,10 @@ class Fault:
     malformed: bool = False
     delay: float = 0.0
     drop: bool = False
+    trickle: float = 0.0
+    endless: bool = False
+    echo_token: bool = False
+    redirect: str | None = None
     method: str | None = None
     path: str | None = None
     times: int | None = 1
@@ -64,14 +76,34 @@ class FaultInjector:
         malformed: bool = False,
         delay: float = 0.0,
         drop: bool = False,
+        trickle: float = 0.0,
+        endless: bool = False,
+        echo_token: bool = False,
+        redirect: str | None = None,
         method: str | None = None,
         path: str | None = None,
         times: int | None = 1,
         after: int = 0,
     ) -> Fault:
         """Queue a fault (see `Fault` for the fields) and return it, so a test can read `fired`."""
-        if status is None and not malformed and not drop and delay <= 0:
-            raise ValueError("a fault needs status=, malformed=True, drop=True or delay=")
+        if (
+            status is None
+            and not malformed
+            and not drop
+            and delay <= 0
+            and trickle <= 0
+            and not endless
+            and not echo_token
+            and redirect is None
+        ):
+            raise ValueError(
+                "a fault needs status=, malformed=True, drop=True, delay=, trickle=, "
+                "endless=True, echo_token=True or redirect="
+            )
+        if trickle < 0:
+            raise ValueError("trickle must not be negative")
+        if status is not None and redirect is not None and not 300 <= status < 400:
+            raise ValueError("a redirect needs a 3xx status")
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None for every matching request)")
         if after < 0 or delay < 0:
@@ -81,6 +113,10 @@ class FaultInjector:
             malformed=malformed,
             delay=delay,
             drop=drop,
+            trickle=trickle,
+            endless=endless,
+            echo_token=echo_token,
+            redirect=redirect,
             method=method,
             path=path,
             times=times,

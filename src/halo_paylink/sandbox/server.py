@@ -89,6 +89,11 @@ class _Response:
     body: bytes = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    endless: bool = False  # a chunked body that never ends (see Fault.endless)
+
+
+#: What an endless body repeats: a JSON list that never closes.
+_ENDLESS_CHUNK = b'{"id":1,"total":1},' * 3000
 
 
 def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> _Response:
@@ -363,7 +368,7 @@ class Sandbox:
             self.stats.requests += 1
         fault = self.faults.take(method, path)
         if fault is not None:
-            answer = self._apply_fault(fault)
+            answer = self._apply_fault(fault, handler)
             if answer is None or isinstance(answer, _Response):
                 return answer
 
@@ -405,12 +410,29 @@ class Sandbox:
             return _text(404, "Not Found")
         return self._api(handler, kind, method, lower, params, body)
 
-    def _apply_fault(self, fault: Fault) -> _Response | bool | None:
-        """True = go on answering normally (a pure delay); else the faulty answer (None = drop)."""
+    def _apply_fault(self, fault: Fault, handler: _Handler) -> _Response | bool | None:
+        """True = go on answering normally (a pure delay, or a trickled answer); else the faulty
+        answer (None = drop)."""
         if fault.delay > 0 and self._stopping.wait(fault.delay):
             return None
         if fault.drop:
             return None
+        if fault.trickle > 0:
+            handler.trickle = fault.trickle
+        if fault.endless:
+            return _Response(200, _ENDLESS_CHUNK, "application/json; charset=utf-8", endless=True)
+        if fault.echo_token:
+            token = _bearer(handler.headers.get("Authorization")) or ""
+            return _json(
+                fault.status or 500,
+                {
+                    "ClassName": "System.UnauthorizedAccessException",
+                    "Message": f"An error has occurred. The access token {token} could not be "
+                    "validated for this request.",
+                },
+            )
+        if fault.redirect is not None:
+            return _text(fault.status or 302, "Object moved", {"Location": fault.redirect})
         if fault.status is not None:
             return _text(fault.status, f"Injected fault: HTTP {fault.status}")
         if fault.malformed:
@@ -498,6 +520,7 @@ class Sandbox:
                 agent_id=app.agent_id,
                 ttl=self.config.token_ttl,
                 scope_requested=bool(scopes),
+                opaque=self.config.opaque_tokens,
             )
         with self.stats.lock:
             self.stats.tokens_issued += 1
@@ -960,6 +983,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections are closed after this long
     server: _Server
     path_kind: str = OTHER
+    trickle: float = 0.0  # seconds between body bytes for this answer (Fault.trickle)
 
     def log_message(self, format: str, *args: Any) -> None:
         # Request lines are not logged: the sandbox must stay quiet on the CLI's stdout/stderr.
@@ -969,6 +993,7 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         method = self.command.upper()
         self.path_kind = OTHER
+        self.trickle = 0.0
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self._send(_text(411, "Length Required"), method)
             self.close_connection = True
@@ -1001,17 +1026,56 @@ class _Handler(BaseHTTPRequestHandler):
         # Status line, headers and body go out in one write: separate small writes would meet
         # Nagle's algorithm and delayed ACKs and cost ~40 ms per request on loopback.
         phrase = self.responses.get(response.status, ("",))[0]
+        length = (
+            "Transfer-Encoding: chunked"
+            if response.endless
+            else f"Content-Length: {len(response.body)}"
+        )
         head = [
             f"{self.protocol_version} {response.status} {phrase}",
             f"Server: {self.server_version}",
             f"Date: {self.date_time_string()}",
             f"Content-Type: {response.content_type}",
-            f"Content-Length: {len(response.body)}",
+            length,
             *(f"{name}: {value}" for name, value in response.headers.items()),
         ]
+        if response.endless or self.trickle > 0:
+            self.close_connection = True  # the body is never (or only slowly) finished
         if self.close_connection:
             head.append("Connection: close")
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(data + (response.body if method != "HEAD" else b""))
+        body = response.body if method != "HEAD" else b""
+        if response.endless and method != "HEAD":
+            self._send_endless(data, response.body)
+        elif self.trickle > 0 and body:
+            self._send_trickled(data, body, self.trickle)
+        else:
+            self.wfile.write(data + body)
+
+    def _send_trickled(self, head: bytes, body: bytes, interval: float) -> None:
+        """Headers at once, then one byte every `interval` s, until done, hung up or stopping."""
+        stopping = self.server.sandbox._stopping
+        try:
+            self.wfile.write(head)
+            self.wfile.flush()
+            for i in range(len(body)):
+                if stopping.wait(interval):
+                    return
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+        except OSError:  # the client hung up, as it should
+            return
+
+    def _send_endless(self, head: bytes, chunk: bytes) -> None:
+        """Headers, an opening bracket, then `chunk` again and again, until hung up or stopping."""
+        stopping = self.server.sandbox._stopping
+        framed = f"{len(chunk):x}\r\n".encode("ascii") + chunk + b"\r\n"
+        opening = b'{"invoices":['
+        try:
+            self.wfile.write(head + f"{len(opening):x}\r\n".encode("ascii") + opening + b"\r\n")
+            while not stopping.is_set():
+                self.wfile.write(framed)
+        except OSError:  # the client hung up, as it should
+            return
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve

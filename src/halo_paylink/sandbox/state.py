@@ -136,6 +136,8 @@ class SandboxConfig:
         hosted: behave like a Halo-hosted instance (authinfo reports `tenant_id`); False models a
             self-hosted instance, whose authinfo has no tenant.
         agent_name: the name of the demo application's agent (`GET /api/Agent/me`).
+        opaque_tokens: issue opaque random access tokens (like OpenIddict's reference tokens)
+            instead of JWT-shaped ones, so nothing about a token's shape gives it away.
     """
 
     invoices: int = 120
@@ -155,6 +157,7 @@ class SandboxConfig:
     path_prefix: str = ""
     hosted: bool = True
     agent_name: str = "PayLink API"
+    opaque_tokens: bool = False
 
 
 @dataclass

@@ -59,7 +59,9 @@ class TokenTable:
         agent_id: int,
         ttl: int,
         scope_requested: bool,
+        opaque: bool = False,
     ) -> str:
+        """A new access token: JWT-shaped, or (`opaque`) a random string with no structure."""
         now_wall = int(time.time())
         claims: dict[str, object] = {
             "iss": issuer,
@@ -73,7 +75,7 @@ class TokenTable:
         }
         if scopes:
             claims["scope"] = " ".join(scopes)
-        token = make_jwt(claims)
+        token = secrets.token_urlsafe(48) if opaque else make_jwt(claims)
         self._tokens[token] = IssuedToken(
             client_id=client_id,
             scopes=frozenset(scopes),

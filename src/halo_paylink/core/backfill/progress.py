@@ -8,6 +8,7 @@ about ten times a second, and always once at the end.
 from __future__ import annotations
 
 import enum
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,9 @@ class Progress:
         rate: invoices decided per second since the start.
         eta_seconds: estimated seconds left, or None when unknown.
         message: one line for a status bar.
+        wait_seconds: while the run waits (Halo's rate limit, or a backoff after a failure), the
+            seconds left as of this snapshot; None when it is not waiting.
+        wait_reason: why it waits, e.g. "Halo's rate limit" (see `halo.ratelimit.Wait.reason`).
     """
 
     phase: Phase
@@ -57,6 +61,15 @@ class Progress:
     rate: float = 0.0
     eta_seconds: float | None = None
     message: str = ""
+    wait_seconds: float | None = None
+    wait_reason: str = ""
+
+    @property
+    def wait_line(self) -> str:
+        """E.g. "Halo's rate limit: resuming in 4:12"; "" when the run is not waiting."""
+        if self.wait_seconds is None:
+            return ""
+        return f"{self.wait_reason or 'Waiting'}: resuming in {format_wait(self.wait_seconds)}"
 
     @property
     def skipped_total(self) -> int:
@@ -67,6 +80,16 @@ class Progress:
         if not self.total:
             return None
         return min(1.0, self.done / self.total)
+
+
+def format_wait(seconds: float) -> str:
+    """A countdown as m:ss (or h:mm:ss), rounded up so it never shows 0:00 while waiting."""
+    total = max(0, math.ceil(seconds)) if math.isfinite(seconds) else 0
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
 
 
 ProgressCallback = Callable[[Progress], None]

@@ -307,7 +307,7 @@ class BackfillPage(BasePage):
         self.progress.setValue(progress.done)
         eta = format_duration(progress.eta_seconds) if progress.eta_seconds is not None else "—"
         self.rate_label.setText(f"{progress.rate:,.1f} invoices/s · about {eta} left")
-        self.status_label.setText(
+        status = (
             f"{progress.done:,} of {progress.total or '?'} invoices looked at · "
             f"{progress.written:,} link(s) saved · {progress.failed:,} refused · "
             f"{progress.conflicts:,} with a different link"
@@ -315,6 +315,8 @@ class BackfillPage(BasePage):
             else f"{progress.done:,} of {progress.total or '?'} invoices read · "
             f"{progress.written:,} would get a link"
         )
+        wait = getattr(progress, "wait_line", "")
+        self.status_label.setText(f"{status}\n{wait}" if wait else status)
         if progress.message and progress.message != self._last_message:
             self._last_message = progress.message
             self.log_line(progress.message)
