@@ -101,6 +101,8 @@ class RateLimiter:
         self.held_seconds = 0.0
         #: Set by the owner of a run to watch waits (see the module docstring); any loop callable.
         self.on_wait: WaitCallback | None = None
+        #: Set by the owner of a run: a wait that lasts ends early (RATE_LIMITED) once it is True.
+        self.should_stop: Callable[[], bool] | None = None
         #: How often `on_wait` hears of a wait that lasts (seconds).
         self.tick_seconds = 1.0
         self._waits: dict[int, Wait] = {}
@@ -191,14 +193,21 @@ class RateLimiter:
         key = self._wait_ids
         until = self._clock() + seconds
         left = seconds
+        watched = self.on_wait is not None or self.should_stop is not None
         try:
             while left > 0:
                 self._waits[key] = Wait(left, until, reason)
                 self._notify()
-                # In ticks only when someone watches, so a display can count down.
-                step = min(left, self.tick_seconds) if self.on_wait is not None else left
+                # In ticks only when someone watches, so a display can count down and a stop
+                # asked for during a long wait takes effect within a tick.
+                step = min(left, self.tick_seconds) if watched else left
                 await sleep(step)
                 left -= step
+                if left > 0 and self.should_stop is not None and self.should_stop():
+                    raise HaloError(
+                        ErrorKind.RATE_LIMITED,
+                        f"Stopped while waiting ({reason}); {round(left)} s were left.",
+                    )
         finally:
             self._waits.pop(key, None)
             self._notify()

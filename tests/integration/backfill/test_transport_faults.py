@@ -30,7 +30,7 @@ from halo_paylink.sandbox.server import INVOICE_POST
 from halo_paylink.storage.logs import setup_logging, shutdown_logging
 from halo_paylink.storage.paths import AppPaths
 
-from .conftest import quick_sleep, settings
+from .conftest import halo_client, quick_sleep, settings
 
 pytestmark = pytest.mark.anyio
 
@@ -158,3 +158,45 @@ async def test_a_token_echoed_in_an_error_reaches_no_file_and_no_screen(
     # the token is long; no sizeable piece of it survives either
     pieces = {token[i : i + 16] for i in range(0, len(token) - 16, 8)}
     assert not [name for name, text in texts.items() if any(p in text for p in pieces)]
+
+
+@pytest.mark.anyio
+async def test_stop_during_a_long_rate_limit_wait_takes_effect_within_a_tick(
+    make_sandbox, paths
+) -> None:
+    """Stop pressed while Halo's rate limit holds the run off: cancelled at once, resumable,
+    and the wait was shown while it lasted."""
+    import time
+
+    from halo_paylink.core.backfill import runner
+    from halo_paylink.core.backfill.model import RunOptions
+    from halo_paylink.core.backfill.outcome import RunOutcome
+    from halo_paylink.core.backfill.progress import CancelToken
+    from halo_paylink.core.backfill.runs import list_runs
+
+    box = make_sandbox(invoices=120)
+    box.faults.add(status=429, method="GET", path="/api/invoice", after=1, times=None)
+    cancel = CancelToken()
+    waits: list[str] = []
+
+    def on_progress(progress) -> None:
+        if progress.wait_seconds:
+            waits.append(progress.wait_reason)
+            cancel.cancel()
+
+    async with halo_client(box, limiter=RateLimiter.unlimited()) as client:
+        client.limiter.tick_seconds = 0.05
+        started = time.monotonic()
+        result = await runner.run_backfill(
+            client,
+            settings(),
+            paths,
+            options=RunOptions(progress_interval=0),
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+        elapsed = time.monotonic() - started
+    assert waits, "the rate-limit wait was never shown"
+    assert result.outcome is RunOutcome.CANCELLED
+    assert elapsed < 20  # the fallback wait is 30 s or more: the stop did not wait for it
+    assert [r.resumable for r in list_runs(paths)] == [True]

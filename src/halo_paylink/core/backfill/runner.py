@@ -133,10 +133,10 @@ def _attempt_outcome(engine: Engine, crash: BaseException | None = None) -> tupl
         return RunOutcome.INTERNAL_ERROR, (
             f"Internal error ({type(crash).__name__}); nothing is lost: resume to continue."
         )
+    if engine.cancel.cancelled:  # a stop asked for during a wait may also end in a failure
+        return RunOutcome.CANCELLED, "Cancelled; resume to continue."
     if engine.failure is not None:
         return outcome_for_error(engine.failure), engine.failure.summary
-    if engine.cancel.cancelled:
-        return RunOutcome.CANCELLED, "Cancelled; resume to continue."
     if not engine.accounted:
         log.error(
             "backfill counts do not add up: %d counted, %d seen",
