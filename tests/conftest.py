@@ -21,6 +21,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property-based tests: no example database in the work tree, no per-example deadline (CI
+# machines vary); failures still print the example and the seed to reproduce them.
+settings.register_profile("halo-paylink", database=None, deadline=None)
+settings.load_profile("halo-paylink")
 
 #: Loggers whose warnings fail a test (their children propagate here).
 WATCHED_LOGGERS = ("halo_paylink", "asyncio", "qasync")

@@ -199,8 +199,10 @@ class HaloClient:
                 )
             previous_ids = ids
             seen += len(invoices)
-            if used_size is None and 0 < len(invoices) < size:
-                # fewer rows than asked without saying why: either the last page or a server cap
+            if used_size is None and 0 < len(invoices) < size and page_no == start_page:
+                # fewer rows than asked without saying why: either the last page or a server cap.
+                # Only the first page can reveal the cap; a short page after it is the end (else
+                # its few rows would become the page size and paging would start over).
                 used_size = len(invoices) if record_count is None or seen < record_count else size
             server_size = used_size or size
             if record_count is not None and seen < record_count and 0 < len(invoices) < server_size:
