@@ -26,6 +26,7 @@ from halo_paylink.core.backfill import (
     undo_run,
 )
 from halo_paylink.core.backfill.journal import journal_path
+from halo_paylink.core.backfill.replay import replay
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.sandbox import Sandbox
 from halo_paylink.sandbox import seed as seedmod
@@ -52,8 +53,10 @@ class StopsAfterPost(HaloClient):
         result = await super().update_invoices(changes)
         self.batches.append({int(change["id"]) for change in changes})
         if len(self.batches) == self.stop_after and self.run_task is not None:
+            # Halo saved the batch; the run stops before it hears so (the POST's own task ends
+            # cancelled too, whichever task the engine sends it from).
             self.run_task.cancel()
-            await asyncio.sleep(0)  # the cancellation lands here, after Halo saved the batch
+            raise asyncio.CancelledError
         return result
 
 
@@ -75,6 +78,8 @@ async def stopped_run(box: Sandbox, paths: Any, *, stop_after: int = 2) -> tuple
     assert set(box.stats.invoices_written) == set().union(*client.batches)
     runs = sorted(paths.journals_dir.glob("*.jsonl"))
     assert len(runs) == 1
+    # the premise: the journal has the last batch's intents and no outcome for them
+    assert set(replay(runs[0]).unknown) == client.batches[-1]
     return runs[0].name.removesuffix(".jsonl"), client.batches[-1]
 
 
