@@ -10,6 +10,7 @@ plausible change to the code would otherwise break without any test noticing.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import string
 from collections.abc import Iterator
@@ -401,3 +402,36 @@ async def test_a_silent_page_cap_without_record_count_or_page_size_reads_everyth
     assert sorted(ids) == list(range(1, total + 1)), "an invoice was missed or read twice"
     assert len({page_no for _, page_no in server.asked}) == len(server.asked)
     assert len(server.asked) <= -(-total // 50) + 1
+
+
+@st.composite
+def capping_servers(draw: st.DrawFn) -> CappingServer:
+    total = draw(st.integers(min_value=0, max_value=400))
+    cap = draw(st.integers(min_value=1, max_value=120))
+    count = draw(st.booleans())
+    # Without record_count, a page_size echo that lies (100 while serving fewer) makes a short
+    # page look like the end; only truthful or absent echoes are drawn then.
+    echoes = [None, min(cap, 100), 100] if count else [None, min(cap, 100)]
+    echo = draw(st.sampled_from(echoes))
+    offset_by = draw(st.sampled_from(["asked", "served"]))
+    return CappingServer(total, cap=cap, echo=echo, offset_by=offset_by, count=count)
+
+
+@settings(max_examples=150)
+@given(server=capping_servers())
+def test_any_page_cap_reads_every_invoice_exactly_once(server: CappingServer) -> None:
+    async def read_all() -> list[int]:
+        with respx.mock(assert_all_mocked=True) as router:
+            router.post(url__startswith=f"{HOSTED.auth_url}/token").respond(
+                200, json={"access_token": "tok", "token_type": "Bearer", "expires_in": 3600}
+            )
+            router.get(f"{API}/Invoice").mock(side_effect=server)
+            async with httpx.AsyncClient() as http:
+                client = make_client(http, HOSTED, FakeClock())
+                return [i.id async for page in client.invoice_pages() for i in page.invoices]
+
+    ids = asyncio.run(read_all())
+    assert sorted(ids) == list(range(1, server.total + 1))
+    served = min(server.cap, 100)
+    assert len(server.asked) <= -(-server.total // served) + 1
+    assert len({page_no for _, page_no in server.asked}) == len(server.asked)
