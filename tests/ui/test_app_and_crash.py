@@ -18,7 +18,10 @@ from halo_paylink.storage.redact import register_secret
 from halo_paylink.ui.crash import CrashReporter
 
 
-def test_uncaught_exception_shows_a_redacted_report(qtbot: Any, qloop: Any) -> None:
+def test_uncaught_exception_shows_a_redacted_report(
+    qtbot: Any, qloop: Any, expect_log_warning: Any
+) -> None:
+    expect_log_warning(r"^Uncaught exception")  # the crash reporter logs what it shows
     secret = "s3cret-value-that-must-not-show"
     register_secret(secret)
     reporter = CrashReporter()
@@ -39,7 +42,10 @@ def test_uncaught_exception_shows_a_redacted_report(qtbot: Any, qloop: Any) -> N
     qtbot.waitUntil(lambda: reporter.dialog is None)
 
 
-def test_asyncio_task_errors_reach_the_dialog(qtbot: Any, qloop: Any) -> None:
+def test_asyncio_task_errors_reach_the_dialog(
+    qtbot: Any, qloop: Any, expect_log_warning: Any
+) -> None:
+    expect_log_warning(r"^Uncaught exception")  # the crash reporter logs what it shows
     reporter = CrashReporter()
     reporter.install(qloop)
     try:

@@ -173,6 +173,7 @@ def assert_adds_up(result: runner.RunResult) -> None:
 # --- no lost exception -----------------------------------------------------------------------
 
 
+@pytest.mark.allow_log_warnings(r"backfill: a batch write failed")
 @pytest.mark.parametrize("exc", [ValueError("odd id"), TypeError("odd"), KeyError("x")])
 def test_an_exception_in_a_batch_write_is_never_a_success(
     paths: AppPaths, exc: BaseException
@@ -191,6 +192,7 @@ def test_an_exception_in_a_batch_write_is_never_a_success(
     assert halo.open_unlinked() == []
 
 
+@pytest.mark.allow_log_warnings(r"backfill: the journal failed")
 def test_a_journal_failure_mid_run_stops_the_run_and_nothing_unjournaled_is_sent(
     paths: AppPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -205,7 +205,10 @@ def test_httpx_logger_goes_through_the_filter(root_logging: AppPaths) -> None:
     assert "HTTP Request" in console.getvalue()
 
 
-def test_exception_logging_is_redacted(root_logging: AppPaths) -> None:
+def test_exception_logging_is_redacted(
+    root_logging: AppPaths, expect_log_warning: Callable[[str], None]
+) -> None:
+    expect_log_warning(r"^request failed$")
     setup_logging(root_logging)
     register_secret("tb-secret-value")
     try:
@@ -220,8 +223,11 @@ def test_exception_logging_is_redacted(root_logging: AppPaths) -> None:
 
 
 def test_log_uncaught_is_redacted(
-    root_logging: AppPaths, capsys: pytest.CaptureFixture[str]
+    root_logging: AppPaths,
+    capsys: pytest.CaptureFixture[str],
+    expect_log_warning: Callable[[str], None],
 ) -> None:
+    expect_log_warning(r"^Uncaught exception$")
     setup_logging(root_logging)
     register_secret("crash-secret-77")
     try:
@@ -235,8 +241,11 @@ def test_log_uncaught_is_redacted(
     assert "Uncaught exception" in text and "crash-secret-77" not in text
 
 
-def test_no_secret_anywhere_on_disk(root_logging: AppPaths) -> None:
+def test_no_secret_anywhere_on_disk(
+    root_logging: AppPaths, expect_log_warning: Callable[[str], None]
+) -> None:
     """Save a profile + secret, log the secret in every way: no file under any app folder has it."""
+    expect_log_warning(r"^failure$")
     secret = "Gr3p-Me-If-You-Can-0xDEADBEEF"
     token = "access-token-9f8e7d6c5b4a"
     paths = root_logging.ensure()
