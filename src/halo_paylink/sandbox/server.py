@@ -201,11 +201,6 @@ class Sandbox:
         self.odd_ids: dict[str, int] = {}
         if self.config.page_size_echo not in PAGE_SIZE_ECHOES:
             raise ValueError(f"page_size_echo must be one of {PAGE_SIZE_ECHOES}")
-        if self.config.templates:
-            self._add_records(template_invoices(self.config.templates), TEMPLATE)
-        if self.config.odd_records:
-            records, self.odd_ids = odd_records()
-            self._add_records(records, ODD)
         self._listing_faults: list[ListingFault] = []
         self._pass_no = 0
         self._last_page_no = 0
@@ -214,6 +209,11 @@ class Sandbox:
         self._next_agent_id = 2  # agent 1 is Halo's built-in admin
         self._rate = RateWindow(*self.config.rate_limit) if self.config.rate_limit else None
         self._list_cache: dict[tuple[Any, ...], list[int]] = {}
+        if self.config.templates:
+            self._add_records(template_invoices(self.config.templates), TEMPLATE)
+        if self.config.odd_records:
+            records, self.odd_ids = odd_records()
+            self._add_records(records, ODD)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
