@@ -151,6 +151,18 @@ def test_repeated_rows_in_a_whole_pass(http: httpx.Client, sandbox: Sandbox) -> 
     assert naive_pass(http) == listed(sandbox)  # spent
 
 
+def test_displacing_repeat_hides_the_rows_it_displaces(
+    http: httpx.Client, sandbox: Sandbox
+) -> None:
+    all_ids = listed(sandbox)
+    sandbox.repeat_rows(after_page=2, rows=2, displace=True)
+    seen = naive_pass(http)
+    assert len(seen) == N  # record_count is the real count and counts the repeats
+    assert seen[2 * SIZE : 2 * SIZE + 2] == all_ids[2 * SIZE - 2 : 2 * SIZE]
+    assert set(all_ids) - set(seen) == set(all_ids[2 * SIZE : 2 * SIZE + 2])
+    assert naive_pass(http) == all_ids  # spent
+
+
 @pytest.mark.parametrize("announced", [50, 140])
 def test_lying_record_count(http: httpx.Client, sandbox: Sandbox, announced: int) -> None:
     sandbox.lie_record_count(record_count=announced)

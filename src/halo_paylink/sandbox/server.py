@@ -427,12 +427,25 @@ class Sandbox:
         )
 
     def repeat_rows(
-        self, *, after_page: int = 1, rows: int = 1, passes: int | None = 1
+        self,
+        *,
+        after_page: int = 1,
+        rows: int = 1,
+        displace: bool = False,
+        passes: int | None = 1,
     ) -> ListingFault:
         """The last `rows` rows of page `after_page` appear again at the start of the next page,
-        and `record_count` counts them. See `ListingFault`."""
+        and `record_count` counts them: as extra rows, or (`displace=True`) within the real count,
+        the repeats taking the places of the rows that follow, which that pass never serves (as
+        an unstable sort order swaps rows across a page boundary). See `ListingFault`."""
         return self._add_listing_fault(
-            ListingFault("repeat", after_page=after_page, rows=rows, passes=passes)
+            ListingFault(
+                "repeat",
+                after_page=after_page,
+                rows=rows,
+                mode="displace" if displace else "extra",
+                passes=passes,
+            )
         )
 
     def lie_record_count(
@@ -536,8 +549,11 @@ class Sandbox:
                 elif page_no > fault.after_page and fault.active_in(current):
                     boundary = fault.after_page * page_size
                     again = rows[max(0, boundary - fault.rows) : boundary]
-                    rows = rows[:boundary] + again + rows[boundary:]
-                    count += len(again)
+                    if fault.mode == "displace":
+                        rows = rows[:boundary] + again + rows[boundary + len(again) :]
+                    else:
+                        rows = rows[:boundary] + again + rows[boundary:]
+                        count += len(again)
             elif fault.kind == "empty_page" and page_no == fault.after_page and fault.fire(current):
                 blank = True
         for fault in self._listing_faults:

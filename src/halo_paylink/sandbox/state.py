@@ -178,15 +178,18 @@ class ListingFault:
     passes (None = every pass, until cleared).
 
     Kinds:
-        "shift": right after page `after_page` is served, `rows` rows before the next page's
-            offset leave the listing for good: `mode="delete"` deletes them (rows that are not open
-            invoices first, so no invoice a backfill wants to write turns into a 404), `mode="pay"`
-            pays them in full (open invoices first), so they drop out of a `paymentstatuses=`
-            filtered listing but stay in an unfiltered one. Later rows move back by `rows`, and a
-            reader that goes on to the next page misses them.
+        "shift" (`mode` "delete" or "pay"): right after page `after_page` is served, `rows`
+            rows before the next page's offset leave the listing for good: "delete" deletes
+            them (rows that are not open invoices first, so no invoice a backfill wants to write
+            turns into a 404), "pay" pays them in full (open invoices first), so they drop out of
+            a `paymentstatuses=` filtered listing but stay in an unfiltered one. Later rows move
+            back by `rows`, and a reader that goes on to the next page misses them.
         "repeat": the pages after `after_page` in that pass start with the last `rows` rows of page
             `after_page` again (a page-boundary overlap, as when rows are inserted before the
             offset), and `record_count` counts the repeats, so it stays consistent with the rows.
+            With `mode="displace"` the repeats take the places of the next `rows` rows instead
+            (a swap across the boundary, as an unstable sort order makes): `record_count` stays
+            the real count and the displaced rows are not served in that pass.
         "record_count": from page `after_page` on, `record_count` announces `record_count` rows
             (or the real count plus `delta`) instead of the real count: smaller or larger.
         "empty_page": the first read of page `after_page` in the pass answers an empty page (with
