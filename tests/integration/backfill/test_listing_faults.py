@@ -31,40 +31,44 @@ N = 240  # ten pages of 25 (the last one short)
 #: How many listing passes a run may spend proving its listing (the engine's bound).
 MAX_PASSES = 3
 
-Fault = Callable[[Sandbox], Any]
+#: Disturbs a sandbox's listing for this many passes (None = every pass).
+Fault = Callable[[Sandbox, int | None], Any]
 
 #: (name, how to disturb the listing, needs the server-side unpaid filter)
 FAULTS: list[tuple[str, Fault, bool]] = [
-    ("deleted rows shift back", lambda b: b.shift_rows(after_page=2, rows=3), False),
+    ("deleted rows shift back", lambda b, p: b.shift_rows(after_page=2, rows=3, passes=p), False),
     (
         "paid rows drop out of the filtered list",
-        lambda b: b.shift_rows(after_page=2, rows=4, mode="pay"),
+        lambda b, p: b.shift_rows(after_page=2, rows=4, mode="pay", passes=p),
         True,
     ),
-    ("rows repeated across pages", lambda b: b.repeat_rows(after_page=3, rows=2), False),
+    (
+        "rows repeated across pages",
+        lambda b, p: b.repeat_rows(after_page=3, rows=2, passes=p),
+        False,
+    ),
     (
         "repeated rows displace others",
-        lambda b: b.repeat_rows(after_page=3, rows=6, displace=True),
+        lambda b, p: b.repeat_rows(after_page=3, rows=6, displace=True, passes=p),
         False,
     ),
-    ("record_count too small", lambda b: b.lie_record_count(record_count=N - 40), False),
-    ("record_count too large", lambda b: b.lie_record_count(record_count=N + 30), False),
+    (
+        "record_count too small",
+        lambda b, p: b.lie_record_count(record_count=N - 40, passes=p),
+        False,
+    ),
+    (
+        "record_count too large",
+        lambda b, p: b.lie_record_count(record_count=N + 30, passes=p),
+        False,
+    ),
     (
         "record_count shrinks mid-pass",
-        lambda b: b.lie_record_count(delta=-SIZE, after_page=4),
+        lambda b, p: b.lie_record_count(delta=-SIZE, after_page=4, passes=p),
         False,
     ),
-    ("empty page before the end", lambda b: b.empty_page(page=4), False),
+    ("empty page before the end", lambda b, p: b.empty_page(page=4, passes=p), False),
 ]
-
-
-def _every_pass(fault: Fault) -> Fault:
-    def apply(box: Sandbox) -> Any:
-        made = fault(box)
-        made.passes = None
-        return made
-
-    return apply
 
 
 def _settings(server_filter: bool) -> Any:
@@ -79,7 +83,7 @@ async def test_one_disturbance_is_caught_or_healed(
     way nothing is lost, and a resume (or nothing more) leaves every open invoice linked."""
     box: Sandbox = make_sandbox(invoices=N, seed=21)
     before = snapshot(box)
-    fault(box)
+    fault(box, 1)
     async with halo_client(box) as client:
         result = await run_backfill(client, _settings(server_filter), paths, options=OPTIONS)
         assert_contract(box, result, paths, before, server_filter=server_filter)
@@ -100,7 +104,7 @@ async def test_a_listing_that_never_settles_ends_incomplete_and_resumes(
     invoice really is linked. After the disturbance stops, resume completes."""
     box: Sandbox = make_sandbox(invoices=N, seed=22)
     before = snapshot(box)
-    _every_pass(fault)(box)
+    fault(box, None)
     async with halo_client(box) as client:
         result = await run_backfill(client, _settings(server_filter), paths, options=OPTIONS)
         assert_contract(box, result, paths, before, server_filter=server_filter)
