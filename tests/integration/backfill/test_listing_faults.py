@@ -10,14 +10,18 @@ the counts add up.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from halo_paylink.core.backfill import RunOptions, RunOutcome, resume_run, run_backfill
 from halo_paylink.core.backfill.runs import list_runs
-from halo_paylink.sandbox import Sandbox
+from halo_paylink.sandbox import Sandbox, SandboxConfig
+from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import Numbering
 
 from .conftest import halo_client, settings, snapshot
@@ -163,3 +167,66 @@ async def test_cap_with_shifting_rows_together(make_sandbox, paths) -> None:
             resumed = await resume_run(client, paths, result.run_id, options=options)
             assert resumed.outcome is RunOutcome.COMPLETED, resumed.detail
             assert_contract(box, resumed, paths, before)
+
+
+@hypothesis.settings(
+    max_examples=15,
+    deadline=None,
+    # Each example is a whole backfill: no shrinking, so a failure is reported in seconds.
+    phases=(hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate),
+    suppress_health_check=[
+        hypothesis.HealthCheck.function_scoped_fixture,
+        hypothesis.HealthCheck.too_slow,
+    ],
+)
+@hypothesis.given(
+    kind=st.sampled_from(["delete", "pay", "repeat", "displace", "count", "empty"]),
+    after_page=st.integers(1, 7),
+    rows=st.integers(1, 15),
+    delta=st.integers(-60, 60).filter(bool),
+    every_pass=st.booleans(),
+    page_size=st.integers(7, 40),
+)
+def test_any_listing_disturbance_keeps_the_promise(
+    paths: AppPaths,
+    kind: str,
+    after_page: int,
+    rows: int,
+    delta: int,
+    every_pass: bool,
+    page_size: int,
+) -> None:
+    """Whatever the disturbance, where and how often: `completed` means every open invoice is
+    linked, otherwise the run is `incomplete` and a resume after the disturbance completes."""
+    server_filter = kind == "pay"
+    passes = None if every_pass else 1
+
+    async def scenario() -> None:
+        with Sandbox(SandboxConfig(invoices=150, seed=26)) as box:
+            before = snapshot(box)
+            if kind in ("delete", "pay"):
+                box.shift_rows(after_page=after_page, rows=rows, mode=kind, passes=passes)
+            elif kind in ("repeat", "displace"):
+                box.repeat_rows(
+                    after_page=after_page, rows=rows, displace=kind == "displace", passes=passes
+                )
+            elif kind == "count":
+                box.lie_record_count(delta=delta, after_page=after_page, passes=passes)
+            else:
+                box.empty_page(page=after_page, passes=passes)
+            options = RunOptions(
+                batch_size=10, concurrency=2, page_size=page_size, progress_interval=0.0
+            )
+            async with halo_client(box) as client:
+                result = await run_backfill(
+                    client, _settings(server_filter), paths, options=options
+                )
+                assert_contract(box, result, paths, before, server_filter=server_filter)
+                assert box.listing_passes <= MAX_PASSES
+                if result.outcome is RunOutcome.INCOMPLETE:
+                    box.clear_listing_faults()
+                    resumed = await resume_run(client, paths, result.run_id, options=options)
+                    assert resumed.outcome is RunOutcome.COMPLETED, resumed.detail
+                    assert_contract(box, resumed, paths, before, server_filter=server_filter)
+
+    asyncio.run(scenario())

@@ -14,7 +14,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from halo_paylink.core.backfill import (
@@ -121,6 +121,8 @@ async def test_dry_run_names_odd_records_too(make_sandbox, paths) -> None:
 @settings(
     max_examples=12,
     deadline=None,
+    # Each example is a whole backfill: no shrinking, so a failure is reported in seconds.
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
