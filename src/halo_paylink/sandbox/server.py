@@ -2,8 +2,8 @@
 
 It is the app's demo mode and the integration tests' counterpart, so it is faithful rather than
 convenient: whatever the real Halo is known (or, for unverified facts, modelled) to reject, it
-rejects. See /work/shared/halo-api.md for the facts; the modelling choices for unverified ones are
-noted where they are made.
+rejects. The unverified facts the client rests on are in `halo_paylink.halo.facts`; the modelling
+choices the sandbox makes for them are noted where they are made.
 
 Threads: `Sandbox.start()` runs a stdlib `ThreadingHTTPServer` in a daemon thread; each
 connection gets its own daemon thread. All shared state is guarded by one lock; tests may read or
