@@ -15,7 +15,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from halo_paylink.sandbox.state import parse_rate_limit
+from halo_paylink.sandbox.state import PAGE_SIZE_ECHOES, parse_rate_limit
 
 
 def _rate_limit(text: str) -> tuple[int, float]:
@@ -32,6 +32,13 @@ def _non_negative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
     return value
 
 
@@ -81,6 +88,33 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="refuse edits to posted invoices, like Halo's 'do not allow editing posted invoices'",
     )
+    parser.add_argument(
+        "--templates",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="also list N recurring-invoice templates (negative ids that look open; default 0)",
+    )
+    parser.add_argument(
+        "--odd-records",
+        action="store_true",
+        help="also list one record of each odd shape a backfill must skip as unreadable "
+        "(a text id, NaN amounts, custom fields that are not a list, missing fields, ...)",
+    )
+    parser.add_argument(
+        "--page-cap",
+        type=_positive,
+        default=100,
+        metavar="ROWS",
+        help="serve at most ROWS invoices per page, silently, like Halo (default 100)",
+    )
+    parser.add_argument(
+        "--page-size-echo",
+        choices=PAGE_SIZE_ECHOES,
+        default="served",
+        help="what a page's page_size says: the rows really served (default), the size asked "
+        "for (Halo's echo is not evidence), or nothing",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
         send_retry_after=not args.no_retry_after,
         port=args.port,
         forbid_editing_posted=args.forbid_editing_posted,
+        templates=args.templates,
+        odd_records=args.odd_records,
+        max_page_size=args.page_cap,
+        page_size_echo=args.page_size_echo,
     )
     stop = threading.Event()
 
@@ -129,7 +167,10 @@ def run(args: argparse.Namespace) -> int:
             )
             print(
                 f"The Halo sandbox is running at {url}\n"
-                f"It has {config.invoices} demo invoices (seed {config.seed}).\n"
+                f"It has {config.invoices} demo invoices (seed {config.seed})"
+                + (f", {config.templates} recurring templates" if config.templates else "")
+                + (", and odd records to skip" if config.odd_records else "")
+                + f"; at most {config.max_page_size} per page.\n"
                 "\n"
                 "Connect the assistant to it with these demo credentials:\n"
                 f"  Halo address:   {url}\n"

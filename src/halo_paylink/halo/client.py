@@ -262,12 +262,12 @@ class HaloClient:
             previous_ids = ids
             rows = len(invoices) + len(odd_rows)
             seen += rows
-            if page_no == start_page and 0 < rows < size:
-                # Fewer rows than asked on the first page: the end, or a silent server cap. Only
-                # the first page can reveal the cap; with more rows announced (or nothing
-                # announced) later pages are asked at this size, and an empty page ends the list.
-                if record_count is None or seen < record_count:
-                    size = rows
+            # Fewer rows than asked on the first page: the end, or a silent server cap. Only the
+            # first page can reveal the cap; with more rows announced (or nothing announced),
+            # later pages are asked at this size, and an empty page ends the list.
+            first_short = page_no == start_page and 0 < rows < size
+            if first_short and (record_count is None or seen < record_count):
+                size = rows
             yield InvoicePage(
                 page_no=page_no,
                 page_size=size,

@@ -9,6 +9,7 @@ from halo_paylink.sandbox.seed import DEMO_BENJI_TEMPLATE, SeedResult, seed_invo
 from halo_paylink.sandbox.server import Sandbox
 from halo_paylink.sandbox.state import (
     DEMO_CLIENT_SECRET,
+    ListingFault,
     SandboxConfig,
     SandboxStats,
     parse_rate_limit,
@@ -19,6 +20,7 @@ __all__ = [
     "DEMO_CLIENT_SECRET",
     "Fault",
     "FaultInjector",
+    "ListingFault",
     "Sandbox",
     "SandboxConfig",
     "SandboxStats",

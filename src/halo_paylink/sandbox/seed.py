@@ -227,3 +227,132 @@ def seed_invoices(n: int, seed: int = 1) -> SeedResult:
         }
         categories[invoice_id] = category
     return SeedResult(invoices=invoices, categories=categories)
+
+
+# --- records a backfill must not write ---------------------------------------------------------
+
+TEMPLATE = "template"
+ODD = "odd"
+
+#: The odd record shapes `odd_records` builds, by name. Each one otherwise looks like an open,
+#: synced, unlinked invoice, so only reading it carefully tells it apart.
+ODD_KINDS: tuple[str, ...] = (
+    "id_string",  # "id": "abc"
+    "id_float",  # "id": 1.5
+    "id_null",  # "id": null
+    "total_nan",  # "total": "NaN"
+    "amountdue_infinity",  # "amountdue": "Infinity"
+    "total_text",  # "total": "twelve"
+    "amountdue_text",  # "amountdue": "n/a"
+    "customfields_number",  # "customfields": 7
+    "customfields_string",  # "customfields": "CFPaymentLink"
+    "total_missing",  # no "total"
+    "posted_missing",  # no "posted"
+    "thirdparty_object",  # "thirdpartyinvoicenumber": {"value": "20001"}
+    "total_object",  # "total": {"value": 120.0}
+)
+#: Odd shapes whose id is not an integer: they cannot live in the store keyed by id.
+ODD_NON_INTEGER_IDS: frozenset[str] = frozenset({"id_string", "id_float", "id_null"})
+#: The first id given to odd records with an integer id (below the seeded invoices, so they come
+#: first in a listing ordered by id).
+FIRST_ODD_ID = 1
+
+
+def _open_looking(invoice_id: Any, index: int) -> dict[str, Any]:
+    total = round(100.0 + 7.25 * index, 2)
+    return {
+        "id": invoice_id,
+        "invoicenumber": f"INV-ODD-{index:03d}",
+        "thirdpartyinvoicenumber": str(90000 + index),
+        "client_id": 100,
+        "client_name": CLIENTS[0][0],
+        "invoice_date": "2025-06-01T00:00:00",
+        "duedate": "2025-07-01T00:00:00",
+        "posted": True,
+        "voided": False,
+        "total": total,
+        "amountpaid": 0.0,
+        "amountdue": total,
+        "amount_remaining": total,
+        "paymentstatus": STATUS_UNPAID,
+        "invoicetype": 0,
+        "currency": "USD",
+        "qboid": 9000 + index,
+        "xeroid": None,
+        "pdf_attachment_id": None,
+        "generic_online_invoice_payment_url": "",
+        "xero_online_invoice_payment_url": "",
+        "customfields": [
+            {"id": 201, "name": PAYMENT_LINK_CUSTOM_FIELD, "label": "Payment link", "value": ""}
+        ],
+        "lines": [],
+    }
+
+
+def template_invoices(n: int) -> dict[int, dict[str, Any]]:
+    """`n` recurring-invoice templates with ids -1, -2, … -n, as Halo lists them beside invoices.
+
+    They look open (posted, not voided, an amount due, an accounting number), so only their id
+    says they are not invoices: writing a link to one would be wrong.
+    """
+    if n < 0:
+        raise ValueError("the number of templates must not be negative")
+    templates = {}
+    for k in range(1, n + 1):
+        record = _open_looking(-k, k)
+        record["invoicenumber"] = f"RECUR-{k:04d}"
+        record["thirdpartyinvoicenumber"] = str(80000 + k)
+        templates[-k] = record
+    return templates
+
+
+def odd_record(kind: str, invoice_id: Any, index: int = 0) -> dict[str, Any]:
+    """One open-looking record with the odd shape `kind` (one of `ODD_KINDS`)."""
+    record = _open_looking(invoice_id, index)
+    if kind == "id_string":
+        record["id"] = "abc"
+    elif kind == "id_float":
+        record["id"] = 1.5
+    elif kind == "id_null":
+        record["id"] = None
+    elif kind == "total_nan":
+        record["total"] = "NaN"
+    elif kind == "amountdue_infinity":
+        record["amountdue"] = "Infinity"
+        record["amount_remaining"] = "Infinity"
+    elif kind == "total_text":
+        record["total"] = "twelve"
+    elif kind == "amountdue_text":
+        record["amountdue"] = "n/a"
+        record["amount_remaining"] = "n/a"
+    elif kind == "customfields_number":
+        record["customfields"] = 7
+    elif kind == "customfields_string":
+        record["customfields"] = PAYMENT_LINK_CUSTOM_FIELD
+    elif kind == "total_missing":
+        del record["total"]
+    elif kind == "posted_missing":
+        del record["posted"]
+    elif kind == "thirdparty_object":
+        record["thirdpartyinvoicenumber"] = {"value": record["thirdpartyinvoicenumber"]}
+    elif kind == "total_object":
+        record["total"] = {"value": record["total"]}
+    else:
+        raise ValueError(f"unknown odd record kind {kind!r}; known: {', '.join(ODD_KINDS)}")
+    return record
+
+
+def odd_records(first_id: int = FIRST_ODD_ID) -> tuple[dict[int, dict[str, Any]], dict[str, int]]:
+    """One record of every odd shape in `ODD_KINDS`.
+
+    Returns:
+        (records by integer id, the id of each kind). Records whose id is not an integer are keyed
+        by the integer position they are listed at (between the others), under the same name.
+    """
+    records: dict[int, dict[str, Any]] = {}
+    ids: dict[str, int] = {}
+    for index, kind in enumerate(ODD_KINDS):
+        key = first_id + index
+        records[key] = odd_record(kind, key, index)
+        ids[kind] = key
+    return records, ids

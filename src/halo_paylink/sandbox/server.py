@@ -2,8 +2,8 @@
 
 It is the app's demo mode and the integration tests' counterpart, so it is faithful rather than
 convenient: whatever the real Halo is known (or, for unverified facts, modelled) to reject, it
-rejects. See /work/shared/halo-api.md for the facts; the modelling choices for unverified ones are
-noted where they are made.
+rejects. The unverified facts the client rests on are in `halo_paylink.halo.facts`; the modelling
+choices the sandbox makes for them are noted where they are made.
 
 Threads: `Sandbox.start()` runs a stdlib `ThreadingHTTPServer` in a daemon thread; each
 connection gets its own daemon thread. All shared state is guarded by one lock; tests may read or
@@ -28,15 +28,24 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeGuard
 
 from halo_paylink.sandbox.faults import Fault, FaultInjector
-from halo_paylink.sandbox.seed import seed_invoices
+from halo_paylink.sandbox.seed import (
+    ODD,
+    STATUS_PAID,
+    TEMPLATE,
+    odd_records,
+    seed_invoices,
+    template_invoices,
+)
 from halo_paylink.sandbox.state import (
     AGENT_ACCESS_LEVELS,
     DEMO_PROBLEM_APPLICATIONS,
     KNOWN_SCOPES,
+    PAGE_SIZE_ECHOES,
     Application,
+    ListingFault,
     RateWindow,
     SandboxConfig,
     SandboxStats,
@@ -167,8 +176,16 @@ class Sandbox:
         faults: inject faults into upcoming requests (thread-safe).
         stats: what it has served.
         invoices: the live invoice store by id (read or change only inside `with sandbox.lock:`).
-        categories: the seed category of each seeded invoice (see `seed.py`).
+        categories: the seed category of each seeded invoice (see `seed.py`), "template" for a
+            recurring-invoice template, "odd" for an odd record.
+        odd_ids: the store key of each odd record by kind (see `seed.ODD_KINDS`); a record whose
+            id is not an integer is stored (and listed) under an integer key its id does not match,
+            and cannot be read or written by id.
         lock: the store lock (a context manager).
+
+    Listing faults (`shift_rows`, `repeat_rows`, `lie_record_count`, `empty_page`) disturb the
+    paginated invoice listing the way a busy Halo does between page reads; `open_invoice_ids`,
+    `post_counts` and `refused_posts` are the ground truth a test checks a backfill against.
 
     Every public method is thread-safe and may be called while the server runs.
     """
@@ -186,11 +203,22 @@ class Sandbox:
         seeded = seed_invoices(self.config.invoices, self.config.seed)
         self.invoices: dict[int, dict[str, Any]] = seeded.invoices
         self.categories: dict[int, str] = seeded.categories
+        self.odd_ids: dict[str, int] = {}
+        if self.config.page_size_echo not in PAGE_SIZE_ECHOES:
+            raise ValueError(f"page_size_echo must be one of {PAGE_SIZE_ECHOES}")
+        self._listing_faults: list[ListingFault] = []
+        self._pass_no = 0
+        self._last_page_no = 0
         self._tokens = TokenTable(clock)
         self._apps: dict[str, Application] = {}
         self._next_agent_id = 2  # agent 1 is Halo's built-in admin
         self._rate = RateWindow(*self.config.rate_limit) if self.config.rate_limit else None
         self._list_cache: dict[tuple[Any, ...], list[int]] = {}
+        if self.config.templates:
+            self._add_records(template_invoices(self.config.templates), TEMPLATE)
+        if self.config.odd_records:
+            records, self.odd_ids = odd_records()
+            self._add_records(records, ODD)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -341,6 +369,232 @@ class Sandbox:
         """Make every token issued so far expire now (their next use gets 401)."""
         with self._state:
             self._tokens.expire_all()
+
+    # --- invoice store, listing faults and ground truth (for tests) -------------------------
+
+    def _add_records(self, records: Mapping[int, dict[str, Any]], category: str) -> None:
+        clash = set(records) & set(self.invoices)
+        if clash:
+            raise ValueError(f"ids already in use: {sorted(clash)[:5]}")
+        self.invoices.update(records)
+        self.invoices = dict(sorted(self.invoices.items()))
+        self.categories.update(dict.fromkeys(records, category))
+        self._bump_version()
+
+    def _stored(self, invoice_id: int) -> dict[str, Any] | None:
+        """The invoice with this id, if one exists and really has it (an odd record stored under
+        a key its id does not match cannot be addressed by id)."""
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None or invoice.get("id") != invoice_id:
+            return None
+        return invoice
+
+    def add_templates(self, count: int) -> list[int]:
+        """Add `count` recurring-invoice templates below the lowest id in use (negative ids), each
+        looking open; returns their ids."""
+        with self._state:
+            lowest = min([0, *self.invoices])
+            records = {
+                lowest - k: {**record, "id": lowest - k}
+                for k, record in zip(
+                    range(1, count + 1), template_invoices(count).values(), strict=True
+                )
+            }
+            self._add_records(records, TEMPLATE)
+            return sorted(records)
+
+    def add_odd_records(self, first_id: int | None = None) -> dict[str, int]:
+        """Add one open-looking record of every odd shape (`seed.ODD_KINDS`), by default with ids
+        just above 0 (so they come first in a listing by id); returns the key of each kind and
+        merges it into `odd_ids`."""
+        with self._state:
+            if first_id is None:
+                first_id = 1
+            records, ids = odd_records(first_id)
+            self._add_records(records, ODD)
+            self.odd_ids.update(ids)
+            return ids
+
+    def add_record(self, key: int, record: dict[str, Any], category: str = ODD) -> None:
+        """Store `record` as given (any shape) under `key`; listings serve it verbatim there."""
+        with self._state:
+            self._add_records({key: dict(record)}, category)
+
+    def shift_rows(
+        self, *, after_page: int = 1, rows: int = 1, mode: str = "delete", passes: int | None = 1
+    ) -> ListingFault:
+        """After page `after_page` of a listing pass is served, `rows` rows before the next page's
+        offset disappear (`mode="delete"`) or are paid (`mode="pay"`). See `ListingFault`."""
+        if mode not in ("delete", "pay"):
+            raise ValueError("mode must be 'delete' or 'pay'")
+        return self._add_listing_fault(
+            ListingFault("shift", after_page=after_page, rows=rows, mode=mode, passes=passes)
+        )
+
+    def repeat_rows(
+        self,
+        *,
+        after_page: int = 1,
+        rows: int = 1,
+        displace: bool = False,
+        passes: int | None = 1,
+    ) -> ListingFault:
+        """The last `rows` rows of page `after_page` appear again at the start of the next page,
+        and `record_count` counts them: as extra rows, or (`displace=True`) within the real count,
+        the repeats taking the places of the rows that follow, which that pass never serves (as
+        an unstable sort order swaps rows across a page boundary). See `ListingFault`."""
+        return self._add_listing_fault(
+            ListingFault(
+                "repeat",
+                after_page=after_page,
+                rows=rows,
+                mode="displace" if displace else "extra",
+                passes=passes,
+            )
+        )
+
+    def lie_record_count(
+        self,
+        *,
+        record_count: int | None = None,
+        delta: int = 0,
+        after_page: int = 1,
+        passes: int | None = 1,
+    ) -> ListingFault:
+        """From page `after_page` on, announce `record_count` rows (or the real count + `delta`)."""
+        if (record_count is None) == (delta == 0):
+            raise ValueError("give either record_count= or a non-zero delta=")
+        if record_count is not None and record_count < 0:
+            raise ValueError("record_count must not be negative")
+        return self._add_listing_fault(
+            ListingFault(
+                "record_count",
+                after_page=after_page,
+                record_count=record_count,
+                delta=delta,
+                passes=passes,
+            )
+        )
+
+    def empty_page(self, *, page: int = 2, passes: int | None = 1) -> ListingFault:
+        """The first read of page `page` in a pass answers no rows (the real `record_count`)."""
+        return self._add_listing_fault(ListingFault("empty_page", after_page=page, passes=passes))
+
+    def _add_listing_fault(self, fault: ListingFault) -> ListingFault:
+        if fault.after_page < 1:
+            raise ValueError("page numbers start at 1")
+        if fault.rows < 1:
+            raise ValueError("rows must be at least 1")
+        if fault.passes is not None and fault.passes < 1:
+            raise ValueError("passes must be at least 1 (or None for every pass)")
+        with self._state:
+            self._listing_faults.append(fault)
+        return fault
+
+    def clear_listing_faults(self) -> None:
+        """Stop every listing fault (rows already deleted or paid stay so)."""
+        with self._state:
+            self._listing_faults.clear()
+
+    def listing_faults(self) -> list[ListingFault]:
+        """The listing faults in force (a copy of the list; the objects are live)."""
+        with self._state:
+            return list(self._listing_faults)
+
+    @property
+    def listing_passes(self) -> int:
+        """How many listing passes have started (see `ListingFault`)."""
+        with self._state:
+            return self._pass_no
+
+    def set_page_cap(self, cap: int, *, echo: str | None = None) -> None:
+        """Cap `page_size` at `cap` rows, silently; `echo` as `SandboxConfig.page_size_echo`."""
+        if cap < 1:
+            raise ValueError("the page cap must be at least 1")
+        if echo is not None and echo not in PAGE_SIZE_ECHOES:
+            raise ValueError(f"echo must be one of {PAGE_SIZE_ECHOES}")
+        with self._state:
+            self.config.max_page_size = cap
+            if echo is not None:
+                self.config.page_size_echo = echo
+
+    def open_invoice_ids(self) -> set[int]:
+        """Ground truth: the ids of open invoices now (id > 0, readable, posted, not voided,
+        total > 0, something due), whatever they hold in their link fields."""
+        with self._state:
+            return {i for i, inv in self.invoices.items() if _is_open(i, inv)}
+
+    def post_counts(self) -> dict[int, int]:
+        """How many times each invoice id was saved by an update POST (validate-only excluded)."""
+        with self.stats.lock:
+            return dict(self.stats.invoices_written)
+
+    def refused_posts(self) -> dict[int, int]:
+        """Ids <= 0 that update POSTs tried to write (each refused with 400) -> times."""
+        with self.stats.lock:
+            return dict(self.stats.refused_ids)
+
+    def _disturbed(
+        self, ids: list[int], page_no: int, page_size: int
+    ) -> tuple[list[int], int, bool]:
+        """The rows a page is cut from, the `record_count` to announce, and whether this page is
+        answered blank, under the listing faults in force (called once per page, under the state
+        lock; it also keeps track of passes)."""
+        if page_no == 1 or page_no < self._last_page_no:
+            self._pass_no += 1
+        self._last_page_no = page_no
+        current = self._pass_no
+        rows = ids
+        count = len(ids)
+        blank = False
+        for fault in self._listing_faults:
+            if fault.kind == "repeat":
+                if page_no == fault.after_page:
+                    fault.fire(current)
+                elif page_no > fault.after_page and fault.active_in(current):
+                    boundary = fault.after_page * page_size
+                    again = rows[max(0, boundary - fault.rows) : boundary]
+                    if fault.mode == "displace":
+                        rows = rows[:boundary] + again + rows[boundary + len(again) :]
+                    else:
+                        rows = rows[:boundary] + again + rows[boundary:]
+                        count += len(again)
+            elif fault.kind == "empty_page" and page_no == fault.after_page and fault.fire(current):
+                blank = True
+        for fault in self._listing_faults:
+            if (
+                fault.kind == "record_count"
+                and page_no >= fault.after_page
+                and (fault.active_in(current) or fault.fire(current))
+            ):
+                lie = fault.record_count if fault.record_count is not None else count + fault.delta
+                count = max(0, lie)
+        return rows, count, blank
+
+    def _shift_after(self, ids: list[int], page_no: int, page_size: int) -> None:
+        """Apply the shift faults due after serving page `page_no` (under the state lock)."""
+        changed = False
+        for fault in self._listing_faults:
+            if fault.kind != "shift" or page_no != fault.after_page:
+                continue
+            if not fault.fire(self._pass_no):
+                continue
+            before = ids[: min(page_no * page_size, len(ids))]
+            wanted_open = fault.mode == "pay"
+            preferred = [k for k in reversed(before) if self._is_open_key(k) == wanted_open]
+            others = [k for k in reversed(before) if self._is_open_key(k) != wanted_open]
+            for key in (preferred + others)[: fault.rows]:
+                if fault.mode == "delete":
+                    self.invoices.pop(key, None)
+                else:
+                    self.invoices[key] = _paid(self.invoices[key])
+                changed = True
+        if changed:
+            self._bump_version()
+
+    def _is_open_key(self, key: int) -> bool:
+        invoice = self.invoices.get(key)
+        return invoice is not None and _is_open(key, invoice)
 
     def _bump_version(self) -> None:
         self._version += 1
@@ -606,15 +860,21 @@ class Sandbox:
                 raise _BadParam("page_size", "page_size must be at least 1.")
             if page_no < 1:
                 raise _BadParam("page_no", "page_no must be at least 1.")
+            asked = page_size
             page_size = min(page_size, self.config.max_page_size)
+            rows, record_count, blank = self._disturbed(ids, page_no, page_size)
             start = (page_no - 1) * page_size
-            chosen = ids[start : start + page_size]
-            envelope: dict[str, Any] = {
-                "page_no": page_no,
-                "page_size": page_size,
-                "record_count": len(ids),
-                "invoices": [self._row(i, includelines) for i in chosen],
-            }
+            chosen = [] if blank else rows[start : start + page_size]
+            envelope: dict[str, Any] = {"page_no": page_no}
+            if self.config.page_size_echo == "served":
+                envelope["page_size"] = page_size
+            elif self.config.page_size_echo == "requested":
+                envelope["page_size"] = asked
+            envelope["record_count"] = record_count
+            envelope["invoices"] = [self._row(i, includelines) for i in chosen]
+            with self.stats.lock:
+                self.stats.listing_pages += 1
+            self._shift_after(ids, page_no, page_size)
         else:
             count = _int_param(params, "count")
             if count is None or count < 0:
@@ -680,7 +940,7 @@ class Sandbox:
             invoice_id = int(tail)
         except ValueError:
             return _text(404, "Not Found")
-        invoice = self.invoices.get(invoice_id)
+        invoice = self._stored(invoice_id)
         if invoice is None:
             return _text(404, f"Invoice {invoice_id} not found.")
         return _json(200, invoice)
@@ -699,6 +959,27 @@ class Sandbox:
             return _problem({"$": f"The JSON value could not be read: {exc}"})
         if not isinstance(data, list):
             return _problem({"$": "The request body must be a JSON array of invoice objects."})
+        refused = [
+            (index, item["id"])
+            for index, item in enumerate(data)
+            if isinstance(item, dict)
+            and isinstance(item.get("id"), int)
+            and not isinstance(item.get("id"), bool)
+            and item["id"] <= 0
+        ]
+        if refused:
+            # Ids <= 0 are recurring-invoice templates and system rows: the update is refused as
+            # a whole (nothing in this POST is saved), and the attempt is recorded for tests.
+            with self.stats.lock:
+                for _, bad_id in refused:
+                    self.stats.refused_ids[bad_id] += 1
+            return _problem(
+                {
+                    f"[{index}].id": f"Invoice {bad_id} is not an invoice that can be updated "
+                    "(recurring invoice templates and system records have ids of 0 or less)."
+                    for index, bad_id in refused
+                }
+            )
         plans: list[tuple[int | None, dict[str, Any], bool]] = []
         for index, item in enumerate(data):
             if not isinstance(item, dict):
@@ -708,7 +989,7 @@ class Sandbox:
                 return _problem({f"[{index}].id": "The id must be a whole number."})
             validate_only = item.get("_validateonly") is True
             if raw_id is not None and raw_id > 0:
-                current = self.invoices.get(raw_id)
+                current = self._stored(raw_id)
                 if current is None:
                     return _text(404, f"Invoice {raw_id} not found.")
                 if self.config.forbid_editing_posted and current.get("posted"):
@@ -932,10 +1213,68 @@ def _apply(base: Mapping[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
             updated["total"] = total
         else:
             updated[name] = value
-    due = round(float(updated.get("total") or 0) - float(updated.get("amountpaid") or 0), 2)
-    updated["amountdue"] = due
-    updated["amount_remaining"] = due
+    new_total, new_paid = updated.get("total"), updated.get("amountpaid")
+    if _finite_number(new_total) and (new_paid is None or _finite_number(new_paid)):
+        due = round(float(new_total) - float(new_paid or 0), 2)
+        updated["amountdue"] = due
+        updated["amount_remaining"] = due
+    # else: an odd record's amounts are left as they are (Halo would not recompute them either)
     return updated
+
+
+def _paid(invoice: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `invoice` paid in full (the stored dict is replaced, never changed in place, so
+    a page being sent keeps what it was built from)."""
+    paid = dict(invoice)
+    total = invoice.get("total")
+    if _finite_number(total):
+        paid["amountpaid"] = total
+    paid["amountdue"] = 0.0
+    paid["amount_remaining"] = 0.0
+    paid["paymentstatus"] = STATUS_PAID
+    return paid
+
+
+def _finite_number(value: Any) -> TypeGuard[float]:
+    """A JSON number that is neither a boolean nor NaN/Infinity."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _readable(invoice_id: int, invoice: Mapping[str, Any]) -> bool:
+    """True when a stored record is a well-formed invoice: its id is this integer key, its amounts
+    are finite numbers, `posted` and `total` are present, `customfields` is a list and the
+    numbers it is linked by are text (or absent). The sandbox's own notion, for ground truth."""
+    raw_id = invoice.get("id")
+    if isinstance(raw_id, bool) or not isinstance(raw_id, int) or raw_id != invoice_id:
+        return False
+    if not isinstance(invoice.get("posted"), bool) or not _finite_number(invoice.get("total")):
+        return False
+    for name in ("amountpaid", "amountdue", "amount_remaining"):
+        value = invoice.get(name)
+        if value is not None and not _finite_number(value):
+            return False
+    if not isinstance(invoice.get("customfields", []), list | type(None)):
+        return False
+    return all(
+        invoice.get(name) is None or isinstance(invoice.get(name), str)
+        for name in ("thirdpartyinvoicenumber", "invoicenumber")
+    )
+
+
+def _is_open(invoice_id: int, invoice: Mapping[str, Any]) -> bool:
+    """The project's open invoice: id > 0, readable, posted, not voided, total > 0 and something
+    due (amountdue, else amount_remaining, else total - amountpaid)."""
+    if invoice_id <= 0 or not _readable(invoice_id, invoice):
+        return False
+    if invoice.get("posted") is not True or invoice.get("voided") is True:
+        return False
+    total = float(invoice["total"])
+    if total <= 0:
+        return False
+    for name in ("amountdue", "amount_remaining"):
+        if invoice.get(name) is not None:
+            return float(invoice[name]) > 0
+    return total - float(invoice.get("amountpaid") or 0) > 0
 
 
 class _Server(ThreadingHTTPServer):

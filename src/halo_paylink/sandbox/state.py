@@ -138,6 +138,11 @@ class SandboxConfig:
         agent_name: the name of the demo application's agent (`GET /api/Agent/me`).
         opaque_tokens: issue opaque random access tokens (like OpenIddict's reference tokens)
             instead of JWT-shaped ones, so nothing about a token's shape gives it away.
+        page_size_echo: what the envelope's `page_size` says: "served" (the rows per page the
+            server really used), "requested" (echoes what was asked, even above the cap: Halo's
+            echo is not evidence) or "none" (left out).
+        templates: recurring-invoice templates to add (negative ids from -1; they look open).
+        odd_records: add one record of each odd shape (see `seed.odd_records`).
     """
 
     invoices: int = 120
@@ -158,6 +163,73 @@ class SandboxConfig:
     hosted: bool = True
     agent_name: str = "PayLink API"
     opaque_tokens: bool = False
+    page_size_echo: str = "served"
+    templates: int = 0
+    odd_records: bool = False
+
+
+PAGE_SIZE_ECHOES = ("served", "requested", "none")
+
+
+@dataclass
+class ListingFault:
+    """One disturbance of the paginated invoice listing (`GET /api/Invoice?pageinate=true`).
+
+    The listing is read in passes: a pass starts with a read of `page_no=1` or of a page number
+    lower than the one before (a reader starting over); re-reading the same page stays in the pass.
+    A fault *fires* in a pass when that pass reads page `after_page`; it disturbs at most `passes`
+    passes (None = every pass, until cleared).
+
+    Kinds:
+        "shift" (`mode` "delete" or "pay"): right after page `after_page` is served, `rows`
+            rows before the next page's offset leave the listing for good: "delete" deletes
+            them (rows that are not open invoices first, so no invoice a backfill wants to write
+            turns into a 404), "pay" pays them in full (open invoices first), so they drop out of
+            a `paymentstatuses=` filtered listing but stay in an unfiltered one. Later rows move
+            back by `rows`, and a reader that goes on to the next page misses them.
+        "repeat": the pages after `after_page` in that pass start with the last `rows` rows of page
+            `after_page` again (a page-boundary overlap, as when rows are inserted before the
+            offset), and `record_count` counts the repeats, so it stays consistent with the rows.
+            With `mode="displace"` the repeats take the places of the next `rows` rows instead
+            (a swap across the boundary, as an unstable sort order makes): `record_count` stays
+            the real count and the displaced rows are not served in that pass.
+        "record_count": from page `after_page` on, `record_count` announces `record_count` rows
+            (or the real count plus `delta`) instead of the real count: smaller or larger.
+        "empty_page": the first read of page `after_page` in the pass answers an empty page (with
+            the real `record_count`): a transient blank page before the end.
+
+    Attributes:
+        fired: passes disturbed so far.
+    """
+
+    kind: str
+    after_page: int = 1
+    rows: int = 1
+    mode: str = "delete"
+    record_count: int | None = None
+    delta: int = 0
+    passes: int | None = 1
+    fired: int = 0
+    _pass: int = field(default=-1, repr=False)  # the pass it fired in last
+
+    def fires_in(self, pass_no: int) -> bool:
+        """True when the fault is (or may become) active in pass `pass_no`."""
+        if self._pass == pass_no:
+            return True
+        return self.passes is None or self.fired < self.passes
+
+    def fire(self, pass_no: int) -> bool:
+        """Mark the fault fired in `pass_no`; False when it had already fired in that pass or is
+        spent."""
+        if self._pass == pass_no or not self.fires_in(pass_no):
+            return False
+        self._pass = pass_no
+        self.fired += 1
+        return True
+
+    def active_in(self, pass_no: int) -> bool:
+        """True when the fault fired in pass `pass_no` (its effect lasts to the end of the pass)."""
+        return self._pass == pass_no
 
 
 @dataclass
@@ -204,6 +276,9 @@ class SandboxStats:
         by_kind: (method, path kind, status) -> count; status 0 = connection dropped.
         invoice_posts: `POST /api/Invoice` requests that reached the invoice handler.
         invoices_written: invoice id -> times saved (validate-only does not count).
+        refused_ids: ids <= 0 (templates, system rows) a POST tried to update -> times; each such
+            POST was answered 400 and saved nothing.
+        listing_pages: paginated invoice-list pages served (faulted ones included).
         invoices_created: invoices created by a POST object without `id`.
         validate_only: objects validated with `_validateonly: true`.
         rate_limited: 429 answers.
@@ -214,6 +289,8 @@ class SandboxStats:
     by_kind: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     invoice_posts: int = 0
     invoices_written: Counter[int] = field(default_factory=Counter)
+    refused_ids: Counter[int] = field(default_factory=Counter)
+    listing_pages: int = 0
     invoices_created: int = 0
     validate_only: int = 0
     rate_limited: int = 0

@@ -150,8 +150,8 @@ def _attempt_outcome(engine: Engine, crash: BaseException | None = None) -> tupl
         missed = engine.incomplete.possibly_missed
         return RunOutcome.INCOMPLETE, (
             f"Halo's invoice list kept changing while it was read ({engine.incomplete.summary()}): "
-            f"up to {missed} open invoice{'s' if missed != 1 else ''} may be missing. "
-            "Run again later (resume) to cover them."
+            f"up to {missed} open invoice{'s' if missed != 1 else ''} may be missing: "
+            "run again later (resume covers them)."
         )
     if engine.unfinished:
         return RunOutcome.INCOMPLETE, (
@@ -216,7 +216,7 @@ async def plan_backfill(
             await asyncio.to_thread(csv_report.close)
     outcome, detail = _attempt_outcome(engine)
     if outcome is RunOutcome.INCOMPLETE:
-        detail = detail.replace("Run again later (resume)", "Run the dry run again later")
+        detail = detail.replace("(resume covers them)", "(a dry run again)")
     if outcome is RunOutcome.COMPLETED:
         outcome = RunOutcome.PLANNED
     warnings: list[str] = []

@@ -1,0 +1,75 @@
+"""`halo-paylink sandbox` with templates, odd records and a silent page cap, as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from halo_paylink.sandbox import seed as seedmod
+
+from .test_sandbox_cli import TIMEOUT, read_line, start
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(TIMEOUT)
+
+
+def test_templates_odd_records_and_page_cap(processes: list[subprocess.Popen[str]]) -> None:
+    proc = start(
+        "--json",
+        "--invoices",
+        "30",
+        "--templates",
+        "4",
+        "--odd-records",
+        "--page-cap",
+        "7",
+        "--page-size-echo",
+        "requested",
+    )
+    processes.append(proc)
+    info = json.loads(read_line(proc))
+    with httpx.Client(base_url=info["url"], timeout=10) as http:
+        token = http.post(
+            "/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": info["client_id"],
+                "client_secret": info["client_secret"],
+                "scope": "read:invoices",
+            },
+        ).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        body = http.get(
+            "/api/Invoice", params={"pageinate": "true", "page_size": 100, "page_no": 1}
+        ).json()
+    assert body["page_size"] == 100 and len(body["invoices"]) == 7
+    assert body["record_count"] == 30 + 4 + len(seedmod.ODD_KINDS)
+    assert [row["id"] for row in body["invoices"][:4]] == [-4, -3, -2, -1]
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("0", "0 is not at least 1"), ("-3", "-3 is negative"), ("many", "'many' is not a whole")],
+)
+def test_bad_page_cap_is_explained(value: str, words: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "halo_paylink", "sandbox", "--page-cap", value],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 2
+    assert "--page-cap" in result.stderr and words in result.stderr
+    assert "Traceback" not in result.stderr
