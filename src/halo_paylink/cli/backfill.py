@@ -11,7 +11,8 @@ Profile values are defaults; flags override them. The client secret comes from H
 or the keyring (see `cli.common`); there is no prompt when stdin is not a terminal. A progress bar
 goes to stderr only when stderr is a terminal; the summary goes to stdout (`--json`: one JSON
 object). Exit 0 on success; otherwise the outcome's exit code (see `RunOutcome.exit_code`), 2 for
-usage errors. Ctrl-C stops cleanly between batches (the run can be resumed).
+usage errors, 7 when another run against the same Halo is running, 17 (local_error) when a local
+folder cannot be written or the disk is full (found before anything is sent to Halo). Ctrl-C stops cleanly between batches (the run can be resumed).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from typing import Any, TextIO
 from halo_paylink.core.backfill.outcome import Counts
 
 DEFAULT_CONCURRENCY = 4
+#: Exit code when another run against the same Halo is running (try again once it has finished).
+BUSY_EXIT = 7
 
 
 def add_parser(subparsers: Any) -> None:
@@ -250,6 +253,8 @@ async def _backfill(args: argparse.Namespace) -> int:
         run_backfill,
         undo_run,
     )
+    from halo_paylink.core.backfill.lock import RunLockedError
+    from halo_paylink.core.backfill.outcome import RunOutcome
     from halo_paylink.halo.client import HaloClient
     from halo_paylink.halo.discovery import discover
     from halo_paylink.halo.errors import HaloError
@@ -321,8 +326,14 @@ async def _backfill(args: argparse.Namespace) -> int:
                 result = await undo_run(
                     client, paths, args.undo, options=options, on_progress=bar, cancel=cancel
                 )
+        except RunLockedError as exc:
+            raise CliError(
+                str(exc), next_step="See `halo-paylink runs`.", exit_code=BUSY_EXIT
+            ) from None
         except BackfillError as exc:
             raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
+        except HaloError as exc:  # the local pre-flight: a folder or disk problem, found first
+            raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGINT)
