@@ -12,7 +12,8 @@ or the keyring (see `cli.common`); there is no prompt when stdin is not a termin
 goes to stderr only when stderr is a terminal; the summary goes to stdout (`--json`: one JSON
 object). Exit 0 on success; otherwise the outcome's exit code (see `RunOutcome.exit_code`), 2 for
 usage errors, 7 when another run against the same Halo is running, 17 (local_error) when a local
-folder cannot be written or the disk is full (found before anything is sent to Halo). Ctrl-C stops cleanly between batches (the run can be resumed).
+folder cannot be written or the disk is full (found before anything is sent to Halo). Ctrl-C
+stops cleanly between batches (the run can be resumed).
 """
 
 from __future__ import annotations
