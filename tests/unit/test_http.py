@@ -96,7 +96,7 @@ async def test_custom_ca_file_is_added_to_trust_not_replacing_it() -> None:
         assert context.cert_store_stats()["x509_ca"] >= before > 0
 
 
-def test_unreadable_ca_file_is_a_local_error_naming_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_ca_file_is_a_local_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     missing = tmp_path / "nope.pem"
     with pytest.raises(HaloError) as info:
         make_http_client(ca_file=missing)
