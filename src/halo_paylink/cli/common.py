@@ -133,6 +133,24 @@ def _usage(headline: str, next_step: str = "") -> CliError:
     )
 
 
+def is_clean_text(value: str) -> bool:
+    """True when `value` is valid Unicode text (no lone surrogates from undecodable bytes) with
+    no control characters: what a client ID, tenant or secret must be."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value)
+
+
+def _check_text_option(name: str, value: str | None) -> None:
+    if value is not None and not is_clean_text(value):
+        raise _usage(
+            f"{name} holds bytes that are not UTF-8 text, or control characters.",
+            f"Type {name} again as plain text, exactly as Halo shows it.",
+        )
+
+
 def _stdin_is_terminal() -> bool:
     stream = sys.stdin
     try:
@@ -169,6 +187,16 @@ def _secret(
     """The secret and where it came from; raises CliError when there is none."""
     value = environ.get(SECRET_ENV, "")
     if value:
+        if not is_clean_text(value):
+            # Python decodes undecodable environment bytes to lone surrogates: they would fail
+            # deep in the HTTP layer. The value itself is never echoed.
+            raise CliError.from_halo(
+                HaloError(
+                    ErrorKind.BAD_SECRET_TEXT,
+                    f"{SECRET_ENV} holds bytes that are not UTF-8 text, or control characters.",
+                ),
+                exit_code=USAGE_EXIT,
+            )
         return value, "environment"
     keyring_problem = ""
     if profile is not None and profile.secret_mode is SecretMode.KEYRING:
@@ -232,6 +260,13 @@ def resolve_connection(
     tenant_arg = getattr(args, "tenant", None) or None
     ca_file_arg = getattr(args, "ca_file", None) or None
 
+    for name, value in (
+        ("--profile", profile_name),
+        ("--url", url),
+        ("--client-id", client_id_arg),
+        ("--tenant", tenant_arg),
+    ):
+        _check_text_option(name, value)
     profile: Profile | None = None
     if profile_name:
         if url or client_id_arg:
