@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -23,6 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from halo_paylink.cli.terminal import say, say_json
 from halo_paylink.halo.discovery import parse_address
 from halo_paylink.halo.errors import ErrorCategory, ErrorKind, HaloError, detail_label
 from halo_paylink.halo.models import Credentials
@@ -374,18 +374,18 @@ def _error_fields(
 def _print(fields: dict[str, Any], json_mode: bool, stream: TextIO | None) -> None:
     if json_mode:
         out = stream or sys.stdout
-        print(json.dumps({"ok": False, "error": fields}), file=out)
+        say_json({"ok": False, "error": fields}, file=out)
         return
     out = stream or sys.stderr
     status = f" (HTTP {fields['status']})" if fields["status"] else ""
-    print(f"Error: {fields['headline']}{status}", file=out)
+    say(f"Error: {fields['headline']}{status}", file=out)
     if fields["detail"]:
         category = next((c for c in ErrorCategory if c.value == fields["category"]), None)
-        print(f"  {detail_label(category)}: {fields['detail']}", file=out)
+        say(f"  {detail_label(category)}: {fields['detail']}", file=out)
     if fields["next_step"]:
-        print(f"  Next step: {fields['next_step']}", file=out)
+        say(f"  Next step: {fields['next_step']}", file=out)
     if fields["retry_after"]:
-        print(f"  Halo asked to wait {fields['retry_after']:.0f} s.", file=out)
+        say(f"  Halo asked to wait {fields['retry_after']:.0f} s.", file=out)
 
 
 def print_error(err: HaloError, json_mode: bool, *, stream: TextIO | None = None) -> None:
