@@ -179,3 +179,24 @@ def test_cli_second_process_is_refused_until_the_first_dies(make_sandbox, tmp_pa
     )
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["outcome"] == "completed"
+
+
+@pytest.mark.anyio
+async def test_runs_against_different_halos_do_not_wait_for_each_other(make_sandbox, paths) -> None:
+    first_box, other_box = make_sandbox(invoices=20, seed=1), make_sandbox(invoices=20, seed=2)
+    async with (
+        halo_client(first_box, client_cls=GatedClient) as first_client,
+        halo_client(other_box) as other,
+    ):
+        assert isinstance(first_client, GatedClient)
+        first_client.entered, first_client.gate = asyncio.Event(), asyncio.Event()
+        first = asyncio.create_task(run_backfill(first_client, settings(), paths))
+        await first_client.entered.wait()
+        [journal] = list(paths.journals_dir.glob("*.jsonl"))
+        elsewhere = await run_backfill(other, settings(), paths)
+        assert elsewhere.outcome is RunOutcome.COMPLETED and elsewhere.counts.written > 0
+        # Resuming the running run through another Halo's lock still meets the run itself.
+        with pytest.raises(RunLockedError, match=f"Run {journal.stem} is still running"):
+            await resume_run(other, paths, journal.stem)
+        first_client.gate.set()
+        assert (await first).outcome is RunOutcome.COMPLETED
