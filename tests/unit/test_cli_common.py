@@ -336,4 +336,5 @@ async def test_open_connection_bad_ca_file(paths: AppPaths, tmp_path: Path) -> N
             args, paths=paths, environ={SECRET_ENV: "oc-secret-2"}, interactive=False
         ):
             pass
-    assert caught.value.error is not None and caught.value.error.kind is ErrorKind.TLS
+    assert caught.value.error is not None
+    assert caught.value.error.kind is ErrorKind.CA_FILE_UNREADABLE

@@ -96,17 +96,17 @@ async def test_custom_ca_file_is_added_to_trust_not_replacing_it() -> None:
         assert context.cert_store_stats()["x509_ca"] >= before > 0
 
 
-def test_unreadable_ca_file_is_a_tls_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_ca_file_is_a_local_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     missing = tmp_path / "nope.pem"
     with pytest.raises(HaloError) as info:
         make_http_client(ca_file=missing)
-    assert info.value.kind is ErrorKind.TLS
+    assert info.value.kind is ErrorKind.CA_FILE_UNREADABLE
     assert "nope.pem" in info.value.detail
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate")
     with pytest.raises(HaloError) as info:
         make_http_client(ca_file=garbage)
-    assert info.value.kind is ErrorKind.TLS
+    assert info.value.kind is ErrorKind.CA_FILE_UNREADABLE
 
 
 def _wrapped(outer: Exception, inner: BaseException) -> Exception:

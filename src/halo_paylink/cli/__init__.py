@@ -12,8 +12,12 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from halo_paylink import __version__
+
+if TYPE_CHECKING:
+    from halo_paylink.storage.paths import AppPaths
 
 #: subcommand name -> module in this package that implements it
 SUBCOMMANDS: dict[str, str] = {
@@ -60,7 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from halo_paylink.storage.logs import setup_logging, shutdown_logging
         from halo_paylink.storage.paths import AppPaths
 
-        setup_logging(AppPaths.default())  # redacted, rotating, in the platformdirs log dir
+        paths = AppPaths.default()
+        try:
+            setup_logging(paths)  # redacted, rotating, in the platformdirs log dir
+        except OSError as exc:  # a read-only or full log folder: a message, not a traceback
+            return _log_folder_failed(paths, exc, json_mode=bool(getattr(args, "json", False)))
         logging.getLogger(__name__).info("halo-paylink %s %s", __version__, command)
         try:
             module = importlib.import_module(SUBCOMMANDS[command])
@@ -70,3 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from halo_paylink.ui.app import run_app  # Qt is imported only when the window is wanted
 
     return run_app(demo=args.demo, profile=args.profile)
+
+
+def _log_folder_failed(paths: AppPaths, exc: OSError, *, json_mode: bool) -> int:
+    """Explain a log folder that cannot be written; the exit code of a local error."""
+    from halo_paylink.cli.common import print_cli_error
+    from halo_paylink.core.backfill.outcome import RunOutcome
+    from halo_paylink.storage.preflight import folder_error
+
+    print_cli_error(folder_error(paths.log_dir, exc, what="log"), json_mode)
+    return RunOutcome.LOCAL_ERROR.exit_code

@@ -11,7 +11,9 @@ Profile values are defaults; flags override them. The client secret comes from H
 or the keyring (see `cli.common`); there is no prompt when stdin is not a terminal. A progress bar
 goes to stderr only when stderr is a terminal; the summary goes to stdout (`--json`: one JSON
 object). Exit 0 on success; otherwise the outcome's exit code (see `RunOutcome.exit_code`), 2 for
-usage errors. Ctrl-C stops cleanly between batches (the run can be resumed).
+usage errors, 7 when another run against the same Halo is running, 17 (local_error) when a local
+folder cannot be written or the disk is full (found before anything is sent to Halo). Ctrl-C
+stops cleanly between batches (the run can be resumed).
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import signal
 import sys
 from typing import Any, TextIO
 
+from halo_paylink.cli.terminal import say, say_json
 from halo_paylink.core.backfill.outcome import Counts
 
 DEFAULT_CONCURRENCY = 4
+#: Exit code when another run against the same Halo is running (try again once it has finished).
+BUSY_EXIT = 7
 
 
 def add_parser(subparsers: Any) -> None:
@@ -95,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         print_cli_error(error, json_mode=args.json)
         return error.exit_code
     except KeyboardInterrupt:
-        print("Interrupted; resume with: halo-paylink backfill --resume", file=sys.stderr)
+        say("Interrupted; resume with: halo-paylink backfill --resume", file=sys.stderr)
         return 130
 
 
@@ -108,17 +112,23 @@ def _runs(args: argparse.Namespace) -> int:
 
     runs = list_runs(AppPaths.default())
     if args.json:
-        print(json.dumps({"runs": [r.to_json() for r in runs]}))
+        say_json({"runs": [r.to_json() for r in runs]})
         return 0
     if not runs:
-        print("No runs yet.")
+        say("No runs yet.")
         return 0
-    print(f"{'RUN ID':<24} {'KIND':<8} {'STARTED':<16} {'STATUS':<23} COUNTS")
+    say(f"{'RUN ID':<24} {'KIND':<8} {'STARTED':<16} {'STATUS':<23} COUNTS")
     for info in runs:
-        print(
+        status = "damaged" if info.damaged else info.status.value
+        if info.running:
+            status = "running"
+        counts = "-" if info.damaged else _counts_line(info.counts)
+        say(
             f"{info.run_id:<24} {info.kind.value:<8} {_local_minute(info.started):<16} "
-            f"{info.status.value:<23} {_counts_line(info.counts)}"
+            f"{status:<23} {counts}"
         )
+        if info.damaged:
+            say(f"  {info.damage}")
     return 0
 
 
@@ -222,6 +232,19 @@ def _settings(args: argparse.Namespace, profile: Any) -> Any:
     return settings
 
 
+def _check_run_id_argument(args: argparse.Namespace) -> None:
+    """`--resume RUN_ID` / `--undo RUN_ID` name a run in the runs folder, nothing else."""
+    from halo_paylink.cli.common import CliError
+    from halo_paylink.core.backfill.journal import is_run_id
+
+    for flag, value in (("--undo", args.undo), ("--resume", args.resume)):
+        if value and not is_run_id(value):
+            raise CliError(
+                f"{flag} needs a run id, such as 20261201-081200-123abcd; {value!r} is not one.",
+                next_step="List the runs with `halo-paylink runs` and copy an id from there.",
+            )
+
+
 def _apply_run_profile(args: argparse.Namespace, paths: Any) -> None:
     """For --resume/--undo without connection flags: use the profile the run was made with."""
     if args.profile or args.url or args.client_id:
@@ -253,6 +276,8 @@ async def _backfill(args: argparse.Namespace) -> int:
         run_backfill,
         undo_run,
     )
+    from halo_paylink.core.backfill.lock import RunLockedError
+    from halo_paylink.core.backfill.outcome import RunOutcome
     from halo_paylink.halo.client import HaloClient
     from halo_paylink.halo.discovery import discover
     from halo_paylink.halo.errors import HaloError
@@ -270,6 +295,7 @@ async def _backfill(args: argparse.Namespace) -> int:
     if mode in ("undo", "resume"):
         if args.dry_run:
             raise CliError("--dry-run cannot be combined with --resume or --undo.")
+        _check_run_id_argument(args)
         _apply_run_profile(args, paths)
     if args.batch_size < 1 or args.concurrency < 1:
         raise CliError("--batch-size and --concurrency must be at least 1.")
@@ -324,8 +350,14 @@ async def _backfill(args: argparse.Namespace) -> int:
                 result = await undo_run(
                     client, paths, args.undo, options=options, on_progress=bar, cancel=cancel
                 )
+        except RunLockedError as exc:
+            raise CliError(
+                str(exc), next_step="See `halo-paylink runs`.", exit_code=BUSY_EXIT
+            ) from None
         except BackfillError as exc:
             raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
+        except HaloError as exc:  # the local pre-flight: a folder or disk problem, found first
+            raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGINT)
@@ -377,7 +409,7 @@ def result_to_json(result: Any, mode: str) -> dict[str, Any]:
 
 def _print_result(result: Any, mode: str, json_mode: bool) -> None:
     if json_mode:
-        print(json.dumps(result_to_json(result, mode), ensure_ascii=False))
+        say_json(result_to_json(result, mode))
         return
     counts = result.counts
     title = {
@@ -386,34 +418,34 @@ def _print_result(result: Any, mode: str, json_mode: bool) -> None:
         "resume": "Resumed run",
         "undo": "Undo",
     }[mode]
-    print(f"{title}: {result.outcome.value}" + (f" (run {result.run_id})" if result.run_id else ""))
+    say(f"{title}: {result.outcome.value}" + (f" (run {result.run_id})" if result.run_id else ""))
     if result.plan is not None:
-        print(f"  would write:  {result.plan.to_write}")
+        say(f"  would write:  {result.plan.to_write}")
     else:
-        print(
+        say(
             f"  written:      {counts.written}"
             + (f" (of which overwritten {counts.overwritten})" if counts.overwritten else "")
         )
-    print(f"  conflicts:    {counts.conflicts} (a different link; left alone)")
-    print(f"  failed:       {counts.failed}")
+    say(f"  conflicts:    {counts.conflicts} (a different link; left alone)")
+    say(f"  failed:       {counts.failed}")
     for reason, number in counts.skipped.items():
-        print(f"  skipped:      {number} {_skip_label(reason)}")
+        say(f"  skipped:      {number} {_skip_label(reason)}")
     if counts.unknown or counts.not_written:
-        print(f"  unfinished:   {counts.unknown + counts.not_written} (resume to finish)")
+        say(f"  unfinished:   {counts.unknown + counts.not_written} (resume to finish)")
     if result.plan is not None and result.plan.sample:
-        print("  first changes:")
+        say("  first changes:")
         for change in result.plan.sample[:10]:
-            print(f"    {change.number} ({change.client}): {change.new}")
+            say(f"    {change.number} ({change.client}): {change.new}")
     for warning in result.warnings:
-        print(f"  warning: {warning}")
+        say(f"  warning: {warning}")
     if result.error is not None:
-        print(f"  {result.error.headline} {result.error.next_step}")
+        say(f"  {result.error.headline} {result.error.next_step}")
     elif result.detail:
-        print(f"  {result.detail}")
+        say(f"  {result.detail}")
     if result.report is not None:
-        print(f"  report: {result.report.csv}")
+        say(f"  report: {result.report.csv}")
     if result.outcome.resumable and result.run_id:
-        print(f"  resume with: halo-paylink backfill --resume {result.run_id}")
+        say(f"  resume with: halo-paylink backfill --resume {result.run_id}")
 
 
 def _skip_label(value: str) -> str:

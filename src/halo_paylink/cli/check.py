@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from typing import Any
 
+from halo_paylink.cli.terminal import say, say_json
 from halo_paylink.core.checks import CheckReport, CheckResult, CheckState, run_checks
 
 SYMBOLS = {
@@ -67,15 +67,15 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
 
 def print_human(report: CheckReport) -> None:
     for result in report.results:
-        print(f"[{SYMBOLS[result.state]}] {result.title}")
+        say(f"[{SYMBOLS[result.state]}] {result.title}")
         if result.message:
-            print(f"       {result.message}")
+            say(f"       {result.message}")
         if result.state is CheckState.FAIL and result.fix:
-            print(f"       Fix: {result.fix}")
+            say(f"       Fix: {result.fix}")
         if result.note:
-            print(f"       Note: {result.note}")
-    print()
-    print("All checks passed." if report.all_passed else "Some checks failed; see the fixes above.")
+            say(f"       Note: {result.note}")
+    say()
+    say("All checks passed." if report.all_passed else "Some checks failed; see the fixes above.")
 
 
 async def _check(args: argparse.Namespace) -> int:
@@ -89,7 +89,7 @@ async def _check(args: argparse.Namespace) -> int:
             tenant=connection.tenant,
         )
     if args.json:
-        print(json.dumps(report_to_json(report)))
+        say_json(report_to_json(report))
     else:
         print_human(report)
     return 0 if report.all_passed else 1
@@ -104,5 +104,5 @@ def run(args: argparse.Namespace) -> int:
         print_cli_error(error, json_mode=args.json)
         return 2
     except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
+        say("Interrupted.", file=sys.stderr)
         return 130

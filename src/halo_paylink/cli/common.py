@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -23,6 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from halo_paylink.cli.terminal import say, say_json
 from halo_paylink.halo.discovery import parse_address
 from halo_paylink.halo.errors import ErrorCategory, ErrorKind, HaloError, detail_label
 from halo_paylink.halo.models import Credentials
@@ -133,6 +133,24 @@ def _usage(headline: str, next_step: str = "") -> CliError:
     )
 
 
+def is_clean_text(value: str) -> bool:
+    """True when `value` is valid Unicode text (no lone surrogates from undecodable bytes) with
+    no control characters: what a client ID, tenant or secret must be."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value)
+
+
+def _check_text_option(name: str, value: str | None) -> None:
+    if value is not None and not is_clean_text(value):
+        raise _usage(
+            f"{name} holds bytes that are not UTF-8 text, or control characters.",
+            f"Type {name} again as plain text, exactly as Halo shows it.",
+        )
+
+
 def _stdin_is_terminal() -> bool:
     stream = sys.stdin
     try:
@@ -169,6 +187,16 @@ def _secret(
     """The secret and where it came from; raises CliError when there is none."""
     value = environ.get(SECRET_ENV, "")
     if value:
+        if not is_clean_text(value):
+            # Python decodes undecodable environment bytes to lone surrogates: they would fail
+            # deep in the HTTP layer. The value itself is never echoed.
+            raise CliError.from_halo(
+                HaloError(
+                    ErrorKind.BAD_SECRET_TEXT,
+                    f"{SECRET_ENV} holds bytes that are not UTF-8 text, or control characters.",
+                ),
+                exit_code=USAGE_EXIT,
+            )
         return value, "environment"
     keyring_problem = ""
     if profile is not None and profile.secret_mode is SecretMode.KEYRING:
@@ -232,6 +260,13 @@ def resolve_connection(
     tenant_arg = getattr(args, "tenant", None) or None
     ca_file_arg = getattr(args, "ca_file", None) or None
 
+    for name, value in (
+        ("--profile", profile_name),
+        ("--url", url),
+        ("--client-id", client_id_arg),
+        ("--tenant", tenant_arg),
+    ):
+        _check_text_option(name, value)
     profile: Profile | None = None
     if profile_name:
         if url or client_id_arg:
@@ -339,18 +374,18 @@ def _error_fields(
 def _print(fields: dict[str, Any], json_mode: bool, stream: TextIO | None) -> None:
     if json_mode:
         out = stream or sys.stdout
-        print(json.dumps({"ok": False, "error": fields}), file=out)
+        say_json({"ok": False, "error": fields}, file=out)
         return
     out = stream or sys.stderr
     status = f" (HTTP {fields['status']})" if fields["status"] else ""
-    print(f"Error: {fields['headline']}{status}", file=out)
+    say(f"Error: {fields['headline']}{status}", file=out)
     if fields["detail"]:
         category = next((c for c in ErrorCategory if c.value == fields["category"]), None)
-        print(f"  {detail_label(category)}: {fields['detail']}", file=out)
+        say(f"  {detail_label(category)}: {fields['detail']}", file=out)
     if fields["next_step"]:
-        print(f"  Next step: {fields['next_step']}", file=out)
+        say(f"  Next step: {fields['next_step']}", file=out)
     if fields["retry_after"]:
-        print(f"  Halo asked to wait {fields['retry_after']:.0f} s.", file=out)
+        say(f"  Halo asked to wait {fields['retry_after']:.0f} s.", file=out)
 
 
 def print_error(err: HaloError, json_mode: bool, *, stream: TextIO | None = None) -> None:

@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import enum
 import html
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice
 from halo_paylink.storage.profiles import Numbering
+
+#: Halo's payment-URL fields (and a custom field's value) hold at most this many characters
+#: (nvarchar(1000) in Halo's schema); a longer link would be cut or refused.
+LINK_MAX_LENGTH = 1000
+#: A long but realistic invoice number (QuickBooks allows 21 characters): a template must still
+#: fit `LINK_MAX_LENGTH` once every placeholder is filled with it.
+SAMPLE_INVOICE_NUMBER = "INV-2026-000000012345"
+#: Unicode categories a link may not hold: controls, format characters (zero-width, bidi
+#: overrides), lone surrogates (undecodable bytes), private-use and unassigned code points.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 
 
 class Severity(enum.Enum):
@@ -36,8 +47,11 @@ class LinkProblem:
 def validate_link_template(text: str) -> list[LinkProblem]:
     """Check a pay-now link template; an empty list means it is fine.
 
-    Errors: empty, not https, no host, no placeholder, whitespace inside. Warnings: a host that is
-    not a Benji Pays host (accepted: the link is treated as opaque), the placeholder more than once.
+    Errors: empty, not https, no host, no placeholder, whitespace inside, control or invisible
+    characters, a user name or password, a port that is not 1-65535, and a link longer than
+    `LINK_MAX_LENGTH` once filled with `SAMPLE_INVOICE_NUMBER`. Warnings: a host that is not a
+    Benji Pays host (accepted: the link is treated as opaque), the placeholder more than once.
+    Never raises, whatever the text.
     """
     problems: list[LinkProblem] = []
     template = text.strip()
@@ -47,18 +61,66 @@ def validate_link_template(text: str) -> list[LinkProblem]:
         problems.append(
             LinkProblem(Severity.ERROR, "whitespace", "The link contains spaces or line breaks.")
         )
+    if any(unicodedata.category(ch) in _INVISIBLE for ch in template):
+        problems.append(
+            LinkProblem(
+                Severity.ERROR,
+                "control_characters",
+                "The link contains invisible or control characters (often copied along from a "
+                "document or chat); paste it again from Benji Pays.",
+            )
+        )
     probe = template.replace(facts.BENJI_PLACEHOLDER, "1")
+    port_ok = True
     try:
         parts = urlsplit(probe)
         host = (parts.hostname or "").lower()
+        try:
+            port_ok = parts.port != 0
+        except ValueError:
+            port_ok = False
     except ValueError:
         parts, host = None, ""
-    if parts is None or parts.scheme.lower() != "https":
+    if parts is None:
+        problems.append(
+            LinkProblem(
+                Severity.ERROR,
+                "malformed",
+                "The link is not a valid web address (a stray '[' or ']' outside [Invoice No.]?); "
+                "paste it again from Benji Pays.",
+            )
+        )
+    elif parts.scheme.lower() != "https":
         problems.append(
             LinkProblem(Severity.ERROR, "not_https", "The link must start with https://.")
         )
-    if not host:
+    if parts is not None and not host:
         problems.append(LinkProblem(Severity.ERROR, "no_host", "The link has no web address."))
+    if parts is not None and "@" in parts.netloc:
+        problems.append(
+            LinkProblem(
+                Severity.ERROR,
+                "credentials",
+                "The link contains a user name or password (something@ before the host); paste "
+                "the pay-now link exactly as Benji Pays shows it.",
+            )
+        )
+    if not port_ok:
+        problems.append(
+            LinkProblem(
+                Severity.ERROR, "bad_port", "The port in the link is not a number from 1 to 65535."
+            )
+        )
+    filled = len(fill_link(template, SAMPLE_INVOICE_NUMBER))
+    if filled > LINK_MAX_LENGTH:
+        problems.append(
+            LinkProblem(
+                Severity.ERROR,
+                "too_long",
+                f"With an invoice number filled in, the link is {filled} characters long; Halo "
+                f"keeps at most {LINK_MAX_LENGTH}. Use the short pay-now link from Benji Pays.",
+            )
+        )
     count = template.count(facts.BENJI_PLACEHOLDER)
     if count == 0:
         problems.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -25,6 +26,9 @@ _EXAMPLE = "e.g. https://acme.halopsa.com"
 _QUOTES = "\"'`<>“”‘’«»"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(.*)$", re.DOTALL)
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+#: Unicode categories no address may hold: controls, format characters (zero-width, bidi
+#: overrides), lone surrogates (undecodable bytes), private-use and unassigned code points.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 _EMAIL = re.compile(r"^[^@/\s:]+@[^@/\s]+\.[^@/\s]+$")
 #: Path segments that end the web prefix: what follows belongs to the API or the auth server.
 _SERVER_SEGMENTS = ("api", "auth")
@@ -73,12 +77,26 @@ def _hosted_tenant(host: str) -> tuple[bool, str | None]:
 
 
 def _check_host(host: str, *, explicit_scheme: bool) -> None:
+    if "%" in host:
+        raise _bad(
+            f"{host!r} is not a valid host name: it holds a '%' (an escape or an IPv6 zone), "
+            f"which Halo addresses never do ({_EXAMPLE})."
+        )
     bare = host.strip("[]")
     try:
         ipaddress.ip_address(bare)
         return
     except ValueError:
         pass
+    if ":" in bare:
+        raise _bad(f"{host!r} is not a valid IPv6 address.")
+    last = bare.rstrip(".").rsplit(".", 1)[-1]
+    if last.isdigit() or re.fullmatch(r"0x[0-9a-f]*", last):
+        # A host ending in a number is an IPv4 address to browsers and HTTP libraries alike.
+        raise _bad(
+            f"{host!r} is not a valid IP address (four numbers from 0 to 255, e.g. 192.0.2.10), "
+            f"nor a host name ({_EXAMPLE})."
+        )
     try:
         ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError:
@@ -112,6 +130,11 @@ def parse_address(text: str) -> ParsedAddress:
         raise _bad("The address is empty. Paste your Halo address, " + _EXAMPLE + ".")
     if any(ch.isspace() for ch in text):
         raise _bad("The address contains spaces. Paste only the address itself, " + _EXAMPLE + ".")
+    if any(unicodedata.category(ch) in _INVISIBLE for ch in text):
+        raise _bad(
+            "The address contains an invisible or control character (often copied along from "
+            "a document or chat). Type the address again, " + _EXAMPLE + "."
+        )
     if text.lower().startswith("mailto:") or ("://" not in text and _EMAIL.match(text)):
         raise _bad(
             "That looks like an email address. Paste the web address you log in to Halo at, "
@@ -142,16 +165,23 @@ def parse_address(text: str) -> ParsedAddress:
     if scheme not in ("http", "https"):
         raise _bad(f"Addresses starting with {scheme}:// are not supported; use https://.")
 
-    parts = urlsplit(f"{scheme}://{rest}")
-    if not parts.netloc:
+    try:
+        parts = urlsplit(f"{scheme}://{rest}")
+        netloc, raw_host = parts.netloc, parts.hostname
+    except ValueError:  # e.g. "[::1" (an unclosed bracket) or "[x]" (not an IPv6 address)
+        raise _bad(
+            "The address has a bracketed IPv6 part that is not a valid IPv6 address "
+            "(e.g. https://[2001:db8::10])."
+        ) from None
+    if not netloc:
         raise _bad(f"{original.strip()!r} has no host name ({_EXAMPLE}).")
-    if "@" in parts.netloc:
+    if "@" in netloc:
         raise _bad(
             "The address contains a user name or password. Paste only the address, "
             + _EXAMPLE
             + "."
         )
-    host = (parts.hostname or "").rstrip(".")
+    host = (raw_host or "").rstrip(".")
     if not host:
         raise _bad(f"{original.strip()!r} has no host name ({_EXAMPLE}).")
     try:
@@ -183,7 +213,21 @@ def parse_address(text: str) -> ParsedAddress:
     if port is not None and port != default_port:
         netloc += f":{port}"
     path = "/" + "/".join(segments) if segments else ""
-    return ParsedAddress(f"{scheme}://{netloc}{path}", hosted, tenant, path_certain)
+    web_url = f"{scheme}://{netloc}{path}"
+    _check_http_library_accepts(web_url, host)
+    return ParsedAddress(web_url, hosted, tenant, path_certain)
+
+
+def _check_http_library_accepts(web_url: str, host: str) -> None:
+    """Refuse what the HTTP library would refuse later (IDNA rules, invisible characters), so
+    the failure is a named BAD_ADDRESS now rather than an exception in the middle of a request."""
+    try:
+        httpx.URL(f"{web_url}/api/authinfo")
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        raise _bad(
+            f"{host!r} is not a valid host name: it holds characters a web address cannot "
+            f"(invisible, mixed-script or unencodable ones). Type it plainly, {_EXAMPLE}."
+        ) from None
 
 
 def _candidates(parsed: ParsedAddress) -> list[str]:
@@ -206,10 +250,15 @@ def _usable_auth_url(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     url = value.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        return None  # not a usable address: fall back to the derived one
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
         return None
-    if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname):
+    if parts.scheme.lower() == "http" and not is_loopback_host(hostname):
         # Never send a secret in the clear: ask the same server over https instead.
         url = "https" + url[len(parts.scheme) :]
     return url
@@ -225,13 +274,15 @@ async def _authinfo(
         if stats is not None:
             stats.record(None)
         raise error_from_exception(exc) from None
+    except (httpx.InvalidURL, ValueError, UnicodeError):  # parse_address lets none through
+        raise _bad(f"{web_url!r} cannot be used as a web address ({_EXAMPLE}).") from None
     if stats is not None:
         stats.record(response)
     if response.status_code != 200:
         return None
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested beyond reason
         return None
     if not isinstance(body, dict):
         return None

@@ -51,6 +51,10 @@ class ErrorKind(enum.Enum):
     RESPONSE_TOO_LARGE = ("response_too_large", ErrorCategory.BAD_DATA)
     KEYRING_UNAVAILABLE = ("keyring_unavailable", ErrorCategory.LOCAL)
     PROFILES_CORRUPT = ("profiles_corrupt", ErrorCategory.LOCAL)
+    CA_FILE_UNREADABLE = ("ca_file_unreadable", ErrorCategory.LOCAL)
+    FOLDER_NOT_WRITABLE = ("folder_not_writable", ErrorCategory.LOCAL)
+    DISK_FULL = ("disk_full", ErrorCategory.LOCAL)
+    BAD_SECRET_TEXT = ("bad_secret_text", ErrorCategory.LOCAL)
 
     def __init__(self, code: str, category: ErrorCategory) -> None:
         self.code = code
@@ -184,6 +188,28 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
         "Your saved connections could not be read.",
         "A copy of the file was kept (see the details). Start with no saved connections, or fix "
         "or restore the file and try again.",
+    ),
+    ErrorKind.CA_FILE_UNREADABLE: Explanation(
+        "The CA certificate file could not be used.",
+        "Check that the file named below exists, that you may read it, and that it holds PEM "
+        "certificates (-----BEGIN CERTIFICATE-----); then choose it again (--ca-file, or "
+        "'Custom CA certificate' in the window).",
+    ),
+    ErrorKind.FOLDER_NOT_WRITABLE: Explanation(
+        "A folder the assistant keeps its files in cannot be written.",
+        "Make the folder named below writable for your user account (check its permissions, or "
+        "that its disk is not mounted read-only), or set HALO_PAYLINK_HOME to a folder you can "
+        "write; then try again. Nothing was sent to Halo.",
+    ),
+    ErrorKind.DISK_FULL: Explanation(
+        "The disk is (nearly) full.",
+        "Free some space on the disk holding the folder named below, then try again. Nothing "
+        "was sent to Halo.",
+    ),
+    ErrorKind.BAD_SECRET_TEXT: Explanation(
+        "The client secret is not valid text.",
+        "Set HALO_CLIENT_SECRET again to the secret exactly as Halo shows it (plain text, UTF-8); "
+        "it probably holds bytes from another encoding or a stray control character.",
     ),
 }
 

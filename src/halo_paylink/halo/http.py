@@ -227,7 +227,8 @@ def make_http_client(
         trust_env: honour proxy variables from the environment (httpx's default).
 
     Raises:
-        HaloError(TLS): the CA file cannot be read or holds no certificate.
+        HaloError(CA_FILE_UNREADABLE): the CA file cannot be read or holds no certificate (a
+            local problem, named with the file; not the server's certificate).
     """
     context = ssl.create_default_context()
     try:
@@ -237,13 +238,17 @@ def make_http_client(
     except (ImportError, OSError, ssl.SSLError):  # pragma: no cover - system store is enough
         pass
     if ca_file is not None:
+        name = os.fspath(ca_file)
         try:
-            context.load_verify_locations(cafile=os.fspath(ca_file))
-        except (OSError, ssl.SSLError, ValueError) as exc:
+            context.load_verify_locations(cafile=name)
+        except OSError as exc:
+            reason = exc.strerror or exc.__class__.__name__
             raise HaloError(
-                ErrorKind.TLS,
-                f"The CA certificate file {os.fspath(ca_file)!r} could not be read: "
-                f"{exc.__class__.__name__}: {exc}",
+                ErrorKind.CA_FILE_UNREADABLE, f"{name!r} could not be read: {reason}."
+            ) from None
+        except (ssl.SSLError, ValueError):
+            raise HaloError(
+                ErrorKind.CA_FILE_UNREADABLE, f"{name!r} holds no PEM certificate."
             ) from None
     return httpx.AsyncClient(
         verify=context,

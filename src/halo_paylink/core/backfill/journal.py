@@ -38,6 +38,7 @@ import datetime as dt
 import enum
 import json
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -51,7 +52,24 @@ JOURNAL_SUFFIX = ".jsonl"
 
 
 class JournalError(Exception):
-    """The journal cannot be read (corrupt in the middle, not a journal, wrong version)."""
+    """The journal cannot be read (corrupt in the middle, not a journal, wrong version).
+
+    Attributes:
+        line: the 1-based line of the journal at fault, when one is.
+    """
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class JournalLost(JournalError, OSError):
+    """The journal file was deleted (or replaced) while the run was writing it.
+
+    Writing on would record into a file nobody can read again, so resume and undo would be
+    blind: the run must stop as a local error. An `OSError` too, so every place that handles
+    a failing journal write as a local problem handles this one the same way.
+    """
 
 
 class RunKind(enum.Enum):
@@ -255,7 +273,27 @@ def decode(data: dict[str, Any]) -> Record:
     raise JournalError(f"unknown record type {tag!r}")
 
 
+#: The shape `model.new_run_id` makes: UTC date-time to the millisecond, then 4 hex digits.
+RUN_ID_PATTERN = re.compile(r"\d{8}-\d{6}-\d{3}[0-9a-f]{4}")
+
+
+def is_run_id(text: object) -> bool:
+    """True for a run id as `new_run_id` makes them; nothing else can name a journal (so a
+    run id from the command line or a journal can never reach outside the runs folder)."""
+    return isinstance(text, str) and RUN_ID_PATTERN.fullmatch(text) is not None
+
+
 def journal_path(journals_dir: Path, run_id: str) -> Path:
+    """The journal of `run_id`, always directly inside `journals_dir`.
+
+    Raises:
+        JournalError: `run_id` is not a run id (a path, `..`, separators, anything else).
+    """
+    if not is_run_id(run_id):
+        raise JournalError(
+            f"{run_id!r} is not a run id (they look like 20261201-081200-123abcd; see "
+            "`halo-paylink runs`)"
+        )
     return journals_dir / f"{run_id}{JOURNAL_SUFFIX}"
 
 
@@ -268,23 +306,29 @@ def read_records(path: Path) -> Iterator[Record]:
     """
     first = True
     with open(path, "rb") as handle:
-        pending: bytes | None = None
-        for line in handle:
+        pending: int | None = None  # the number of a line that did not parse
+        for number, line in enumerate(handle, start=1):
             if pending is not None:
                 # A line that did not parse, followed by more lines: real damage, not a torn tail.
-                raise JournalError(f"{path.name}: damaged record in the middle of the journal")
+                raise JournalError(
+                    f"{path.name}: damaged record at line {pending}, in the middle of the journal",
+                    line=pending,
+                )
             if not line.strip():
                 continue
             try:
                 data = json.loads(line)
                 if not isinstance(data, dict):
                     raise ValueError("not an object")
-            except ValueError:
-                pending = line
+            except (ValueError, RecursionError):
+                pending = number
                 continue
-            record = decode(data)
+            try:
+                record = decode(data)
+            except JournalError as exc:
+                raise JournalError(f"{path.name}: line {number}: {exc}", line=number) from None
             if first and not isinstance(record, Header):
-                raise JournalError(f"{path.name}: does not start with a header")
+                raise JournalError(f"{path.name}: does not start with a header", line=number)
             first = False
             yield record
         if first:
@@ -414,10 +458,42 @@ class JournalWriter:
                 view = view[os.write(fd, view) :]
 
     def sync(self) -> None:
-        """fsync: everything written so far is on disk when this returns. Blocking."""
+        """fsync: everything written so far is on disk when this returns. Blocking.
+
+        Raises:
+            JournalLost: the journal's file was deleted or replaced since it was opened (the
+                data went to a file no one can read again).
+            OSError: the disk refused (full, failing).
+        """
         with self._sync_lock:
             if not self._closed:
-                os.fsync(self._handle.fileno())
+                fd = self._handle.fileno()
+                os.fsync(fd)
+                self._check_still_there(fd)
+
+    def _check_still_there(self, fd: int) -> None:
+        """Raise JournalLost when the open file is no longer the one at `self.path`."""
+        mine = os.fstat(fd)
+        if mine.st_nlink == 0:
+            raise JournalLost(f"the run journal {self.path} was deleted while the run wrote it")
+        try:
+            named = os.stat(self.path)
+        except FileNotFoundError:
+            raise JournalLost(
+                f"the run journal {self.path} was moved or deleted while the run wrote it"
+            ) from None
+        if (
+            mine.st_ino
+            and named.st_ino
+            and (mine.st_ino, mine.st_dev)
+            != (
+                named.st_ino,
+                named.st_dev,
+            )
+        ):
+            raise JournalLost(
+                f"the run journal {self.path} was replaced by another file while the run wrote it"
+            )
 
     def append(self, records: Iterable[Record], *, sync: bool = True) -> None:
         self.write(encode_all(records))

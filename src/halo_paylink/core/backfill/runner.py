@@ -44,6 +44,7 @@ from halo_paylink.core.backfill.journal import (
     journal_path,
     utc_now,
 )
+from halo_paylink.core.backfill.lock import exclusive_run, note_run_id
 from halo_paylink.core.backfill.model import (
     BackfillError,
     BackfillSettings,
@@ -75,6 +76,7 @@ from halo_paylink.core.backfill.target import parse_link_target
 from halo_paylink.halo import facts
 from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.storage.paths import AppPaths
+from halo_paylink.storage.preflight import check_folders
 from halo_paylink.storage.profiles import Numbering
 
 log = logging.getLogger(__name__)
@@ -187,6 +189,7 @@ async def plan_backfill(
     csv_report: CsvReport | None = None
     files: ReportFiles | None = None
     if paths is not None:
+        await asyncio.to_thread(check_folders, paths, journals=False)  # local pre-flight; no lock
         await asyncio.to_thread(paths.ensure)
         files = report_paths(paths.reports_dir, plan_id)
         csv_report = await asyncio.to_thread(CsvReport, files.csv)
@@ -351,6 +354,7 @@ async def _execute(
     )
 
 
+@exclusive_run("backfill")  # local pre-flight + one run per Halo (see `lock`)
 async def run_backfill(
     client: InvoiceSource,
     settings: BackfillSettings,
@@ -373,6 +377,7 @@ async def run_backfill(
     options = options or RunOptions()
     await asyncio.to_thread(paths.ensure)
     run_id = new_run_id()
+    note_run_id(run_id)
     path = journal_path(paths.journals_dir, run_id)
     header = Header(
         run_id=run_id,
@@ -479,6 +484,7 @@ def _check_same_halo(client: InvoiceSource, header: Header) -> None:
         )
 
 
+@exclusive_run("undo")  # local pre-flight + one run per Halo (see `lock`)
 async def undo_run(
     client: InvoiceSource,
     paths: AppPaths,
@@ -508,6 +514,7 @@ async def undo_run(
         raise BackfillError(f"Run {run_id} cannot be read: {exc}") from exc
     _check_same_halo(client, orig_header)
     undo_id = new_run_id()
+    note_run_id(undo_id)
     header = Header(
         run_id=undo_id,
         kind=RunKind.UNDO,
@@ -533,6 +540,7 @@ async def undo_run(
     )
 
 
+@exclusive_run("resume")  # local pre-flight + one run per Halo (see `lock`)
 async def resume_run(
     client: InvoiceSource,
     paths: AppPaths,
@@ -561,6 +569,7 @@ async def resume_run(
         if info is None:
             raise BackfillError("There is no interrupted run to resume.")
         run_id = info.run_id
+    note_run_id(run_id)
     path = journal_path(paths.journals_dir, run_id)
     if not path.exists():
         raise BackfillError(f"No run {run_id} in {paths.journals_dir}")
