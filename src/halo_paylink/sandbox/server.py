@@ -925,10 +925,12 @@ class Sandbox:
                 continue
             result.append(invoice_id)
         result.sort()
-        if order and self.invoices and order in next(iter(self.invoices.values())):
+        if order in ("", "id"):
+            # The database id (the storage key), whatever an odd record's "id" field holds.
+            if orderdesc:
+                result.reverse()
+        elif self.invoices and order in next(iter(self.invoices.values())):
             result.sort(key=lambda i: _sort_key(self.invoices[i].get(order)), reverse=orderdesc)
-        elif orderdesc and order in ("", "id"):
-            result.reverse()
         if cacheable:
             if len(self._list_cache) > 32:
                 self._list_cache.clear()
@@ -1053,11 +1055,14 @@ def _is_credit(invoice: Mapping[str, Any]) -> bool:
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
+    """A total order over any JSON value: numbers, then text, then anything else, then null."""
     if value is None:
-        return (1, 0)
-    if isinstance(value, bool | int | float):
+        return (3, 0)
+    if isinstance(value, bool | int | float) and value == value:
         return (0, float(value))
-    return (0, str(value).lower()) if isinstance(value, str) else (0, json.dumps(value))
+    if isinstance(value, str):
+        return (1, value.lower())
+    return (2, json.dumps(value, default=str))
 
 
 def _bearer(header: str | None) -> str | None:

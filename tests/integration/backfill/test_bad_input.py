@@ -153,6 +153,7 @@ def test_writer_notices_its_file_is_gone(tmp_path) -> None:
     writer.close()
 
 
+@pytest.mark.allow_log_warnings(r"backfill: the journal failed")
 def test_run_stops_when_its_journal_is_deleted(make_sandbox, paths) -> None:
     box = make_sandbox(invoices=60, seed=6)
 

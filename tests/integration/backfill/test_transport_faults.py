@@ -187,14 +187,15 @@ async def test_stop_during_a_long_rate_limit_wait_takes_effect_within_a_tick(
     async with halo_client(box, limiter=RateLimiter.unlimited()) as client:
         client.limiter.tick_seconds = 0.05
         started = time.monotonic()
-        result = await runner.run_backfill(
-            client,
-            settings(),
-            paths,
-            options=RunOptions(progress_interval=0),
-            on_progress=on_progress,
-            cancel=cancel,
-        )
+        with anyio.fail_after(GUARD_SECONDS):  # without the stop, the wait lasts minutes
+            result = await runner.run_backfill(
+                client,
+                settings(),
+                paths,
+                options=RunOptions(progress_interval=0),
+                on_progress=on_progress,
+                cancel=cancel,
+            )
         elapsed = time.monotonic() - started
     assert waits, "the rate-limit wait was never shown"
     assert result.outcome is RunOutcome.CANCELLED

@@ -201,8 +201,11 @@ class Engine:
         eta = None
         if self.total is not None and rate > 0:
             eta = max(self.total - done, 0) / rate
+        wait = getattr(getattr(self.client, "limiter", None), "waiting", None)
         return Progress(
             phase=phase or self.phase,
+            wait_seconds=wait.seconds if wait is not None else None,
+            wait_reason=wait.reason if wait is not None else "",
             done=done,
             total=self.total,
             written=self.tally.written,
@@ -625,6 +628,12 @@ class Engine:
 
         Never raises but for the task's own cancellation: what stopped the attempt is in
         `failure` (Halo) or `crash` (anything else)."""
+        limiter: Any = getattr(self.client, "limiter", None)
+        watching = hasattr(limiter, "should_stop")
+        if watching:
+            # Show Halo's rate-limit waits live, and let Stop end a long wait within a second.
+            limiter.on_wait = lambda wait: self.emit(force=True)
+            limiter.should_stop = lambda: self.cancel.cancelled
         try:
             await self._run(filters)
         except asyncio.CancelledError:
@@ -638,6 +647,10 @@ class Engine:
             self._crashed(exc, "the run")
             with contextlib.suppress(Exception):
                 await self.drain()
+        finally:
+            if watching:
+                limiter.on_wait = None
+                limiter.should_stop = None
 
     async def _run(self, filters: Mapping[str, str] | None) -> None:
         self.emit(force=True)

@@ -321,8 +321,11 @@ async def _execute(
     try:
         await asyncio.to_thread(journal.append, [footer], sync=True)
     except OSError as exc:
-        outcome, detail = RunOutcome.LOCAL_ERROR, f"Could not finish the journal: {exc}"
-        live_ok = False
+        if outcome is not RunOutcome.LOCAL_ERROR:  # keep the first local problem's words
+            outcome, detail = RunOutcome.LOCAL_ERROR, f"Could not finish the journal: {exc}"
+        # The live report holds every record the attempt appended: with the journal unusable
+        # (deleted, disk full), it is the record of what was done.
+        footer = Footer(outcome.value, utc_now(), detail)
     finally:
         await asyncio.to_thread(journal.close)
     files: ReportFiles | None = None

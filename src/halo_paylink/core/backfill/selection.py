@@ -153,9 +153,11 @@ def unreadable_reason(invoice: Invoice, numbering: Numbering) -> str | None:
     custom = raw.get("customfields")
     if custom is not None and type(custom) is not list:
         return f"customfields is {_shown(custom)}, not a list"
-    number = raw.get(number_field(numbering))
-    if number is not None and type(number) not in (str, int):
-        return f"{number_field(numbering)} is {_shown(number)}, not a number or text"
+    # Both numbers, whichever the link uses: a number in an odd shape is an odd record.
+    for name in {number_field(numbering), number_field(Numbering.ACCOUNTING)}:
+        number = raw.get(name)
+        if number is not None and type(number) not in (str, int):
+            return f"{name} is {_shown(number)}, not a number or text"
     return None
 
 
