@@ -34,7 +34,7 @@ SMALL = RunOptions(batch_size=10, concurrency=2, page_size=25, progress_interval
 
 class VirtualClock:
     """Long waits pass in virtual time; a little real time passes too (the sandbox's window is
-    real), at most 0.25 s per wait."""
+    real), at most 0.05 s per sleep (a watched wait sleeps in one-second ticks)."""
 
     def __init__(self) -> None:
         self.time = 0.0
@@ -44,7 +44,7 @@ class VirtualClock:
 
     async def sleep(self, seconds: float) -> None:
         self.time += max(seconds, 0.0)
-        await asyncio.sleep(min(max(seconds, 0.0), 0.25))
+        await asyncio.sleep(min(max(seconds, 0.0), 0.05))
 
 
 def needing(box: Sandbox) -> set[int]:
