@@ -19,7 +19,12 @@ import httpx
 
 from halo_paylink.halo import facts
 from halo_paylink.halo.errors import ErrorKind, HaloError
-from halo_paylink.halo.http import RequestStats, error_from_exception, is_loopback_host
+from halo_paylink.halo.http import (
+    RequestStats,
+    error_from_exception,
+    is_loopback_host,
+    send_limited,
+)
 from halo_paylink.halo.models import HaloEndpoints
 
 _EXAMPLE = "e.g. https://acme.halopsa.com"
@@ -269,7 +274,11 @@ async def _authinfo(
 ) -> tuple[str, str | None] | None:
     """`(auth_url, tenant_id)` from `GET {web}/api/authinfo`, or None when it does not answer so."""
     try:
-        response = await http.get(f"{web_url}/api/authinfo", headers={"Accept": "application/json"})
+        # Within the same deadline and size cap as every other request (a slow or endless
+        # answer from a wrong address must not hang the Connect page).
+        response = await send_limited(
+            http, "GET", f"{web_url}/api/authinfo", headers={"Accept": "application/json"}
+        )
     except httpx.HTTPError as exc:
         if stats is not None:
             stats.record(None)

@@ -1,7 +1,7 @@
-"""Every Halo fact we rely on but could not verify, in one place (see ../shared/halo-api.md).
+"""Every Halo fact we rely on but could not verify, in one place.
 
-Each constant marked **U** there lives here, so that correcting it is a one-line change. The UI
-says when a check rests on one of these (see `UNVERIFIED_NOTES`).
+Each unverified (U) fact of the Halo API lives here as one constant, so that correcting it is a
+one-line change. The UI says when a check rests on one of these (see `UNVERIFIED_NOTES`).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ UNVERIFIED_NOTES: dict[str, str] = {
     ),
 }
 
-# --- Client (added by the CLIENT helper) ---------------------------------------------------------
+# --- Client ---------------------------------------------------------------------------------------
 #: (V) Hosted Halo lives on `{tenant}.<one of these>`.
 HOSTED_DOMAINS: tuple[str, ...] = ("halopsa.com", "haloitsm.com")
 

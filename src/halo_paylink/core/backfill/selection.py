@@ -3,7 +3,7 @@
 Pure logic, no I/O. Halo's server-side unpaid filter is advisory only: every invoice read is
 classified here again, so a loose (or ignored) filter can never cause a wrong write.
 
-Open (halo-api.md): posted, not voided, not a credit (total > 0), and amount due > 0.
+Open, for this product: posted, not voided, not a credit (total > 0), and amount due > 0.
 """
 
 from __future__ import annotations
