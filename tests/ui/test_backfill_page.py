@@ -119,6 +119,29 @@ def test_cancel_then_resume_finishes_the_run(
     assert not page.resume_box.isVisible()
 
 
+def test_a_listing_that_keeps_changing_is_shown_incomplete_then_resumed(
+    qtbot: Any, backfill_window: Any, sandbox: Sandbox
+) -> None:
+    """Not "Finished": the page names what is left, offers Resume, and Resume completes it."""
+    page = plan(qtbot, backfill_window)
+    to_change, before = page.state.backfill.to_change, linked(sandbox)
+    sandbox.shift_rows(after_page=2, rows=1, passes=None)  # every read of the list shifts
+    page.commit_button.click()
+    qtbot.waitUntil(lambda: page.state.backfill.phase is BackfillPhase.FAILED, timeout=30000)
+    b = page.state.backfill
+    assert b.incomplete
+    assert "may be missing" in (b.error or "")
+    assert page._error is not None and "Not every open invoice" in page._error.headline
+    assert "Resume a little later" in page.status_label.text()
+    assert page.resume_box.isVisible() and page.resume_button.isEnabled()
+    assert not backfill_window.next_button.isEnabled()  # not done: the Done page must wait
+    sandbox.clear_listing_faults()
+    page.resume_button.click()
+    qtbot.waitUntil(lambda: page.state.backfill.phase is BackfillPhase.FINISHED, timeout=30000)
+    assert not page.state.backfill.incomplete
+    assert linked(sandbox) == before + to_change  # the shift deleted only invoices not open
+
+
 def test_report_save_csv(
     qtbot: Any, backfill_window: Any, sandbox: Sandbox, tmp_path: Path
 ) -> None:

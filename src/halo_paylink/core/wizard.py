@@ -389,6 +389,7 @@ class BackfillState:
         resumable_run_id: an interrupted earlier run that can be resumed.
         done, total, failed: progress of the commit step.
         report_path: the finished run's CSV report, when written.
+        incomplete: the last run could not show it saw every open invoice (resume later).
     """
 
     phase: BackfillPhase = BackfillPhase.IDLE
@@ -401,6 +402,7 @@ class BackfillState:
     failed: int = 0
     report_path: str | None = None
     error: str | None = None
+    incomplete: bool = False  # the run ended "incomplete": Halo's list changed while read
 
     @property
     def active(self) -> bool:

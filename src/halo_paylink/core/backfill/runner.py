@@ -150,10 +150,12 @@ def _attempt_outcome(engine: Engine, crash: BaseException | None = None) -> tupl
         )
     if engine.incomplete is not None:
         missed = engine.incomplete.possibly_missed
+        log.info("invoice list did not add up: %s", engine.incomplete.summary())
         return RunOutcome.INCOMPLETE, (
-            f"Halo's invoice list kept changing while it was read ({engine.incomplete.summary()}): "
+            "Halo's invoice list kept changing while it was read (invoices were added, removed "
+            "or paid meanwhile), so the run cannot show it saw every open invoice: "
             f"up to {missed} open invoice{'s' if missed != 1 else ''} may be missing: "
-            "run again later (resume covers them)."
+            "run again later (resume covers them; nothing is written twice)."
         )
     if engine.unfinished:
         return RunOutcome.INCOMPLETE, (
@@ -219,7 +221,9 @@ async def plan_backfill(
             await asyncio.to_thread(csv_report.close)
     outcome, detail = _attempt_outcome(engine)
     if outcome is RunOutcome.INCOMPLETE:
-        detail = detail.replace("(resume covers them)", "(a dry run again)")
+        detail = detail.replace(
+            "(resume covers them; nothing is written twice)", "(run the dry run again)"
+        )
     if outcome is RunOutcome.COMPLETED:
         outcome = RunOutcome.PLANNED
     warnings: list[str] = []

@@ -346,6 +346,7 @@ class BackfillPage(BasePage):
 
         b = self.state.backfill
         b.run_id = result.run_id
+        b.incomplete = False
         b.counts = self._count_lines(result.counts, result.counts.written, dry=False)
         self._set_report(result.report.csv if result.report is not None else None)
         if result.outcome in (RunOutcome.COMPLETED, RunOutcome.COMPLETED_WITH_FAILURES):
@@ -362,6 +363,7 @@ class BackfillPage(BasePage):
             self.log_line("Stopped. Nothing is lost: Resume continues where the run stopped.")
         elif result.outcome is RunOutcome.INCOMPLETE:
             b.phase = BackfillPhase.FAILED
+            b.incomplete = True
             b.resumable_run_id = result.run_id
             self.set_error(
                 BannerMessage("Not every open invoice could be shown linked yet.", result.detail)
@@ -570,6 +572,8 @@ class BackfillPage(BasePage):
             return f"✓ Done: {saved:,} payment link(s) saved, {b.done:,} invoice(s) looked at."
         if b.phase is BackfillPhase.CANCELLED:
             return "Stopped. Resume continues where the run stopped."
+        if b.phase is BackfillPhase.FAILED and b.incomplete:
+            return "Not everything could be checked yet (see above). Resume a little later."
         if b.phase is BackfillPhase.FAILED:
             return "The run stopped on an error (see above). Fix it, then Resume."
         if b.phase is BackfillPhase.UNDONE:
