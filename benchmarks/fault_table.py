@@ -62,13 +62,37 @@ def _modes() -> list[tuple[str, dict[str, Any], Callable[[Sandbox], None]]]:
         ("silent page cap 50", {}, lambda b: b.set_page_cap(50, echo="requested")),
         ("100 recurring templates (ids < 0)", {}, lambda b: b.add_templates(100)),
         ("odd records (NaN, bad ids, ...)", {}, lambda b: b.add_odd_records()),
+        (
+            "one listing answer trickles 1 byte/s (deadline 0.5 s)",
+            {"client": {"request_deadline": 0.5, "max_retries": 1}},
+            lambda b: b.faults.add(trickle=1.0, method="GET", path="/api/invoice", after=1),
+        ),
+        (
+            "endless listing body (cap 1 MiB)",
+            {"client": {"max_response_bytes": 1 << 20, "max_retries": 1}},
+            lambda b: b.faults.add(endless=True, method="GET", path="/api/invoice", after=1),
+        ),
+        (
+            "5xx body echoing the token",
+            {"client": {"max_retries": 1}},
+            lambda b: b.faults.add(echo_token=True, method="POST", path="/api/invoice", times=3),
+        ),
+        (
+            "302 on the update POST",
+            {},
+            lambda b: b.faults.add(
+                redirect="https://elsewhere.example/api/Invoice", method="POST", path="/api/invoice"
+            ),
+        ),
     ]
 
 
-async def _client(http: Any, box: Sandbox) -> HaloClient:
+async def _client(http: Any, box: Sandbox, **limits: Any) -> HaloClient:
     endpoints = await discover(http, box.url)
     credentials = Credentials(box.config.client_id, box.config.client_secret)
-    return HaloClient(http, endpoints, credentials, limiter=RateLimiter.unlimited(), sleep=_quick)
+    return HaloClient(
+        http, endpoints, credentials, limiter=RateLimiter.unlimited(), sleep=_quick, **limits
+    )
 
 
 def _settings(server_filter: bool) -> BackfillSettings:
@@ -77,10 +101,29 @@ def _settings(server_filter: bool) -> BackfillSettings:
     )
 
 
-def _missing(box: Sandbox, want: set[int]) -> int:
+def _named(result: Any) -> set[int]:
+    """Invoices the run's report names with a reason for not holding the link."""
+    import csv
+
+    if result.report is None:
+        return set()
+    with open(result.report.csv, encoding="utf-8-sig", newline="") as handle:
+        return {
+            int(row["invoice_id"])
+            for row in csv.DictReader(handle)
+            if row["outcome"] in ("skipped", "conflict", "failed")
+            and row["invoice_id"].lstrip("-").isdigit()
+        }
+
+
+def _missing(box: Sandbox, want: set[int], result: Any) -> int:
+    """Open invoices without the link that the report does not name either."""
+    named = _named(result)
     with box.lock:
         rows = {i: dict(box.invoices[i]) for i in want if i in box.invoices}
-    return sum(1 for row in rows.values() if not (row.get(FIELD) or "").strip())
+    return sum(
+        1 for i, row in rows.items() if not (row.get(FIELD) or "").strip() and i not in named
+    )
 
 
 async def _one(name: str, extra: dict[str, Any], fault: Callable[[Sandbox], None], n: int) -> str:
@@ -95,25 +138,26 @@ async def _one(name: str, extra: dict[str, Any], fault: Callable[[Sandbox], None
         paths = AppPaths.under(tempfile.mkdtemp(prefix="fault-table-"))
         options = RunOptions(progress_interval=1.0)
         async with make_http_client() as http:
-            client = await _client(http, box)
+            client = await _client(http, box, **extra.get("client", {}))
             first = await run_backfill(
                 client, _settings(bool(extra.get("server_filter"))), paths, options=options
             )
-            missed = _missing(box, want & box.open_invoice_ids())
+            missed = _missing(box, want & box.open_invoice_ids(), first)
             silent = missed if first.outcome is RunOutcome.COMPLETED else 0
             resumed = "-"
             if first.outcome.resumable:
                 box.clear_listing_faults()
+                box.faults.clear()
                 again = await resume_run(client, paths, options=options)
                 resumed = (
                     f"{again.outcome.value} ({again.outcome.exit_code}), "
-                    f"missed {_missing(box, want & box.open_invoice_ids())}"
+                    f"missed {_missing(box, want & box.open_invoice_ids(), again)}"
                 )
         dup = sum(1 for c in box.post_counts().values() if c > 1)
         neg = sum(box.refused_posts().values())
         return (
             f"| {name} | {first.outcome.value} | {first.outcome.exit_code} | {missed} | "
-            f"{silent} | {dup} | {neg} | {resumed} |"
+            f"{silent} | {dup} | {neg} | {first.requests} | {resumed} |"
         )
     finally:
         box.stop()
@@ -124,10 +168,11 @@ async def main() -> None:
     parser.add_argument("--invoices", type=int, default=400)
     args = parser.parse_args()
     print(
-        "| fault | outcome | exit | open left unlinked | of those under 'completed' | "
-        "written twice | ids <= 0 POSTed | after the fault clears: resume |"
+        "| fault | outcome | exit | open invoices missed (unlinked, unnamed) | "
+        "of those under 'completed' | "
+        "written twice | ids <= 0 POSTed | requests | after the fault clears: resume |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, extra, fault in _modes():
         print(await _one(name, extra, fault, args.invoices))
 
