@@ -434,7 +434,7 @@ class RecordingJournal:
 
 
 def test_every_post_leaves_only_after_its_intents_are_fsynced() -> None:
-    from halo_paylink.core.backfill.modes import WriteMode
+    from halo_paylink.core.backfill.modes import BackfillMode
     from halo_paylink.core.backfill.progress import CancelToken, ProgressThrottle
     from halo_paylink.core.backfill.selection import decider_for
     from halo_paylink.core.backfill.target import FieldTarget
@@ -456,7 +456,9 @@ def test_every_post_leaves_only_after_its_intents_are_fsynced() -> None:
     engine = Engine(
         halo,
         target=target,
-        mode=WriteMode(decider_for(target=target, template=T, numbering=Numbering.ACCOUNTING)),
+        mode=BackfillMode(
+            decider_for(target=target, template=T, numbering=Numbering.ACCOUNTING), writes=True
+        ),
         journal=journal,
         options=OPTIONS,
         progress=ProgressThrottle(None),
@@ -470,11 +472,14 @@ def test_every_post_leaves_only_after_its_intents_are_fsynced() -> None:
 
 
 def test_a_plan_has_no_journal_and_a_write_needs_one() -> None:
-    from halo_paylink.core.backfill.modes import PlanMode, WriteMode
+    from halo_paylink.core.backfill.modes import BackfillMode
     from halo_paylink.core.backfill.progress import CancelToken, ProgressThrottle
     from halo_paylink.core.backfill.target import FieldTarget
 
-    for mode, journal in ((PlanMode(lambda i: None), object()), (WriteMode(lambda i: None), None)):
+    for mode, journal in (
+        (BackfillMode(lambda i: None, writes=False), object()),
+        (BackfillMode(lambda i: None, writes=True), None),
+    ):
         with pytest.raises(ValueError, match="journal"):
             Engine(
                 ShiftingHalo([]),

@@ -1,8 +1,8 @@
 """The three things a run can do over the one stream -> decide -> write pipeline of `Engine`.
 
-- `PlanMode`  a dry run: decide every invoice, send nothing, journal nothing.
-- `WriteMode` a backfill: decide every invoice, write the links in journaled batches.
-- `UndoMode`  restore what an earlier run replaced, where nobody changed it since.
+- `BackfillMode(writes=False)`  a dry run: decide every invoice, send nothing, journal nothing.
+- `BackfillMode(writes=True)`   a backfill: decide every invoice, write the links in batches.
+- `UndoMode`                    restore what an earlier run replaced, where nobody changed it.
 
 A mode says how each invoice is decided and what completion needs: a plan or a backfill must
 have seen the whole listing consistent (see `listing.ListingAudit`); an undo must have looked at
@@ -26,27 +26,19 @@ Decider = Callable[[Invoice], Decision | None]
 
 
 @dataclass(frozen=True)
-class PlanMode:
-    """Dry run: every WRITE decision is counted and sampled, never sent."""
+class BackfillMode:
+    """A backfill (`writes`: every WRITE decision goes into a journaled batch and is POSTed) or
+    its dry run (not `writes`: every WRITE decision is counted and sampled, never sent)."""
 
     decide: Decider
+    writes: bool
     kind: RunKind = RunKind.BACKFILL
-    writes: bool = False
     needs_whole_listing: bool = True
-    phase: Phase = Phase.PLANNING
     expected: Mapping[int, Any] = field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class WriteMode:
-    """Backfill: every WRITE decision goes into a journaled batch and is POSTed."""
-
-    decide: Decider
-    kind: RunKind = RunKind.BACKFILL
-    writes: bool = True
-    needs_whole_listing: bool = True
-    phase: Phase = Phase.WRITING
-    expected: Mapping[int, Any] = field(default_factory=dict)
+    @property
+    def phase(self) -> Phase:
+        return Phase.WRITING if self.writes else Phase.PLANNING
 
 
 @dataclass(frozen=True)
@@ -68,4 +60,4 @@ class UndoMode:
         return undo_decision(invoice, target=self.target, previous=previous, written=written)
 
 
-Mode = PlanMode | WriteMode | UndoMode
+Mode = BackfillMode | UndoMode

@@ -54,7 +54,7 @@ from halo_paylink.core.backfill.model import (
     RunResult,
     new_run_id,
 )
-from halo_paylink.core.backfill.modes import PlanMode, UndoMode, WriteMode
+from halo_paylink.core.backfill.modes import BackfillMode, UndoMode
 from halo_paylink.core.backfill.outcome import RunOutcome, outcome_for_error
 from halo_paylink.core.backfill.progress import (
     CancelToken,
@@ -206,7 +206,7 @@ async def plan_backfill(
     engine = Engine(
         client,
         target=target,
-        mode=PlanMode(decider),
+        mode=BackfillMode(decider, writes=False),
         journal=None,
         options=options,
         progress=throttle,
@@ -437,7 +437,7 @@ def _backfill_engine(
     return Engine(
         client,
         target=target,
-        mode=WriteMode(decider),
+        mode=BackfillMode(decider, writes=True),
         journal=journal,
         options=options,
         progress=ProgressThrottle(on_progress, interval=options.progress_interval, clock=clock),
