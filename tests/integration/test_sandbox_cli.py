@@ -3,49 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-TIMEOUT = 60
-
-
-def start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "halo_paylink", "sandbox", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=dict(os.environ, PYTHONIOENCODING="utf-8"),
-    )
-
-
-def read_line(proc: subprocess.Popen[str]) -> str:
-    """One stdout line, failing (not hanging) when none comes."""
-    assert proc.stdout is not None
-    result: list[str] = []
-    reader = threading.Thread(target=lambda: result.append(proc.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    reader.join(TIMEOUT)
-    assert result, "the sandbox printed nothing in time"
-    return result[0]
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(TIMEOUT)
+from .sandbox_process import TIMEOUT, read_line, start
 
 
 def test_json_line_then_sigterm(processes: list[subprocess.Popen[str]]) -> None:

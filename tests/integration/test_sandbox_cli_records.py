@@ -5,24 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from halo_paylink.sandbox import seed as seedmod
 
-from .test_sandbox_cli import TIMEOUT, read_line, start
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(TIMEOUT)
+from .sandbox_process import TIMEOUT, read_line, start
 
 
 def test_templates_odd_records_and_page_cap(processes: list[subprocess.Popen[str]]) -> None:

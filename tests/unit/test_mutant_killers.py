@@ -272,19 +272,18 @@ HOSTED = HaloEndpoints(
 )
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("granted", ["all", "all:standard", "read:tickets all", "all:standard x"])
-@pytest.mark.parametrize("method", ["GET", "POST"])
-async def test_403_with_an_all_scope_is_forbidden_not_missing_scope(
-    mock: respx.MockRouter, clock: FakeClock, granted: str, method: str
-) -> None:
+async def _refused_with_403(
+    mock: respx.MockRouter, clock: FakeClock, granted: str, method: str, text: str
+) -> pytest.ExceptionInfo[HaloError]:
+    """A hosted token granting GRANTED, then a 403 (body TEXT) to a GET or POST of invoices:
+    the error the client raises."""
     mock.post(url__startswith=f"{HOSTED.auth_url}/token").respond(
         200,
         json={"access_token": "tok", "token_type": "Bearer", "expires_in": 3600, "scope": granted},
     )
     mock.route(
         method=method, url=f"{API}/Invoice/1" if method == "GET" else f"{API}/Invoice"
-    ).respond(403, text="The agent has no invoice rights")
+    ).respond(403, text=text)
     async with httpx.AsyncClient() as http:
         client = make_client(http, HOSTED, clock)
         with pytest.raises(HaloError) as info:
@@ -292,6 +291,16 @@ async def test_403_with_an_all_scope_is_forbidden_not_missing_scope(
                 await client.get_invoice(1)
             else:
                 await client.update_invoices([{"id": 1, "x": "y"}])
+    return info
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("granted", ["all", "all:standard", "read:tickets all", "all:standard x"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_403_with_an_all_scope_is_forbidden_not_missing_scope(
+    mock: respx.MockRouter, clock: FakeClock, granted: str, method: str
+) -> None:
+    info = await _refused_with_403(mock, clock, granted, method, "The agent has no invoice rights")
     assert info.value.kind is ErrorKind.FORBIDDEN, info.value.detail
     assert info.value.status == 403
     assert "no invoice rights" in info.value.detail
@@ -305,20 +314,7 @@ async def test_403_with_an_all_scope_is_forbidden_not_missing_scope(
 async def test_403_with_only_other_scopes_is_missing_scope(
     mock: respx.MockRouter, clock: FakeClock, granted: str, method: str
 ) -> None:
-    mock.post(url__startswith=f"{HOSTED.auth_url}/token").respond(
-        200,
-        json={"access_token": "tok", "token_type": "Bearer", "expires_in": 3600, "scope": granted},
-    )
-    mock.route(
-        method=method, url=f"{API}/Invoice/1" if method == "GET" else f"{API}/Invoice"
-    ).respond(403, text="Forbidden")
-    async with httpx.AsyncClient() as http:
-        client = make_client(http, HOSTED, clock)
-        with pytest.raises(HaloError) as info:
-            if method == "GET":
-                await client.get_invoice(1)
-            else:
-                await client.update_invoices([{"id": 1, "x": "y"}])
+    info = await _refused_with_403(mock, clock, granted, method, "Forbidden")
     assert info.value.kind is ErrorKind.MISSING_SCOPE
 
 

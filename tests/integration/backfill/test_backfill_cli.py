@@ -3,50 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE
 from halo_paylink.sandbox import seed as seedmod
 
+from .cli_helpers import backfill_args, cli_command, cli_env, resume_args, run_cli
 from .conftest import LINK_FIELD, expected_link, snapshot
-
-
-def _env(home: Path, secret: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(HALO_PAYLINK_HOME=str(home), HALO_CLIENT_SECRET=secret, PYTHONUNBUFFERED="1")
-    return env
-
-
-def _cli(box, home: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "halo_paylink",
-        "backfill",
-        "--url",
-        box.url,
-        "--client-id",
-        box.config.client_id,
-        "--link",
-        DEMO_BENJI_TEMPLATE,
-        *extra,
-    ]
-
-
-def _run(args: list[str], home: Path, secret: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args,
-        env=_env(home, secret),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
 
 
 def test_killed_process_then_resume_writes_each_invoice_once(make_sandbox, tmp_path) -> None:
@@ -57,8 +21,8 @@ def test_killed_process_then_resume_writes_each_invoice_once(make_sandbox, tmp_p
     # Slow every write down so the process can be killed while writing.
     box.faults.add(delay=0.15, method="POST", path="/api/invoice", times=None)
     proc = subprocess.Popen(
-        [*_cli(box, tmp_path, "--json"), "--batch-size", "10", "--concurrency", "3"],
-        env=_env(tmp_path, secret),
+        cli_command(*backfill_args(box, "--json"), "--batch-size", "10", "--concurrency", "3"),
+        env=cli_env(tmp_path, secret),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -75,28 +39,13 @@ def test_killed_process_then_resume_writes_each_invoice_once(make_sandbox, tmp_p
     assert 0 < len(written_before_kill) < len(wanted)
     box.faults.clear()
 
-    listing = _run([sys.executable, "-m", "halo_paylink", "runs", "--json"], tmp_path, secret)
+    listing = run_cli(["runs", "--json"], cli_env(tmp_path, secret))
     runs = json.loads(listing.stdout)["runs"]
     assert [r["status"] for r in runs] == ["interrupted"]
     # Killed mid-write: some writes were sent without a recorded result (resume must settle them).
     assert runs[0]["counts"]["unknown"] > 0
 
-    resumed = _run(
-        [
-            sys.executable,
-            "-m",
-            "halo_paylink",
-            "backfill",
-            "--resume",
-            "--json",
-            "--url",
-            box.url,
-            "--client-id",
-            box.config.client_id,
-        ],
-        tmp_path,
-        secret,
-    )
+    resumed = run_cli(resume_args(box), cli_env(tmp_path, secret))
     assert resumed.returncode == 0, resumed.stderr + resumed.stdout
     summary = json.loads(resumed.stdout)
     assert summary["outcome"] == "completed"
@@ -112,11 +61,11 @@ def test_killed_process_then_resume_writes_each_invoice_once(make_sandbox, tmp_p
 
     # A re-run writes nothing; `runs` shows both runs completed.
     posts = box.stats.invoice_posts
-    again = _run(_cli(box, tmp_path, "--json"), tmp_path, secret)
+    again = run_cli(backfill_args(box, "--json"), cli_env(tmp_path, secret))
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["counts"]["written"] == 0
     assert box.stats.invoice_posts == posts
-    listing = _run([sys.executable, "-m", "halo_paylink", "runs", "--json"], tmp_path, secret)
+    listing = run_cli(["runs", "--json"], cli_env(tmp_path, secret))
     assert [r["status"] for r in json.loads(listing.stdout)["runs"]] == ["completed"] * 2
 
 
@@ -124,7 +73,7 @@ def test_cli_dry_run_json_and_human_summary(make_sandbox, tmp_path) -> None:
     box = make_sandbox(invoices=60)
     secret = box.config.client_secret
     before = snapshot(box)
-    result = _run(_cli(box, tmp_path, "--dry-run", "--json"), tmp_path, secret)
+    result = run_cli(backfill_args(box, "--dry-run", "--json"), cli_env(tmp_path, secret))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)  # exactly one JSON document on stdout
     assert data["outcome"] == "planned" and data["ok"] is True
@@ -133,7 +82,7 @@ def test_cli_dry_run_json_and_human_summary(make_sandbox, tmp_path) -> None:
     )
     assert snapshot(box) == before
     assert secret not in result.stdout + result.stderr
-    human = _run(_cli(box, tmp_path, "--dry-run"), tmp_path, secret)
+    human = run_cli(backfill_args(box, "--dry-run"), cli_env(tmp_path, secret))
     assert human.returncode == 0
     assert "would write" in human.stdout
     assert "\r" not in human.stderr  # no progress bar when stderr is not a terminal
@@ -145,7 +94,7 @@ def test_cli_named_failure_exit_code_and_no_secret(make_sandbox, tmp_path) -> No
     box = make_sandbox(invoices=40)
     secret = box.config.client_secret
     box.faults.add(status=403, method="POST", path="/api/invoice", times=None)
-    result = _run(_cli(box, tmp_path, "--json"), tmp_path, secret)
+    result = run_cli(backfill_args(box, "--json"), cli_env(tmp_path, secret))
     data = json.loads(result.stdout)
     assert data["outcome"] == "permission_denied"
     assert result.returncode == 12
@@ -156,6 +105,6 @@ def test_cli_named_failure_exit_code_and_no_secret(make_sandbox, tmp_path) -> No
 
 def test_cli_without_secret_does_not_prompt(make_sandbox, tmp_path) -> None:
     box = make_sandbox(invoices=10)
-    result = _run(_cli(box, tmp_path), tmp_path, "")
+    result = run_cli(backfill_args(box), cli_env(tmp_path, ""))
     assert result.returncode == 2
     assert "HALO_CLIENT_SECRET" in result.stderr

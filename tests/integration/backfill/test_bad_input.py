@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +24,9 @@ from halo_paylink.core.backfill.journal import (
 from halo_paylink.core.backfill.model import new_run_id
 from halo_paylink.core.backfill.outcome import RunOutcome
 from halo_paylink.core.backfill.runs import list_runs
-from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE
 from halo_paylink.storage.paths import AppPaths
 
+from .cli_helpers import backfill_args, cli_env, run_cli
 from .conftest import halo_client
 from .conftest import settings as backfill_settings
 from .test_one_run_at_a_time import GatedClient
@@ -36,30 +34,13 @@ from .test_one_run_at_a_time import GatedClient
 EVIL = "Acme\x1b]0;pwned\x07\x1b[2J Ltd \u202egnp.exe\u202c\u2066x\u2069\u200f\x9b1m"
 
 
-def _env(home: Path, secret: str = "") -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(HALO_PAYLINK_HOME=str(home), PYTHONUNBUFFERED="1")
-    if secret:
-        env["HALO_CLIENT_SECRET"] = secret
-    return env
-
-
-def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "halo_paylink", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
-
-
 @pytest.mark.parametrize(
     "url", ["https://[::1", "https://999.1.1.1", "https://[x]", "https://a\u200b.com", "https://[]"]
 )
 def test_cli_bad_url_is_a_usage_message(url: str, tmp_path) -> None:
-    done = _run(["backfill", "--url", url, "--client-id", "c", "--link", "x"], _env(tmp_path, "s"))
+    done = run_cli(
+        ["backfill", "--url", url, "--client-id", "c", "--link", "x"], cli_env(tmp_path, "s")
+    )
     assert done.returncode == 2
     assert "That doesn't look like a Halo web address." in done.stderr
     assert "Traceback" not in done.stderr
@@ -74,9 +55,9 @@ def test_cli_bad_url_is_a_usage_message(url: str, tmp_path) -> None:
 )
 def test_run_ids_from_the_command_line_stay_in_the_runs_folder(run_id: str, tmp_path) -> None:
     for flag in ("--undo", "--resume"):
-        done = _run(
+        done = run_cli(
             ["backfill", flag, run_id, "--url", "https://acme.halopsa.com", "--client-id", "c"],
-            _env(tmp_path, "s"),
+            cli_env(tmp_path, "s"),
         )
         assert done.returncode == 2, done.stderr
         assert f"{flag} needs a run id" in done.stderr and "halo-paylink runs" in done.stderr
@@ -116,10 +97,10 @@ async def test_damaged_journal_is_listed_with_a_way_forward(make_sandbox, paths,
     assert f"the report at {result.report.csv} still lists what was written" in info.damage
     assert info.run_id == result.run_id and info.web_url == box.url
 
-    human = _run(["runs"], _env(Path(os.environ["HALO_PAYLINK_HOME"])))
+    human = run_cli(["runs"], cli_env(Path(os.environ["HALO_PAYLINK_HOME"])))
     assert human.returncode == 0 and result.run_id in human.stdout
     assert "damaged" in human.stdout and "journal damaged at line 3" in human.stdout
-    as_json = _run(["runs", "--json"], _env(Path(os.environ["HALO_PAYLINK_HOME"])))
+    as_json = run_cli(["runs", "--json"], cli_env(Path(os.environ["HALO_PAYLINK_HOME"])))
     [row] = json.loads(as_json.stdout)["runs"]
     assert row["damaged"] is True and row["resumable"] is False
     assert row["report"] == str(result.report.csv)
@@ -185,23 +166,14 @@ def test_cli_output_neutralises_control_and_bidi_characters(make_sandbox, tmp_pa
     with box.lock:
         for invoice in box.invoices.values():
             invoice["client_name"] = EVIL
-    args = [
-        "backfill",
-        "--url",
-        box.url,
-        "--client-id",
-        box.config.client_id,
-        "--link",
-        DEMO_BENJI_TEMPLATE,
-        "--dry-run",
-    ]
-    env = _env(tmp_path, box.config.client_secret)
-    human = _run(args, env)
+    args = backfill_args(box, "--dry-run")
+    env = cli_env(tmp_path, box.config.client_secret)
+    human = run_cli(args, env)
     assert human.returncode == 0, human.stderr
     assert "Acme\\x1b]0;pwned\\x07\\x1b[2J Ltd \\u202egnp.exe" in human.stdout
     _assert_clean(human.stdout + human.stderr)
 
-    as_json = _run([*args, "--json"], env)
+    as_json = run_cli([*args, "--json"], env)
     _assert_clean(as_json.stdout)
     sample = json.loads(as_json.stdout)["sample"]
     assert sample and all(row["client"] == EVIL for row in sample)  # the data itself is intact

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 from halo_paylink.core.backfill import RunOutcome
 from halo_paylink.sandbox import Sandbox
 from halo_paylink.storage.profiles import Numbering
 
+from .cli_helpers import backfill_args, cli_env, resume_args, run_cli
 from .conftest import snapshot
 from .contract import assert_all_linked, assert_no_duplicate_or_forbidden_writes
-from .test_backfill_cli import _cli, _run
 
 MISSING = re.compile(r"\b\d+ open invoices? may be missing: run again later")
 
 
 def _runs(home: Path, secret: str) -> list[dict]:
-    listing = _run([sys.executable, "-m", "halo_paylink", "runs", "--json"], home, secret)
+    listing = run_cli(["runs", "--json"], cli_env(home, secret))
     assert listing.returncode == 0, listing.stderr
     return json.loads(listing.stdout)["runs"]
 
@@ -30,8 +29,8 @@ def test_cli_unsettled_listing_exits_6_and_resumes(make_sandbox, tmp_path) -> No
     secret = box.config.client_secret
     before = snapshot(box)
     box.shift_rows(after_page=2, rows=3, passes=None)
-    args = [*_cli(box, tmp_path, "--numbering", "halo"), "--batch-size", "10"]
-    first = _run(args, tmp_path, secret)
+    args = [*backfill_args(box, "--numbering", "halo"), "--batch-size", "10"]
+    first = run_cli(args, cli_env(tmp_path, secret))
     output = first.stdout + first.stderr
     assert first.returncode == RunOutcome.INCOMPLETE.exit_code == 6, output
     assert MISSING.search(output), output
@@ -41,22 +40,7 @@ def test_cli_unsettled_listing_exits_6_and_resumes(make_sandbox, tmp_path) -> No
     assert_no_duplicate_or_forbidden_writes(box)
 
     box.clear_listing_faults()
-    resumed = _run(
-        [
-            sys.executable,
-            "-m",
-            "halo_paylink",
-            "backfill",
-            "--resume",
-            "--json",
-            "--url",
-            box.url,
-            "--client-id",
-            box.config.client_id,
-        ],
-        tmp_path,
-        secret,
-    )
+    resumed = run_cli(resume_args(box), cli_env(tmp_path, secret))
     assert resumed.returncode == 0, resumed.stderr + resumed.stdout
     summary = json.loads(resumed.stdout)
     assert summary["outcome"] == "completed"

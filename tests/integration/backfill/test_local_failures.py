@@ -11,7 +11,6 @@ import errno
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ import pytest
 from halo_paylink.cli import main
 from halo_paylink.core.backfill import run_backfill
 from halo_paylink.halo.errors import ErrorCategory, ErrorKind, HaloError
-from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE
 from halo_paylink.storage import preflight
 from halo_paylink.storage.paths import AppPaths
 
+from .cli_helpers import backfill_args, cli_command, cli_env, run_cli
 from .conftest import halo_client, settings, snapshot
 
 
@@ -111,40 +110,10 @@ async def test_run_refuses_before_the_first_write_to_halo(make_sandbox, monkeypa
 # --- the CLI, where the user meets these ---------------------------------------------------------
 
 
-def _cli(box: Any, *extra: str) -> list[str]:
-    return [
-        "backfill",
-        "--url",
-        box.url,
-        "--client-id",
-        box.config.client_id,
-        "--link",
-        DEMO_BENJI_TEMPLATE,
-        *extra,
-    ]
-
-
-def _env(home: Path, **extra: Any) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(HALO_PAYLINK_HOME=str(home), PYTHONUNBUFFERED="1", **extra)
-    return env
-
-
-def _run(args: list[str], env: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "halo_paylink", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
-
-
 def test_cli_log_folder_that_cannot_be_created(make_sandbox, tmp_path) -> None:
     box = make_sandbox(invoices=5, seed=1)
     (tmp_path / "logs").write_text("a file where the log folder belongs")
-    done = _run(_cli(box), _env(tmp_path, HALO_CLIENT_SECRET=box.config.client_secret))
+    done = run_cli(backfill_args(box), cli_env(tmp_path, box.config.client_secret))
     assert done.returncode == 17
     assert "cannot be written" in done.stderr and str(tmp_path / "logs") in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
@@ -155,7 +124,7 @@ def test_cli_state_folder_that_cannot_be_written(make_sandbox, tmp_path) -> None
     box = make_sandbox(invoices=5, seed=1)
     before = snapshot(box)
     (tmp_path / "state").write_text("a file where the state folder belongs")
-    done = _run(_cli(box, "--json"), _env(tmp_path, HALO_CLIENT_SECRET=box.config.client_secret))
+    done = run_cli(backfill_args(box, "--json"), cli_env(tmp_path, box.config.client_secret))
     assert done.returncode == 17
     assert '"kind": "folder_not_writable"' in done.stdout
     assert str(tmp_path / "state") in done.stdout
@@ -167,7 +136,7 @@ def test_cli_full_disk_is_a_message(make_sandbox, monkeypatch, capsys) -> None:
     box = make_sandbox(invoices=5, seed=1)
     monkeypatch.setenv("HALO_CLIENT_SECRET", box.config.client_secret)
     _fail_writes(monkeypatch, errno.ENOSPC)
-    code = main(_cli(box))
+    code = main(backfill_args(box))
     out = capsys.readouterr()
     assert code == 17
     assert "The disk is (nearly) full." in out.err and "Free some space" in out.err
@@ -177,10 +146,10 @@ def test_cli_full_disk_is_a_message(make_sandbox, monkeypatch, capsys) -> None:
 
 def test_cli_secret_that_is_not_utf8(make_sandbox, tmp_path) -> None:
     box = make_sandbox(invoices=5, seed=1)
-    env = {k.encode(): v.encode() for k, v in _env(tmp_path).items()}
+    env = {k.encode(): v.encode() for k, v in cli_env(tmp_path).items()}
     env[b"HALO_CLIENT_SECRET"] = b"s3cr\xff\xfe-raw"
     done = subprocess.run(
-        [sys.executable, "-m", "halo_paylink", *_cli(box)],
+        cli_command(*backfill_args(box)),
         env=env,
         capture_output=True,
         stdin=subprocess.DEVNULL,
@@ -197,9 +166,9 @@ def test_cli_secret_that_is_not_utf8(make_sandbox, tmp_path) -> None:
 def test_cli_unreadable_ca_file_is_a_local_problem(make_sandbox, tmp_path) -> None:
     box = make_sandbox(invoices=5, seed=1)
     missing = tmp_path / "company-ca.pem"
-    done = _run(
-        _cli(box, "--ca-file", str(missing)),
-        _env(tmp_path, HALO_CLIENT_SECRET=box.config.client_secret),
+    done = run_cli(
+        backfill_args(box, "--ca-file", str(missing)),
+        cli_env(tmp_path, box.config.client_secret),
     )
     assert done.returncode == 1
     assert "The CA certificate file could not be used." in done.stderr

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +20,8 @@ from halo_paylink.core.backfill import plan_backfill, resume_run, run_backfill, 
 from halo_paylink.core.backfill.lock import RunLockedError, lock_key, normalise_web_url
 from halo_paylink.core.backfill.outcome import RunOutcome
 from halo_paylink.halo.client import HaloClient
-from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE
 
+from .cli_helpers import backfill_args, cli_command, cli_env, run_cli
 from .conftest import halo_client, settings
 
 
@@ -99,35 +96,13 @@ def test_spellings_of_one_halo_share_a_lock_and_other_halos_do_not() -> None:
     assert lock_key("https://acme.halopsa.com") != lock_key("https://other.halopsa.com")
 
 
-def _env(home: Path, secret: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(HALO_PAYLINK_HOME=str(home), HALO_CLIENT_SECRET=secret, PYTHONUNBUFFERED="1")
-    return env
-
-
-def _cli(box: Any, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "halo_paylink",
-        "backfill",
-        "--url",
-        box.url,
-        "--client-id",
-        box.config.client_id,
-        "--link",
-        DEMO_BENJI_TEMPLATE,
-        *extra,
-    ]
-
-
 def test_cli_second_process_is_refused_until_the_first_dies(make_sandbox, tmp_path) -> None:
     box = make_sandbox(invoices=200, seed=5)
     secret = box.config.client_secret
     box.faults.add(delay=0.3, method="POST", path="/api/invoice", times=None)
     first = subprocess.Popen(
-        [*_cli(box, "--json"), "--batch-size", "5", "--concurrency", "1"],
-        env=_env(tmp_path, secret),
+        cli_command(*backfill_args(box, "--json"), "--batch-size", "5", "--concurrency", "1"),
+        env=cli_env(tmp_path, secret),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -140,26 +115,14 @@ def test_cli_second_process_is_refused_until_the_first_dies(make_sandbox, tmp_pa
             time.sleep(0.02)
         [journal] = list((tmp_path / "state" / "runs").glob("*.jsonl"))
 
-        second = subprocess.run(
-            _cli(box),
-            env=_env(tmp_path, secret),
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-        )
+        second = run_cli(backfill_args(box), cli_env(tmp_path, secret))
         assert first.poll() is None  # still running: the refusal was not an accident of timing
         assert second.returncode == 7
         assert f"Run {journal.stem} is running against {box.url}" in second.stderr
         assert "Traceback" not in second.stderr
 
-        as_json = subprocess.run(
-            [*_cli(box, "--json"), "--resume", journal.stem],
-            env=_env(tmp_path, secret),
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
+        as_json = run_cli(
+            [*backfill_args(box, "--json"), "--resume", journal.stem], cli_env(tmp_path, secret)
         )
         assert as_json.returncode == 7
         error = json.loads(as_json.stdout)["error"]
@@ -169,13 +132,8 @@ def test_cli_second_process_is_refused_until_the_first_dies(make_sandbox, tmp_pa
         first.wait(timeout=10)
     box.faults.clear()
     # The OS dropped the lock with the killed process: the run can be resumed at once.
-    resumed = subprocess.run(
-        [*_cli(box, "--json"), "--resume", journal.stem],
-        env=_env(tmp_path, secret),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
+    resumed = run_cli(
+        [*backfill_args(box, "--json"), "--resume", journal.stem], cli_env(tmp_path, secret)
     )
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["outcome"] == "completed"
