@@ -517,3 +517,52 @@ def test_a_deletion_and_a_creation_between_two_pages_hide_no_older_invoice(
     result = run(halo, paths)
     assert result.outcome is not RunOutcome.INCOMPLETE or result.outcome.resumable
     assert halo.open_unlinked(older_than=4) == []
+
+
+def test_without_a_record_count_a_deleted_row_is_not_taken_as_consistent(
+    paths: AppPaths,
+) -> None:
+    """No count to check against: only a second read listing the same rows is evidence."""
+    halo = ShiftingHalo([invoice(i) for i in range(1, 31)])
+    halo.announce = lambda real: None
+
+    def delete_once(read_no: int, page_no: int) -> None:
+        if read_no == 2:
+            halo.rows.pop(25, None)  # on page 1 (newest first): page 2 starts one row later
+
+    halo.before_page = delete_once
+    result = run(halo, paths)
+    assert result.outcome in (RunOutcome.COMPLETED, RunOutcome.COMPLETED_WITH_FAILURES)
+    assert halo.open_unlinked() == []  # the second read found invoice 20
+
+
+def test_without_a_record_count_a_calm_list_costs_one_more_read(paths: AppPaths) -> None:
+    halo = ShiftingHalo([invoice(i) for i in range(1, 31)])
+    halo.announce = lambda real: None
+    result = run(halo, paths)
+    assert result.outcome is RunOutcome.COMPLETED
+    assert halo.reads == 2 * 4  # two reads of 3 full pages and the empty one
+
+
+def test_two_odd_rows_alike_are_both_counted(paths: AppPaths) -> None:
+    halo = ShiftingHalo([invoice(1)])
+    halo.rows["a"] = invoice(0, id=None, invoicenumber=None, client_name="A")
+    halo.rows["b"] = invoice(0, id=None, invoicenumber=None, client_name="B")
+    result = run(halo, paths)
+    assert result.counts.skipped["unreadable"] == 2
+    assert_adds_up(result)
+
+
+@pytest.mark.allow_log_warnings()
+def test_a_write_that_may_have_landed_is_never_journaled_as_not_written(
+    paths: AppPaths,
+) -> None:
+    """A POST timed out (maybe applied), then the retry was refused: the batch stays unknown,
+    so undo and resume still treat its invoices as possibly written."""
+    halo = ShiftingHalo([invoice(i) for i in range(1, 8)])
+    error = HaloError(ErrorKind.RATE_LIMITED, "budget spent after a timeout")
+    error.maybe_applied = True
+    halo.fail_update = error
+    result = run(halo, paths)
+    assert result.outcome is RunOutcome.RATE_LIMITED
+    assert result.counts.unknown == 7 and result.counts.not_written == 0

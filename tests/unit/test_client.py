@@ -790,3 +790,27 @@ async def test_insecure_endpoints_are_refused_before_sending_anything(
             await make_client(http, clock, endpoints=insecure).get_invoice(1)
     assert info.value.kind is ErrorKind.INSECURE_ADDRESS
     assert not mock.calls
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("answers", "maybe_applied"),
+    [
+        ([httpx.Response(500), httpx.Response(429), httpx.Response(429)], True),
+        ([httpx.Response(429), httpx.Response(429), httpx.Response(429)], False),
+        ([httpx.Response(503), httpx.Response(401), httpx.Response(401)], True),
+    ],
+)
+async def test_a_failure_after_an_unclear_attempt_says_the_write_may_have_landed(
+    mock: respx.MockRouter,
+    token_route: respx.Route,
+    clock: FakeClock,
+    answers: list[httpx.Response],
+    maybe_applied: bool,
+) -> None:
+    mock.post(f"{API}/Invoice").mock(side_effect=answers)
+    async with httpx.AsyncClient() as http:
+        client = make_client(http, clock, max_retries=1)
+        with pytest.raises(HaloError) as info:
+            await client.update_invoices([{"id": 1, "generic_online_invoice_payment_url": "x"}])
+    assert info.value.maybe_applied is maybe_applied

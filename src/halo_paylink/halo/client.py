@@ -106,6 +106,13 @@ def _flag(data: Mapping[str, Any], *names: str) -> bool:
     return False
 
 
+class _Attempts:
+    """What the attempts of one request have shown so far."""
+
+    def __init__(self) -> None:
+        self.unclear = False  # an attempt got no clear answer: it may have been applied
+
+
 class HaloClient:
     """Typed access to the parts of Halo's API this app uses; runs on one event loop.
 
@@ -246,14 +253,14 @@ class HaloClient:
         size = page_size
         page_no = start_page
         seen = 0
-        previous_ids: tuple[int, ...] | None = None
+        previous_ids: tuple[tuple[int, ...], tuple[str, ...]] | None = None
         while True:
             params = {**base, "pageinate": "true", "page_size": str(size), "page_no": str(page_no)}
             response = await self._request("GET", "/Invoice", params=params, scope=_READ)
             body = parse_json(response)
             invoices, odd_rows, record_count = self._parse_envelope(body)
-            ids = tuple(invoice.id for invoice in invoices)
-            if ids and ids == previous_ids:
+            ids = (tuple(invoice.id for invoice in invoices), tuple(map(repr, odd_rows)))
+            if (ids[0] or ids[1]) and ids == previous_ids:
                 raise HaloError(
                     ErrorKind.MALFORMED_RESPONSE,
                     f"Halo returned the same invoices for page {page_no} as for the page before; "
@@ -279,6 +286,8 @@ class HaloClient:
                 return
             if rows < size and (record_count is None or seen >= record_count):
                 return
+            if record_count is not None and seen >= record_count + size:
+                return  # a full page beyond the count: the count is wrong, say so, stop reading
             page_no += 1
 
     async def get_invoice(self, invoice_id: int, *, include_details: bool = False) -> Invoice:
@@ -386,7 +395,27 @@ class HaloClient:
         json: Any = None,
         scope: str | None,
     ) -> httpx.Response:
-        """Send one API request with the retry policy above; returns a 2xx response."""
+        """Send one API request with the retry policy above; returns a 2xx response.
+
+        A failure after an attempt that got no clear answer is marked `maybe_applied`: whatever
+        the last attempt said, an earlier one may have reached Halo."""
+        attempts = _Attempts()
+        try:
+            return await self._attempt(method, path, params, json, scope, attempts)
+        except HaloError as error:
+            if attempts.unclear:
+                error.maybe_applied = True
+            raise
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json: Any,
+        scope: str | None,
+        attempts: _Attempts,
+    ) -> httpx.Response:
         url = f"{self.endpoints.resource_url}{path}"
         require_secure_url(url)  # the bearer token must not travel in the clear either
         retries_429 = 0
@@ -416,6 +445,7 @@ class HaloClient:
                 error = HaloError(
                     error.kind, redact(error.detail, token.access_token), status=error.status
                 )
+                attempts.unclear = True
                 if self._retryable_transport(exc, error) and retries_other < self.max_retries:
                     retries_other += 1
                     self.stats.retries_other += 1
@@ -456,6 +486,7 @@ class HaloClient:
                     retry_after=wait,
                 )
             if status >= 500:
+                attempts.unclear = True
                 if retries_other < self.max_retries:
                     retries_other += 1
                     self.stats.retries_other += 1

@@ -231,6 +231,8 @@ class HaloError(Exception):
         detail: what the server or library said, redacted; may be empty.
         status: the HTTP status when there was a response.
         retry_after: seconds to wait, for `RATE_LIMITED`, when known.
+        maybe_applied: an earlier attempt of the same request got no clear answer (a timeout, a
+            dropped connection, a 5xx), so Halo may have applied it whatever this error says.
     """
 
     def __init__(
@@ -245,6 +247,7 @@ class HaloError(Exception):
         self.detail = detail
         self.status = status
         self.retry_after = retry_after
+        self.maybe_applied = False
         super().__init__(self.summary)
 
     @property

@@ -226,7 +226,10 @@ def test_any_listing_disturbance_keeps_the_promise(
                 if result.outcome is RunOutcome.INCOMPLETE:
                     box.clear_listing_faults()
                     resumed = await resume_run(client, paths, result.run_id, options=options)
-                    assert resumed.outcome is RunOutcome.COMPLETED, resumed.detail
+                    assert resumed.outcome in (
+                        RunOutcome.COMPLETED,
+                        RunOutcome.COMPLETED_WITH_FAILURES,  # writes to invoices deleted meanwhile
+                    ), resumed.detail
                     assert_contract(box, resumed, paths, before, server_filter=server_filter)
 
     asyncio.run(scenario())

@@ -170,6 +170,7 @@ class Engine:
         # Waiting for the next journal append (with the next batch's intents, or per page):
         self._skips: list[Skip] = []
         self._odd: list[Oddity] = []
+        self._odd_seen: Counter[str] = Counter()  # odd rows per key in this read of the list
         self._settled: list[int] = []  # unknown writes of an earlier attempt that did land
         self._settled_failed: list[Failure] = []  # ... whose invoice no longer exists
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -336,7 +337,11 @@ class Engine:
         fields = row if isinstance(row, Mapping) else {}
         raw_id = fields.get("id") if fields else None
         number = _text(fields.get("invoicenumber")) if fields else ""
-        key = f"id={_shown(raw_id)} number={number}" if fields else f"row={_shown(row)}"
+        base = f"id={_shown(raw_id)} number={number}" if fields else f"row={_shown(row)}"
+        # Rows alike in id and number are told apart by their place among their likes in this
+        # read of the list (the same place on a resume), so each is counted once, none merged.
+        self._odd_seen[base] += 1
+        key = base if self._odd_seen[base] == 1 else f"{base} #{self._odd_seen[base]}"
         if key in self.odd_keys:
             return
         self.odd_keys.add(key)
@@ -617,7 +622,7 @@ class Engine:
         Items bisection already recorded (`settled`: written or failed) keep their outcome.
         """
         self._failed(error)
-        if error.kind in DEFINITELY_NOT_APPLIED:
+        if error.kind in DEFINITELY_NOT_APPLIED and not error.maybe_applied:
             pending = [i for i in items if i.id not in settled]
             await self._record(batch_no, not_written=pending, reason=error.kind.code)
         # Otherwise the write may have been applied: the intents stay "unknown" for resume.
@@ -656,7 +661,7 @@ class Engine:
         self.emit(force=True)
         passes = facts.MAX_LISTING_PASSES if self.mode.needs_whole_listing else 1
         for number in range(1, passes + 1):
-            audit = ListingAudit()
+            audit = ListingAudit(previous=self.listing)
             self.listing = audit
             await self._read_listing(filters, audit)
             if self.stopping or audit.consistent or not self.mode.needs_whole_listing:
@@ -685,6 +690,7 @@ class Engine:
     async def _read_listing(self, filters: Mapping[str, str] | None, audit: ListingAudit) -> None:
         """One read of the whole listing: decide every invoice not settled yet, write batches."""
         batch: list[_Item] = []
+        self._odd_seen.clear()
         pages = self._prefetched(filters)
         try:
             consider, batch_size = self.consider, self.options.batch_size

@@ -8,7 +8,8 @@ whether it can be shown consistent:
 - `record_count` is the same on every page;
 - each id is listed once;
 - no page is empty, or shorter than the page size, before the end;
-- the rows received are exactly the rows announced (not fewer, not more).
+- the rows received are exactly the rows announced (not fewer, not more);
+- without an announced count, a second read lists exactly the same rows.
 
 A consistent read saw every row Halo listed at that time. Pure logic, no I/O.
 """
@@ -33,7 +34,10 @@ class ListingAudit:
     rows: int = 0  # every row received, readable or not
     pages: int = 0
     problems: list[str] = field(default_factory=list)
+    previous: ListingAudit | None = field(default=None, repr=False)  # the read before this
     _ids: IdSet = field(default_factory=IdSet, repr=False)
+    _id_sum: int = 0
+    _id_xor: int = 0
     _distinct: int = 0
     _short_page: int | None = None  # a page shorter than its size, seen before the end
     _finished: bool = False
@@ -62,6 +66,8 @@ class ListingAudit:
         for invoice in page.invoices:
             if self._ids.add(invoice.id):
                 self._distinct += 1
+                self._id_sum += invoice.id
+                self._id_xor ^= invoice.id
             else:
                 self._problem(f"invoice {invoice.id} was listed twice")
         self._distinct += len(page.odd_rows)
@@ -69,7 +75,12 @@ class ListingAudit:
     def finish(self) -> None:
         """Call once the reader has reached the end of the list."""
         self._finished = True
-        if self.announced is not None and self.rows != self.announced:
+        if self.announced is None:
+            # Without a count nothing shows a row went missing between two page reads: only a
+            # second read that lists exactly the same rows is evidence.
+            if self.previous is None or self._fingerprint() != self.previous._fingerprint():
+                self._problem("Halo did not say how many invoices it lists (no record_count)")
+        elif self.rows != self.announced:
             more_or_fewer = "more" if self.rows > self.announced else "fewer"
             self._problem(
                 f"{self.rows} rows arrived, {more_or_fewer} than the {self.announced} announced"
@@ -86,6 +97,9 @@ class ListingAudit:
         if self.consistent:
             return 0
         return max(1, self.largest_announced - self._distinct)
+
+    def _fingerprint(self) -> tuple[int, int, int, int]:
+        return (self.rows, self._distinct, self._id_sum, self._id_xor)
 
     def summary(self) -> str:
         return "; ".join(self.problems) or "consistent"
