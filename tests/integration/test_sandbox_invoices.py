@@ -12,6 +12,8 @@ import pytest
 from halo_paylink.sandbox import Sandbox, SandboxConfig
 from halo_paylink.sandbox.seed import CREDIT, DRAFT, PAYMENT_LINK_CUSTOM_FIELD
 
+from .sandbox_http import authorised_client
+
 N = 237
 
 
@@ -23,17 +25,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def http(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, timeout=10) as client:
-        response = client.post(
-            "/auth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": sandbox.config.client_id,
-                "client_secret": sandbox.config.client_secret,
-                "scope": "read:invoices edit:invoices",
-            },
-        )
-        client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+    with authorised_client(sandbox) as client:
         yield client
 
 

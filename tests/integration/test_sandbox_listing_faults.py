@@ -5,7 +5,6 @@ These hold the sandbox itself to its word, so the backfill tests built on it mea
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +17,8 @@ from hypothesis import strategies as st
 from halo_paylink.sandbox import Sandbox, SandboxConfig
 from halo_paylink.sandbox import seed as seedmod
 
+from .sandbox_http import authorised_client
+
 N = 95
 SIZE = 10
 UNPAID = {"paymentstatuses": "0,-1", "includeinvoices": "true", "includecredits": "false"}
@@ -29,25 +30,9 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
-@contextlib.contextmanager
-def _client(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, timeout=10) as client:
-        response = client.post(
-            "/auth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": sandbox.config.client_id,
-                "client_secret": sandbox.config.client_secret,
-                "scope": "read:invoices edit:invoices",
-            },
-        )
-        client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-        yield client
-
-
 @pytest.fixture
 def http(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with _client(sandbox) as client:
+    with authorised_client(sandbox) as client:
         yield client
 
 
@@ -216,7 +201,7 @@ def test_ground_truth_open_invoices_follow_the_seed(sandbox: Sandbox) -> None:
 
 def test_templates_and_odd_records_are_listed_but_never_open() -> None:
     config = SandboxConfig(invoices=30, seed=3, templates=12, odd_records=True)
-    with Sandbox(config) as box, _client(box) as http:
+    with Sandbox(config) as box, authorised_client(box) as http:
         seeded_open = {i for i in box.open_invoice_ids() if i >= seedmod.FIRST_INVOICE_ID}
         assert box.open_invoice_ids() == seeded_open
         rows = []
@@ -244,7 +229,7 @@ def test_templates_and_odd_records_are_listed_but_never_open() -> None:
 
 @pytest.mark.parametrize("bad_id", [-1, 0, -12])
 def test_update_of_an_id_at_or_below_zero_is_refused_and_recorded(bad_id: int) -> None:
-    with Sandbox(SandboxConfig(invoices=5, templates=12)) as box, _client(box) as http:
+    with Sandbox(SandboxConfig(invoices=5, templates=12)) as box, authorised_client(box) as http:
         before = box.post_counts()
         link = {"generic_online_invoice_payment_url": "https://x.example/pay"}
         response = http.post("/api/Invoice", json=[{"id": 1001, **link}, {"id": bad_id, **link}])
@@ -269,7 +254,7 @@ def test_any_shift_is_seen_by_the_next_pass(
 ) -> None:
     """Whatever the shift, the rows it removes come from before the next page's offset, the
     ground truth follows, and a second pass (the fault spent) reads exactly what is there."""
-    with Sandbox(SandboxConfig(invoices=N, seed=9)) as box, _client(box) as http:
+    with Sandbox(SandboxConfig(invoices=N, seed=9)) as box, authorised_client(box) as http:
         params = UNPAID if mode == "pay" else {}
         before = listed(box, **params)
         box.shift_rows(after_page=after_page, rows=rows, mode=mode)

@@ -49,7 +49,13 @@ from halo_paylink.core.backfill.outcome import DEFINITELY_NOT_APPLIED, Counts, m
 from halo_paylink.core.backfill.progress import CancelToken, Phase, Progress, ProgressThrottle
 from halo_paylink.core.backfill.replay import JournalState, ReportRow
 from halo_paylink.core.backfill.report import LiveRunReport
-from halo_paylink.core.backfill.selection import Action, Decision, IdSet, SkipReason
+from halo_paylink.core.backfill.selection import (
+    Action,
+    Decision,
+    IdSet,
+    SkipReason,
+    shown_value,
+)
 from halo_paylink.core.backfill.target import FieldTarget, LinkTarget, has_text, normalize
 from halo_paylink.halo import facts
 from halo_paylink.halo.errors import ErrorKind, HaloError
@@ -337,7 +343,7 @@ class Engine:
         fields = row if isinstance(row, Mapping) else {}
         raw_id = fields.get("id") if fields else None
         number = _text(fields.get("invoicenumber")) if fields else ""
-        base = f"id={_shown(raw_id)} number={number}" if fields else f"row={_shown(row)}"
+        base = f"id={shown_value(raw_id)} number={number}" if fields else f"row={shown_value(row)}"
         # Rows alike in id and number are told apart by their place among their likes in this
         # read of the list (the same place on a resume), so each is counted once, none merged.
         self._odd_seen[base] += 1
@@ -347,7 +353,7 @@ class Engine:
         self.odd_keys.add(key)
         self.tally.skipped[SkipReason.UNREADABLE] += 1
         detail = (
-            f"its id is {_shown(raw_id)}, not a whole number"
+            f"its id is {shown_value(raw_id)}, not a whole number"
             if fields
             else "it is not an invoice object"
         )
@@ -833,8 +839,3 @@ def _reads(target: LinkTarget, invoice: Invoice) -> str | None:
 def _text(value: Any) -> str:
     """Halo text for journals and reports: always a str, whatever the record held."""
     return value if type(value) is str else str(value)
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

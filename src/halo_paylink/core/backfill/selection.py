@@ -145,23 +145,24 @@ def unreadable_reason(invoice: Invoice, numbering: Numbering) -> str | None:
     for name in _AMOUNT_FIELDS:
         value = raw.get(name)
         if _unreadable_amount(value):
-            return f"{name} is {_shown(value)}, not a number"
+            return f"{name} is {shown_value(value)}, not a number"
     for name in ("posted", "voided"):
         value = raw.get(name)
         if value is not None and not isinstance(value, _FLAG_TYPES):
-            return f"{name} is {_shown(value)}, not true or false"
+            return f"{name} is {shown_value(value)}, not true or false"
     custom = raw.get("customfields")
     if custom is not None and type(custom) is not list:
-        return f"customfields is {_shown(custom)}, not a list"
+        return f"customfields is {shown_value(custom)}, not a list"
     # Both numbers, whichever the link uses: a number in an odd shape is an odd record.
     for name in {number_field(numbering), number_field(Numbering.ACCOUNTING)}:
         number = raw.get(name)
         if number is not None and type(number) not in (str, int):
-            return f"{name} is {_shown(number)}, not a number or text"
+            return f"{name} is {shown_value(number)}, not a number or text"
     return None
 
 
-def _shown(value: Any) -> str:
+def shown_value(value: Any) -> str:
+    """A value from a Halo record as a report names it: its repr, cut to 40 characters."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
