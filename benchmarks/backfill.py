@@ -161,8 +161,8 @@ async def naive_loop(info: dict[str, Any]) -> tuple[int, int, float]:
     """The straightforward way: read pages, POST one invoice per request, in sequence."""
     from halo_paylink.core.backfill.selection import decide
     from halo_paylink.core.backfill.target import FieldTarget
+    from halo_paylink.domain import Numbering
     from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE
-    from halo_paylink.storage.profiles import Numbering
 
     http, client = await _client(info)
     target = FieldTarget()

@@ -19,6 +19,7 @@ from typing import Any
 
 from halo_paylink.core.backfill import BackfillSettings, RunOptions, RunOutcome
 from halo_paylink.core.backfill.runner import resume_run, run_backfill
+from halo_paylink.domain import Numbering
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.discovery import discover
 from halo_paylink.halo.http import make_http_client
@@ -27,7 +28,6 @@ from halo_paylink.halo.ratelimit import RateLimiter
 from halo_paylink.sandbox import Sandbox, SandboxConfig
 from halo_paylink.sandbox.seed import DEMO_BENJI_TEMPLATE
 from halo_paylink.storage.paths import AppPaths
-from halo_paylink.storage.profiles import Numbering
 
 FIELD = "generic_online_invoice_payment_url"
 

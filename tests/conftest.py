@@ -144,7 +144,7 @@ def forget_registered_secrets() -> Iterator[None]:
     """Every token a test's client is issued is registered for redaction process-wide; forget
     them after each test so one test's short fake tokens cannot mask another test's text."""
     yield
-    from halo_paylink.storage.redact import forget_secrets
+    from halo_paylink.redact import forget_secrets
 
     forget_secrets()
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.discovery import discover
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import make_http_client
 from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.ratelimit import RateLimiter

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from halo_paylink.storage.redact import register_secret
+from halo_paylink.redact import register_secret
 from halo_paylink.ui.crash import CrashReporter
 
 

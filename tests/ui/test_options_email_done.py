@@ -10,8 +10,8 @@ from typing import Any
 from PySide6.QtGui import QGuiApplication
 
 from halo_paylink.core.wizard import PageId
+from halo_paylink.domain import AccountingTool, Numbering
 from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE, DEMO_CLIENT_SECRET
-from halo_paylink.storage.profiles import AccountingTool, Numbering
 
 
 def test_pdf_options_fallback_only_with_halo_pdf_and_checklist(

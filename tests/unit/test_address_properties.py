@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo.discovery import discover, parse_address
-from halo_paylink.halo.errors import ErrorKind, HaloError
 
 ADDRESS_KINDS = {ErrorKind.BAD_ADDRESS, ErrorKind.INSECURE_ADDRESS}
 

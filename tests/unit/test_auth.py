@@ -12,9 +12,9 @@ import pytest
 import respx
 
 from fakes import FakeClock
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.auth import TokenProvider
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import RequestStats
 from halo_paylink.halo.jwt import decode_claims, scopes_from_claims
 from halo_paylink.halo.models import Credentials, HaloEndpoints

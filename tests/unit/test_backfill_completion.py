@@ -24,7 +24,7 @@ from halo_paylink.core.backfill.journal import JournalWriter, read_records
 from halo_paylink.core.backfill.model import BackfillSettings, RunOptions
 from halo_paylink.core.backfill.outcome import RunOutcome
 from halo_paylink.core.backfill.runs import list_runs
-from halo_paylink.halo.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo.models import Invoice, InvoicePage
 from halo_paylink.storage.paths import AppPaths
 
@@ -438,7 +438,7 @@ def test_every_post_leaves_only_after_its_intents_are_fsynced() -> None:
     from halo_paylink.core.backfill.progress import CancelToken, ProgressThrottle
     from halo_paylink.core.backfill.selection import decider_for
     from halo_paylink.core.backfill.target import FieldTarget
-    from halo_paylink.storage.profiles import Numbering
+    from halo_paylink.domain import Numbering
 
     events: list[tuple[str, frozenset[int]]] = []
     journal = RecordingJournal(events)

@@ -8,8 +8,8 @@ from typing import Any
 
 from halo_paylink.core.backfill.selection import SkipReason, decide, decider_for
 from halo_paylink.core.backfill.target import CustomFieldTarget, FieldTarget
+from halo_paylink.domain import Numbering
 from halo_paylink.halo.models import Invoice
-from halo_paylink.storage.profiles import Numbering
 
 T = "https://www.benjipays.com/portal/x/pay/?InvoiceNumber=[Invoice No.]"
 F = "generic_online_invoice_payment_url"

@@ -18,8 +18,8 @@ from halo_paylink.core.backfill.target import (
     FieldTarget,
     parse_link_target,
 )
+from halo_paylink.domain import Numbering
 from halo_paylink.halo.models import Invoice
-from halo_paylink.storage.profiles import Numbering
 
 T = "https://www.benjipays.com/portal/x/pay/?InvoiceNumber=[Invoice No.]"
 F = "generic_online_invoice_payment_url"

@@ -19,10 +19,11 @@ from halo_paylink.cli.common import (
     print_error,
     resolve_connection,
 )
-from halo_paylink.halo.errors import ErrorKind, HaloError
+from halo_paylink.domain import SecretMode
+from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.redact import forget_secrets, redact
 from halo_paylink.storage.paths import AppPaths
-from halo_paylink.storage.profiles import Profile, ProfileStore, SecretMode
-from halo_paylink.storage.redact import forget_secrets, redact
+from halo_paylink.storage.profiles import Profile, ProfileStore
 from halo_paylink.storage.secrets import MemorySecretStore, StoreStatus
 
 

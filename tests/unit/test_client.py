@@ -13,9 +13,9 @@ import pytest
 import respx
 
 from fakes import FakeClock
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.client import HaloClient
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.ratelimit import RateLimiter
 

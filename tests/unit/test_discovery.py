@@ -6,8 +6,8 @@ import httpx
 import pytest
 import respx
 
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo.discovery import ParsedAddress, discover, parse_address
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import RequestStats
 
 HOSTED = ParsedAddress("https://acme.halopsa.com", True, "acme")

@@ -12,8 +12,8 @@ import httpx
 import pytest
 import respx
 
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import (
     RequestStats,
     backoff_seconds,

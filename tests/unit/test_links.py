@@ -12,8 +12,8 @@ from halo_paylink.core.links import (
     link_for_invoice,
     validate_link_template,
 )
+from halo_paylink.domain import Numbering
 from halo_paylink.halo.models import Invoice
-from halo_paylink.storage.profiles import Numbering
 
 GOOD = "https://www.benjipays.com/portal/acme/pay/?InvoiceNumber=[Invoice No.]"
 

@@ -1,4 +1,4 @@
-"""storage.redact and storage.logs: every masking pattern, the log file, and no secret on disk."""
+"""redact and storage.logs: every masking pattern, the log file, and no secret on disk."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from halo_paylink.redact import MASK, forget_secrets, redact, register_secret
 from halo_paylink.storage import logs
 from halo_paylink.storage.logs import RedactingFilter, setup_logging, shutdown_logging
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import Profile, ProfileStore
-from halo_paylink.storage.redact import MASK, forget_secrets, redact, register_secret
 from halo_paylink.storage.secrets import MemorySecretStore
 
 POSIX = os.name != "nt"
@@ -279,7 +279,7 @@ def test_no_secret_anywhere_on_disk(
 
 
 def test_redact_masks_per_call_secrets_and_token_fields() -> None:
-    from halo_paylink.storage.redact import redact
+    from halo_paylink.redact import redact
 
     text = redact(
         "client_secret=s3cr3t-value&x=1 Authorization: Bearer abc.def.ghi access_token: 'tok'",

@@ -27,8 +27,8 @@ from keyring.backends import chainer
 from fakes import FakeClock, MemoryKeyring
 from halo_paylink.core.backfill.replay import ReportRow
 from halo_paylink.core.backfill.report import CSV_COLUMNS, CsvReport
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo.client import HaloClient
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.ratelimit import RateLimiter
 from halo_paylink.storage.secrets import KEYRING_SERVICE, KeyringSecretStore, describe_backend

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import (
     MAX_NAME_LENGTH,

@@ -12,9 +12,9 @@ import pytest
 from keyring.backends import chainer, fail, null
 
 from fakes import MemoryKeyring
-from halo_paylink.halo.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.redact import forget_secrets, redact
 from halo_paylink.storage.profiles import Profile
-from halo_paylink.storage.redact import forget_secrets, redact
 from halo_paylink.storage.secrets import (
     KEYRING_SERVICE,
     KeyringSecretStore,
@@ -238,7 +238,7 @@ def test_repr_never_shows_secret(memory_keyring: MemoryKeyring) -> None:
 
 
 def test_store_for_mode() -> None:
-    from halo_paylink.storage.profiles import SecretMode
+    from halo_paylink.domain import SecretMode
 
     ring, session = KeyringSecretStore(MemoryKeyring()), MemorySecretStore()
     assert store_for(SecretMode.KEYRING, keyring_store=ring, session_store=session) is ring

@@ -25,10 +25,10 @@ from halo_paylink.core.backfill.outcome import (
     outcome_for_error,
 )
 from halo_paylink.core.backfill.progress import Phase, Progress, format_wait
+from halo_paylink.errors import EXPLANATIONS, ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.auth import TokenProvider
 from halo_paylink.halo.client import HaloClient
-from halo_paylink.halo.errors import EXPLANATIONS, ErrorKind, HaloError
 from halo_paylink.halo.http import (
     JITTER_FRACTION,
     MAX_DETAIL,
@@ -49,7 +49,7 @@ from halo_paylink.halo.ratelimit import (
     RateLimiter,
     Wait,
 )
-from halo_paylink.storage.redact import MASK, redact
+from halo_paylink.redact import MASK, redact
 
 API = "https://acme.halopsa.com/api"
 TOKEN_URL = "https://acme.halopsa.com/auth/token"

@@ -201,8 +201,8 @@ def _stderr_is_terminal() -> bool:
 def _settings(args: argparse.Namespace, profile: Any) -> Any:
     from halo_paylink.cli.common import CliError
     from halo_paylink.core.backfill import BackfillError, BackfillSettings
+    from halo_paylink.domain import Numbering
     from halo_paylink.halo import facts
-    from halo_paylink.storage.profiles import Numbering
 
     link = getattr(profile, "link", None)
     template = args.link or (link.template if link else "")
@@ -278,9 +278,9 @@ async def _backfill(args: argparse.Namespace) -> int:
     )
     from halo_paylink.core.backfill.lock import RunLockedError
     from halo_paylink.core.backfill.outcome import RunOutcome
+    from halo_paylink.errors import HaloError
     from halo_paylink.halo.client import HaloClient
     from halo_paylink.halo.discovery import discover
-    from halo_paylink.halo.errors import HaloError
     from halo_paylink.halo.ratelimit import RateLimiter
     from halo_paylink.storage.paths import AppPaths
 

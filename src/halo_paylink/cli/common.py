@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from halo_paylink.cli.terminal import say, say_json
+from halo_paylink.domain import SecretMode
+from halo_paylink.errors import ErrorCategory, ErrorKind, HaloError, detail_label
 from halo_paylink.halo.discovery import parse_address
-from halo_paylink.halo.errors import ErrorCategory, ErrorKind, HaloError, detail_label
 from halo_paylink.halo.models import Credentials
+from halo_paylink.redact import redact, register_secret
 from halo_paylink.storage.paths import AppPaths
-from halo_paylink.storage.profiles import Profile, ProfileStore, SecretMode
-from halo_paylink.storage.redact import redact, register_secret
+from halo_paylink.storage.profiles import Profile, ProfileStore
 
 if TYPE_CHECKING:
     import httpx

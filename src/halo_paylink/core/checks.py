@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from halo_paylink.errors import EXPLANATIONS, ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.auth import TokenProvider
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.discovery import discover
-from halo_paylink.halo.errors import EXPLANATIONS, ErrorKind, HaloError
 from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.ratelimit import RateLimiter
 

@@ -15,9 +15,9 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from halo_paylink.domain import Numbering
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice
-from halo_paylink.storage.profiles import Numbering
 
 #: Halo's payment-URL fields (and a custom field's value) hold at most this many characters
 #: (nvarchar(1000) in Halo's schema); a longer link would be cut or refused.

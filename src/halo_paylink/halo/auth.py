@@ -4,7 +4,7 @@
 expires; concurrent callers share one in-flight token request. Token-endpoint failures become named
 errors (unknown client id, wrong secret, wrong tenant, missing scope, ...). The client secret is
 sent only in the form body and never appears in an error, a log line or a repr. Every token Halo
-issues (access, id and refresh token) is registered with `storage.redact.register_secret` the
+issues (access, id and refresh token) is registered with `halo_paylink.redact.register_secret` the
 moment the answer is parsed, so no later log line, error, journal or report can carry it.
 Token requests have the same deadline, size cap, jittered backoff and 429 budget as API calls.
 """
@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import (
     MAX_RESPONSE_BYTES,
     REQUEST_DEADLINE_SECONDS,
@@ -44,7 +44,7 @@ from halo_paylink.halo.ratelimit import (
     Sleep,
     check_rate_limit_budget,
 )
-from halo_paylink.storage.redact import redact, register_secret
+from halo_paylink.redact import redact, register_secret
 
 log = logging.getLogger(__name__)
 

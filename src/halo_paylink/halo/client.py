@@ -35,9 +35,9 @@ from typing import Any
 
 import httpx
 
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.auth import TokenProvider
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import (
     MAX_RESPONSE_BYTES,
     REQUEST_DEADLINE_SECONDS,
@@ -59,7 +59,7 @@ from halo_paylink.halo.ratelimit import (
     Sleep,
     check_rate_limit_budget,
 )
-from halo_paylink.storage.redact import redact
+from halo_paylink.redact import redact
 
 __all__ = ["HaloClient", "RequestStats"]
 

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import (
     RequestStats,
     error_from_exception,

@@ -31,9 +31,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
-from halo_paylink.halo.errors import ErrorKind, HaloError
-from halo_paylink.storage.redact import redact
+from halo_paylink.redact import redact
 
 #: What we send as User-Agent, so an operator reading Halo's logs knows who called.
 USER_AGENT = "halo-paylink"

@@ -5,7 +5,6 @@ Modules:
     atomic: crash-safe, owner-only file writes.
     profiles: named connection profiles as JSON (never the client secret).
     secrets: the client secret in the OS keyring, or in memory for "ask each time" sessions.
-    redact: masking of secrets and tokens in any text (logs, crash dialog, reports).
     logs: the rotating, redacting log file.
 
 Importing this package does no I/O and creates nothing.

@@ -15,9 +15,9 @@ import traceback
 from types import TracebackType
 from typing import TextIO
 
+from halo_paylink.redact import redact, register_secret
 from halo_paylink.storage.atomic import PRIVATE_FILE_MODE, chmod_quietly, ensure_private_dir
 from halo_paylink.storage.paths import AppPaths
-from halo_paylink.storage.redact import redact, register_secret
 
 __all__ = [
     "LOG_FORMAT",
@@ -36,7 +36,7 @@ _OURS = "_halo_paylink_handler"
 
 
 class RedactingFilter(logging.Filter):
-    """Masks secrets in a record's message, arguments, traceback and stack (see `storage.redact`).
+    """Masks secrets in a record's message, arguments, traceback and stack (see `redact`).
 
     The message is rendered once (`msg % args`) and replaced by its redacted text; a traceback is
     formatted now and stored redacted in `exc_text`, which formatters use instead of re-formatting.

@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from halo_paylink.halo.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.storage.atomic import PRIVATE_FILE_MODE, ensure_private_dir
 from halo_paylink.storage.paths import AppPaths
 

@@ -26,8 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from halo_paylink.domain import AccountingTool, Numbering, SecretMode
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.storage.atomic import write_atomic
 from halo_paylink.storage.paths import AppPaths
 
@@ -35,25 +36,6 @@ FILE_VERSION = 1
 MAX_NAME_LENGTH = 64
 #: Keys that must never be written into the profiles file, whatever a hand edit put there.
 FORBIDDEN_KEYS = frozenset({"client_secret", "secret", "password", "access_token", "token"})
-
-
-class SecretMode(enum.Enum):
-    """Where a profile's secret comes from. There is deliberately no plaintext option."""
-
-    KEYRING = "keyring"
-    ASK = "ask"
-
-
-class Numbering(enum.Enum):
-    """Which invoice number the Benji link carries."""
-
-    HALO = "halo"
-    ACCOUNTING = "accounting"
-
-
-class AccountingTool(enum.Enum):
-    QUICKBOOKS = "quickbooks"
-    XERO = "xero"
 
 
 @dataclass

@@ -17,9 +17,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from halo_paylink.halo.errors import ErrorKind, HaloError
-from halo_paylink.storage.profiles import Profile, SecretMode
-from halo_paylink.storage.redact import redact, register_secret
+from halo_paylink.domain import SecretMode
+from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.redact import redact, register_secret
+from halo_paylink.storage.profiles import Profile
 
 #: The keyring service name every secret is stored under.
 KEYRING_SERVICE = "halo-paylink"

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from halo_paylink.core.wizard import WizardState, apply_to_profile, load_profile
+from halo_paylink.redact import register_secret
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import Profile, ProfileStore
-from halo_paylink.storage.redact import register_secret
 from halo_paylink.storage.secrets import SecretStore, StoreStatus
 from halo_paylink.ui.tasks import TaskRunner
 

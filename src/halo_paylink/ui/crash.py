@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from halo_paylink import APP_NAME, __version__
-from halo_paylink.storage.redact import redact
+from halo_paylink.redact import redact
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from halo_paylink.core.backfill import BackfillSettings
+from halo_paylink.domain import Numbering
 from halo_paylink.halo import facts
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.discovery import discover
@@ -19,7 +20,6 @@ from halo_paylink.halo.models import Credentials
 from halo_paylink.halo.ratelimit import RateLimiter
 from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE, Sandbox, SandboxConfig
 from halo_paylink.storage.paths import AppPaths
-from halo_paylink.storage.profiles import Numbering
 
 LINK_FIELD = facts.DEFAULT_LINK_FIELD
 

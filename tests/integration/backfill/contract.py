@@ -8,9 +8,9 @@ from typing import Any
 from halo_paylink.core.backfill import RunOutcome
 from halo_paylink.core.backfill.model import RunResult
 from halo_paylink.core.backfill.runs import list_runs
+from halo_paylink.domain import Numbering
 from halo_paylink.sandbox import Sandbox
 from halo_paylink.storage.paths import AppPaths
-from halo_paylink.storage.profiles import Numbering
 
 from .conftest import LINK_FIELD, expected_link, snapshot
 

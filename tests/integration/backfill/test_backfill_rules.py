@@ -127,7 +127,7 @@ async def test_conflicts_are_left_alone_unless_overwrite(make_sandbox, paths) ->
 
 
 async def test_halo_numbering_and_custom_field_target(make_sandbox, paths) -> None:
-    from halo_paylink.storage.profiles import Numbering
+    from halo_paylink.domain import Numbering
 
     box = make_sandbox(invoices=60, seed=7)
     before = snapshot(box)

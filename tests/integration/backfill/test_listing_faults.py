@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from halo_paylink.core.backfill import RunOptions, RunOutcome, resume_run, run_backfill
 from halo_paylink.core.backfill.runs import list_runs
+from halo_paylink.domain import Numbering
 from halo_paylink.sandbox import Sandbox, SandboxConfig
 from halo_paylink.storage.paths import AppPaths
-from halo_paylink.storage.profiles import Numbering
 
 from .conftest import halo_client, settings, snapshot
 from .contract import assert_all_linked, assert_contract, assert_no_duplicate_or_forbidden_writes

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 from halo_paylink.core.backfill import RunOutcome
+from halo_paylink.domain import Numbering
 from halo_paylink.sandbox import Sandbox
-from halo_paylink.storage.profiles import Numbering
 
 from .cli_helpers import backfill_args, cli_env, resume_args, run_cli
 from .conftest import snapshot

@@ -18,7 +18,7 @@ import pytest
 
 from halo_paylink.cli import main
 from halo_paylink.core.backfill import run_backfill
-from halo_paylink.halo.errors import ErrorCategory, ErrorKind, HaloError
+from halo_paylink.errors import ErrorCategory, ErrorKind, HaloError
 from halo_paylink.storage import preflight
 from halo_paylink.storage.paths import AppPaths
 

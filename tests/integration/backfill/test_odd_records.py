@@ -24,10 +24,10 @@ from halo_paylink.core.backfill import (
     plan_backfill,
     run_backfill,
 )
+from halo_paylink.domain import Numbering
 from halo_paylink.sandbox import Sandbox, SandboxConfig
 from halo_paylink.sandbox import seed as seedmod
 from halo_paylink.storage.paths import AppPaths
-from halo_paylink.storage.profiles import Numbering
 
 from .conftest import halo_client, snapshot
 from .conftest import settings as backfill_settings

@@ -19,9 +19,9 @@ import anyio
 import pytest
 
 from halo_paylink.core.backfill import RunOptions, RunOutcome, run_backfill
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.discovery import discover
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.halo.http import make_http_client
 from halo_paylink.halo.models import Credentials
 from halo_paylink.halo.ratelimit import RateLimiter

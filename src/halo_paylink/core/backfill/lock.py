@@ -39,7 +39,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from halo_paylink.core.backfill.journal import is_locked, journal_path
 from halo_paylink.core.backfill.model import BackfillError
-from halo_paylink.halo.errors import HaloError
+from halo_paylink.errors import HaloError
 from halo_paylink.storage.atomic import PRIVATE_FILE_MODE, ensure_private_dir, write_atomic
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.preflight import check_folders, folder_error

@@ -18,10 +18,10 @@ from halo_paylink.core.backfill.outcome import Counts, RunOutcome
 from halo_paylink.core.backfill.report import ReportFiles
 from halo_paylink.core.backfill.target import LinkTarget, parse_link_target
 from halo_paylink.core.links import template_errors
+from halo_paylink.domain import Numbering
+from halo_paylink.errors import HaloError
 from halo_paylink.halo import facts
-from halo_paylink.halo.errors import HaloError
 from halo_paylink.halo.models import Invoice, InvoicePage
-from halo_paylink.storage.profiles import Numbering
 
 
 class InvoiceSource(Protocol):

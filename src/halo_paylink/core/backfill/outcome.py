@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from halo_paylink.halo.errors import ErrorCategory, ErrorKind, HaloError
+from halo_paylink.errors import ErrorCategory, ErrorKind, HaloError
 
 
 class RunOutcome(enum.Enum):

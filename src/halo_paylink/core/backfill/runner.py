@@ -73,11 +73,11 @@ from halo_paylink.core.backfill.report import (
 )
 from halo_paylink.core.backfill.selection import decider_for
 from halo_paylink.core.backfill.target import parse_link_target
+from halo_paylink.domain import Numbering
+from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
-from halo_paylink.halo.errors import ErrorKind, HaloError
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.preflight import check_folders
-from halo_paylink.storage.profiles import Numbering
 
 log = logging.getLogger(__name__)
 

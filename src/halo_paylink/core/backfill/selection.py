@@ -24,8 +24,8 @@ from halo_paylink.core.backfill.target import (
     normalize,
 )
 from halo_paylink.core.links import fill_link, invoice_number_for, number_field
+from halo_paylink.domain import Numbering
 from halo_paylink.halo.models import Invoice, to_decimal
-from halo_paylink.storage.profiles import Numbering
 
 
 class SkipReason(enum.Enum):

@@ -77,7 +77,7 @@ class BasePage(QWidget):
 
     def set_halo_error(self, error: BaseException) -> None:
         """Show a `HaloError` (headline + next step + what Halo said) or any other error."""
-        from halo_paylink.halo.errors import HaloError
+        from halo_paylink.errors import HaloError
 
         if isinstance(error, HaloError):
             detail = error.next_step

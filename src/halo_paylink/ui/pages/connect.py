@@ -124,8 +124,8 @@ class ConnectPage(BasePage):
     # -- input ----------------------------------------------------------------------------------
     def address_edited(self, text: str) -> None:
         """A keystroke in the address field: parse now, discover when typing pauses."""
+        from halo_paylink.errors import HaloError
         from halo_paylink.halo.discovery import parse_address
-        from halo_paylink.halo.errors import HaloError
 
         error: str | None = None
         if text.strip():
@@ -216,7 +216,7 @@ class ConnectPage(BasePage):
             self.context.save_profile()
 
     def _failed(self, key: tuple[str, str, str | None], error: BaseException) -> None:
-        from halo_paylink.halo.errors import HaloError
+        from halo_paylink.errors import HaloError
 
         if isinstance(error, HaloError):
             text = error.headline + " " + error.next_step

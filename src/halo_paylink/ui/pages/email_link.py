@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from halo_paylink.core.wizard import TOOL_LABELS, PageId
+from halo_paylink.domain import AccountingTool, Numbering
 from halo_paylink.halo import facts
-from halo_paylink.storage.profiles import AccountingTool, Numbering
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
