@@ -9,19 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from halo_paylink.domain import AccountingTool, Numbering, SecretMode
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import (
     MAX_NAME_LENGTH,
-    AccountingTool,
     LinkSettings,
-    Numbering,
     PdfOptions,
     Profile,
     ProfilesCorruptError,
     ProfileStore,
-    SecretMode,
     validate_profile_name,
 )
 

@@ -23,14 +23,12 @@ from halo_paylink.core.wizard import (
     settings_export,
     validate_new_profile_name,
 )
+from halo_paylink.domain import AccountingTool, Numbering, SecretMode
 from halo_paylink.halo.models import HaloEndpoints
 from halo_paylink.storage.profiles import (
-    AccountingTool,
     LinkSettings,
-    Numbering,
     PdfOptions,
     Profile,
-    SecretMode,
 )
 
 ENDPOINTS = HaloEndpoints(

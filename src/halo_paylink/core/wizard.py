@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from halo_paylink.core.links import number_variable
+from halo_paylink.domain import AccountingTool, Numbering, SecretMode
 from halo_paylink.halo.models import HaloEndpoints
 from halo_paylink.storage.profiles import (
-    AccountingTool,
     LinkSettings,
-    Numbering,
     PdfOptions,
     Profile,
-    SecretMode,
     validate_profile_name,
 )
 

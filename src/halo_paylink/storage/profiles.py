@@ -301,7 +301,8 @@ class ProfileStore:
         if problem:
             raise ProfilesCorruptError(self.path, self._backup_corrupt(raw), problem)
         doc.setdefault("profiles", {})
-        return doc
+        loaded: dict[str, Any] = doc
+        return loaded
 
     def _write(self, doc: dict[str, Any]) -> None:
         doc = copy.deepcopy(doc)

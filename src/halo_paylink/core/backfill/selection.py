@@ -107,11 +107,12 @@ def _flag(value: Any) -> bool:
     return False
 
 
-def _amount(value: Any) -> float | Decimal | None:
+def _amount(value: object) -> float | Decimal | None:
     """`to_decimal(value)` for comparing with zero: a finite int or float is compared as it is
     (its sign and zero-ness are those of `Decimal(str(value))`), without building a Decimal."""
-    kind = type(value)
-    if kind is int or (kind is float and math.isfinite(value)):
+    if type(value) is int:  # not isinstance: a bool is not an amount
+        return value
+    if type(value) is float and math.isfinite(value):
         return value
     return to_decimal(value)
 
