@@ -278,7 +278,7 @@ async def _backfill(args: argparse.Namespace) -> int:
     )
     from halo_paylink.core.backfill.lock import RunLockedError
     from halo_paylink.core.backfill.outcome import RunOutcome
-    from halo_paylink.errors import HaloError
+    from halo_paylink.errors import HaloError, LocalError
     from halo_paylink.halo.client import HaloClient
     from halo_paylink.halo.discovery import discover
     from halo_paylink.halo.ratelimit import RateLimiter
@@ -356,7 +356,7 @@ async def _backfill(args: argparse.Namespace) -> int:
             ) from None
         except BackfillError as exc:
             raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
-        except HaloError as exc:  # the local pre-flight: a folder or disk problem, found first
+        except LocalError as exc:  # the local pre-flight: a folder or disk problem, found first
             raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):

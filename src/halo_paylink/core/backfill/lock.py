@@ -183,7 +183,7 @@ class RunLock:
 
         Raises:
             RunLockedError: another run against the same Halo holds it.
-            HaloError(FOLDER_NOT_WRITABLE | DISK_FULL): the lock file cannot be written.
+            LocalError(FOLDER_NOT_WRITABLE | DISK_FULL): the lock file cannot be written.
         """
         folder = locks_dir(paths)
         key = lock_key(web_url)
@@ -309,7 +309,7 @@ def exclusive_run(kind: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P
 
     Raises (besides whatever `f` raises):
         RunLockedError: another run against the same Halo is running.
-        HaloError(FOLDER_NOT_WRITABLE | DISK_FULL): the pre-flight failed; nothing was written.
+        LocalError(FOLDER_NOT_WRITABLE | DISK_FULL): the pre-flight failed; nothing was written.
     """
 
     def decorate(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

@@ -216,9 +216,9 @@ class ConnectPage(BasePage):
             self.context.save_profile()
 
     def _failed(self, key: tuple[str, str, str | None], error: BaseException) -> None:
-        from halo_paylink.errors import HaloError
+        from halo_paylink.errors import PaylinkError
 
-        if isinstance(error, HaloError):
+        if isinstance(error, PaylinkError):
             text = error.headline + " " + error.next_step
         else:
             text = str(error)
