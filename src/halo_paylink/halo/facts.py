@@ -53,9 +53,9 @@ UNPAID_INVOICE_FILTER: dict[str, str] = {
 UNPAID_PAYMENT_STATUSES: frozenset[int] = frozenset({0, -1})
 
 # --- Invoice updates -----------------------------------------------------------------------------
-#: (U) Whether `_validateonly: true` on `POST /Invoice` really validates without saving.
-#: When False, the edit check falls back to writing one invoice's current link value back unchanged.
-TRUST_VALIDATE_ONLY = True
+#: (U) Whether `_validateonly: true` on `POST /Invoice` really validates without saving is not
+#: known. The edit check relies on it (it never writes an invoice to find out) and says so with
+#: `UNVERIFIED_NOTES["validate_only"]`.
 
 #: (U) How many invoices we send in one `POST /Invoice` (Halo accepts arrays; the limit is unknown).
 UPDATE_BATCH_SIZE = 50
