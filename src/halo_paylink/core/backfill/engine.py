@@ -60,6 +60,7 @@ from halo_paylink.core.backfill.target import FieldTarget, LinkTarget, has_text,
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice, InvoicePage
+from halo_paylink.halo.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -639,9 +640,9 @@ class Engine:
 
         Never raises but for the task's own cancellation: what stopped the attempt is in
         `failure` (Halo) or `crash` (anything else)."""
-        limiter: Any = getattr(self.client, "limiter", None)
-        watching = hasattr(limiter, "should_stop")
-        if watching:
+        found = getattr(self.client, "limiter", None)
+        limiter = found if isinstance(found, RateLimiter) else None
+        if limiter is not None:
             # Show Halo's rate-limit waits live, and let Stop end a long wait within a second.
             limiter.on_wait = lambda wait: self.emit(force=True)
             limiter.should_stop = lambda: self.cancel.cancelled
@@ -659,7 +660,7 @@ class Engine:
             with contextlib.suppress(Exception):
                 await self.drain()
         finally:
-            if watching:
+            if limiter is not None:
                 limiter.on_wait = None
                 limiter.should_stop = None
 
