@@ -78,7 +78,7 @@ def add_parser(subparsers: Any) -> None:
     mode.add_argument("--undo", metavar="RUN_ID", help="restore the values a run replaced")
     parser.add_argument("--rate-limit", metavar="REQ/SECONDS", help="e.g. 300/300")
     parser.add_argument(
-        "--batch-size", type=int, default=facts.UPDATE_BATCH_SIZE, help=argparse.SUPPRESS
+        "--batch-size", type=int, default=None, help=argparse.SUPPRESS
     )
     parser.add_argument(
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help=argparse.SUPPRESS
@@ -297,7 +297,7 @@ async def _backfill(args: argparse.Namespace) -> int:
             raise CliError("--dry-run cannot be combined with --resume or --undo.")
         _check_run_id_argument(args)
         _apply_run_profile(args, paths)
-    if args.batch_size < 1 or args.concurrency < 1:
+    if (args.batch_size is not None and args.batch_size < 1) or args.concurrency < 1:
         raise CliError("--batch-size and --concurrency must be at least 1.")
 
     async with open_connection(args, paths=paths) as (connection, http):

@@ -57,8 +57,16 @@ UNPAID_PAYMENT_STATUSES: frozenset[int] = frozenset({0, -1})
 #: known. The edit check relies on it (it never writes an invoice to find out) and says so with
 #: `UNVERIFIED_NOTES["validate_only"]`.
 
-#: (U) How many invoices we send in one `POST /Invoice` (Halo accepts arrays; the limit is unknown).
+#: (U) How many invoices the first `POST /Invoice` of a run carries (Halo accepts arrays; its
+#: limit is unknown). Later batches grow toward `MAX_UPDATE_BATCH_SIZE` while Halo answers quickly
+#: (see core.backfill.batching).
 UPDATE_BATCH_SIZE = 50
+
+#: (D) The most invoices one `POST /Invoice` carries: HaloAPI batches 100 objects per POST.
+MAX_UPDATE_BATCH_SIZE = 100
+
+#: (U) A batch answered within this many seconds counts as quick, so the next one may be larger.
+QUICK_WRITE_SECONDS = 5.0
 
 #: (V) The invoice field for a generic online payment link (the backfill's default target).
 DEFAULT_LINK_FIELD = "generic_online_invoice_payment_url"

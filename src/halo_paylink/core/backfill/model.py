@@ -95,10 +95,11 @@ class BackfillSettings:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Tuning; defaults suit hosted Halo. `batch_size` invoices per POST, `concurrency` POSTs in
-    flight, `sample_size` planned changes kept for display."""
+    """Tuning; defaults suit hosted Halo. `batch_size` invoices per POST (None: adaptive, see
+    `batching.BatchSizer`), `concurrency` POSTs in flight, `sample_size` planned changes kept for
+    display."""
 
-    batch_size: int = facts.UPDATE_BATCH_SIZE
+    batch_size: int | None = None
     concurrency: int = 4
     page_size: int = facts.REQUESTED_PAGE_SIZE
     sample_size: int = 50
