@@ -77,9 +77,7 @@ def add_parser(subparsers: Any) -> None:
     )
     mode.add_argument("--undo", metavar="RUN_ID", help="restore the values a run replaced")
     parser.add_argument("--rate-limit", metavar="REQ/SECONDS", help="e.g. 300/300")
-    parser.add_argument(
-        "--batch-size", type=int, default=None, help=argparse.SUPPRESS
-    )
+    parser.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help=argparse.SUPPRESS
     )

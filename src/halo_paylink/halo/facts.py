@@ -52,6 +52,10 @@ UNPAID_INVOICE_FILTER: dict[str, str] = {
 #: unknown, so it is never decided on alone (see core.backfill.selection).
 UNPAID_PAYMENT_STATUSES: frozenset[int] = frozenset({0, -1})
 
+#: A `paymentstatus` code counts as proven paid on a tenant only after this many invoices read
+#: with it were all fully paid (see core.tenant); fewer samples prove nothing.
+MIN_STATUS_SAMPLES = 20
+
 # --- Invoice updates -----------------------------------------------------------------------------
 #: (U) Whether `_validateonly: true` on `POST /Invoice` really validates without saving is not
 #: known. The edit check relies on it (it never writes an invoice to find out) and says so with
