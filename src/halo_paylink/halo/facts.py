@@ -48,6 +48,19 @@ UNPAID_INVOICE_FILTER: dict[str, str] = {
     "includecredits": "false",
 }
 
+#: (V parameters) Filters that can never hide an open invoice: an open invoice is posted and is
+#: not a credit. A build that ignores them returns more rows, which are then decided as usual.
+SAFE_LISTING_FILTERS: dict[str, str] = {
+    "postedonly": "true",
+    "includeinvoices": "true",
+    "includecredits": "false",
+}
+
+#: (U) `paymentstatus` codes a census asks about by default besides those learned on the tenant
+#: (see core.backfill.census): -1 (never synced) and 0 (unpaid) are known; the rest are guesses,
+#: and a tenant with other codes is found out because the counts do not add up.
+CANDIDATE_PAYMENT_STATUSES: tuple[int, ...] = (-1, 0, 1, 2, 3, 4)
+
 #: (U) `paymentstatus` codes: 0 = unpaid and -1 appear in Halo's unpaid filter; part-paid is
 #: unknown, so it is never decided on alone (see core.backfill.selection).
 UNPAID_PAYMENT_STATUSES: frozenset[int] = frozenset({0, -1})
