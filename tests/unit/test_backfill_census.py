@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from halo_paylink.core.backfill.census import (
     Census,
+    choose_scope,
     plan_scope,
     recheck,
     sample_code,
@@ -135,12 +136,38 @@ async def test_a_code_outside_the_candidates_means_reading_everything() -> None:
 def test_recheck_names_what_changed_under_the_run() -> None:
     before = Census(10, {0: 2, 4: 8}, 3)
     scope = plan_scope(before, frozenset({4}))
-    assert recheck(scope, Census(10, {0: 2, 4: 8}, 3), rows_read=2) is None
-    assert recheck(scope, Census(11, {0: 3, 4: 8}, 3), rows_read=2) == (
-        "1 invoices moved into the statuses read after they were read"
+    assert scope.read_codes == {0} and scope.left_out == {4: 8}
+    assert recheck(scope, Census(10, {4: 8}, 2), rows_read=2) is None
+    assert recheck(scope, Census(9, {4: 8}, 2), rows_read=2) is None  # one was deleted
+    assert recheck(scope, Census(11, {4: 8}, 2), rows_read=2) == (
+        "1 invoice appeared in the payment statuses read, after their part of the list was read"
     )
-    assert "left payment status 4" in (recheck(scope, Census(10, {0: 3, 4: 7}, 3), 2) or "")
-    assert "appeared" in (recheck(scope, Census(11, {0: 2, 4: 8}, 3), 2) or "")
+    assert recheck(scope, Census(10, {4: 7}, 2), rows_read=2) == (
+        "invoices left payment status 4 during the run"
+    )
+    assert "did not say" in (recheck(scope, Census(None, {}, 1), rows_read=2) or "")
+    whole = plan_scope(before, frozenset())
+    assert recheck(whole, Census(99, {}, 1), rows_read=2) is None  # its own audit decides
+
+
+async def test_choose_scope_reads_a_short_list_whole_for_one_request() -> None:
+    halo = FakeHalo(old_tenant(paid=300))
+    scope = await choose_scope(halo, TenantFacts(), today="2026-12-01")
+    assert scope.read_codes is None and halo.requests == 1
+
+
+async def test_choose_scope_samples_the_archive_and_leaves_it_unread() -> None:
+    halo = FakeHalo(old_tenant(paid=facts.NARROW_FROM_INVOICES + 500, unpaid=500))
+    tenant = TenantFacts()
+    scope = await choose_scope(halo, tenant, today="2026-12-01")
+    assert scope.read_codes == {-1, 0, 2} and set(scope.left_out) == {4}
+    # one count, one per candidate code, one sample page per large code without proof
+    assert halo.requests == 1 + len(facts.CANDIDATE_PAYMENT_STATUSES) + 3  # codes 4, 0 and -1
+    assert tenant.codes[4].paid == 100 and tenant.codes[0].unpaid == 100
+    halo.requests = 0
+    again = await choose_scope(halo, tenant, today="2026-12-02")  # proof remembered
+    assert again.left_out == scope.left_out
+    assert halo.requests == 1 + len(facts.CANDIDATE_PAYMENT_STATUSES)  # nothing sampled again
 
 
 POPULATION = st.lists(

@@ -169,6 +169,16 @@ class TenantFacts:
         self.codes_on = on
         self.contradicted = set()
 
+    def learn_sample(self, code: int, learner: StatusLearner, *, on: str) -> None:
+        """Take a sample of one code's invoices (see core.backfill.census) as what the code
+        means, unless a full read already said more about it."""
+        sampled = learner.codes.get(code)
+        known = self.codes.get(code)
+        if sampled is None or (known is not None and known.seen >= sampled.seen):
+            return
+        self.codes[code] = CodeTally(**vars(sampled))
+        self.codes_on = self.codes_on or on
+
     def check_codes(self, learner: StatusLearner) -> set[int]:
         """Codes proven paid that `learner` saw on an invoice with something due (newly
         contradicted); they lose their proof at once."""

@@ -61,6 +61,14 @@ SAFE_LISTING_FILTERS: dict[str, str] = {
 #: and a tenant with other codes is found out because the counts do not add up.
 CANDIDATE_PAYMENT_STATUSES: tuple[int, ...] = (-1, 0, 1, 2, 3, 4)
 
+#: A list shorter than this is read whole: a census (see core.backfill.census) costs about ten
+#: requests, which only pays off when it can leave many pages unread.
+NARROW_FROM_INVOICES = 2000
+
+#: A code held by at least this many invoices, with no proof yet, is sampled (one page, newest
+#: first): when every sampled invoice is fully paid, the code is proven paid on this tenant.
+SAMPLE_FROM_INVOICES = 200
+
 #: (U) `paymentstatus` codes: 0 = unpaid and -1 appear in Halo's unpaid filter; part-paid is
 #: unknown, so it is never decided on alone (see core.backfill.selection).
 UNPAID_PAYMENT_STATUSES: frozenset[int] = frozenset({0, -1})

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from halo_paylink.core.backfill.model import InvoiceSource
-from halo_paylink.core.tenant import StatusLearner
+from halo_paylink.core.tenant import StatusLearner, TenantFacts
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import InvoicePage
 
@@ -84,17 +84,24 @@ def with_codes(codes: Iterable[int]) -> dict[str, str]:
     return {**facts.SAFE_LISTING_FILTERS, "paymentstatuses": ",".join(str(c) for c in codes)}
 
 
-async def take_census(source: InvoiceSource, codes: Iterable[int]) -> Census:
-    """Count the safe list, whole and for each of `codes` (one request each, plus one)."""
+async def take_census(
+    source: InvoiceSource, codes: Iterable[int], *, total: int | None = None
+) -> Census:
+    """Count the safe list for each of `codes` (one request each) and, unless `total` is given
+    (counted just before), as a whole (one more)."""
     wanted = sorted(set(codes))
-    total = await count_invoices(source, facts.SAFE_LISTING_FILTERS)
+    spent = 0
+    if total is None:
+        total = await count_invoices(source, facts.SAFE_LISTING_FILTERS)
+        spent = 1
     by_code: dict[int, int] = {}
     for code in wanted:
         counted = await count_invoices(source, with_codes([code]))
+        spent += 1
         if counted is None:  # no record_count: the census cannot add up
-            return Census(None, by_code, len(by_code) + 2)
+            return Census(None, by_code, spent)
         by_code[code] = counted
-    return Census(total, by_code, len(wanted) + 1)
+    return Census(total, by_code, spent)
 
 
 async def sample_code(source: InvoiceSource, code: int, learner: StatusLearner) -> int:
@@ -167,25 +174,67 @@ def plan_scope(census: Census, proven_paid: frozenset[int]) -> ListingScope:
     )
 
 
-def recheck(scope: ListingScope, after: Census, rows_read: int) -> str | None:
-    """Why the read can no longer be shown to cover every open invoice, or None.
+async def recount(source: InvoiceSource, scope: ListingScope) -> Census:
+    """The counts `recheck` needs once a narrowed read is done: the whole safe list and each
+    code left out (1 + len(left_out) requests)."""
+    total = await count_invoices(source, facts.SAFE_LISTING_FILTERS)
+    by_code: dict[int, int] = {}
+    for code in sorted(scope.left_out):
+        counted = await count_invoices(source, with_codes([code]))
+        if counted is None:
+            return Census(None, by_code, len(by_code) + 2)
+        by_code[code] = counted
+    return Census(total, by_code, len(by_code) + 1)
 
-    `after` is the census taken once the read is done; `rows_read` is how many rows the read
-    of the list saw in all.
+
+def recheck(scope: ListingScope, after: Census, rows_read: int) -> str | None:
+    """Why a narrowed read can no longer be shown to cover every open invoice, or None.
+
+    `after` is `recount`'s census, taken once the read is done; `rows_read` is how many rows the
+    read of the list saw. Every invoice not in a code left out is one the read had to see: more of
+    them than it saw means some arrived (new, moved from a paid code, or with a new code) after
+    their place in the list was read.
     """
     if scope.read_codes is None:
         return None  # the whole safe list was read: its own audit is the evidence
-    if not after.adds_up:
-        return "a payment status appeared that the run did not read"
-    now = after.present()
-    new = sorted(c for c in now if c not in scope.read_codes and c not in scope.left_out)
-    if new:
-        return f"invoices appeared with payment status {', '.join(map(str, new))}"
-    before = scope.census.present() if scope.census is not None else {}
-    left = sorted(c for c in scope.left_out if now.get(c, 0) < before.get(c, 0))
+    if after.total is None:
+        return "Halo did not say how many invoices it has when they were counted again"
+    left = sorted(c for c, n in scope.left_out.items() if after.by_code.get(c, 0) < n)
     if left:
         return f"invoices left payment status {', '.join(map(str, left))} during the run"
-    in_read = sum(n for c, n in now.items() if c in scope.read_codes)
-    if in_read > rows_read:
-        return f"{in_read - rows_read} invoices moved into the statuses read after they were read"
+    others = after.total - sum(after.by_code.get(c, 0) for c in scope.left_out)
+    if others > rows_read:
+        return (
+            f"{others - rows_read} invoice{'s' if others - rows_read != 1 else ''} appeared in "
+            "the payment statuses read, after their part of the list was read"
+        )
     return None
+
+
+async def choose_scope(source: InvoiceSource, tenant: TenantFacts, *, today: str) -> ListingScope:
+    """The read for a run: the whole safe list, or, on a large list whose census adds up, the
+    codes not proven paid. Codes with many invoices and no proof yet are sampled (one page
+    each) and the tenant's facts learn from the sample.
+
+    Costs one request on a list under `facts.NARROW_FROM_INVOICES`; else one per candidate
+    code, plus one per code sampled.
+    """
+    total = await count_invoices(source, facts.SAFE_LISTING_FILTERS)
+    if total is None:
+        return whole_list("Halo did not say how many invoices it has")
+    if total < facts.NARROW_FROM_INVOICES:
+        return whole_list("every posted invoice is read (the list is short)")
+    codes = {*facts.CANDIDATE_PAYMENT_STATUSES, *tenant.codes}
+    census = await take_census(source, codes, total=total)
+    if not census.adds_up:
+        return plan_scope(census, frozenset())
+    proven = tenant.proven_paid_codes()
+    for code, count in census.present().items():
+        known = tenant.codes.get(code)
+        if code in proven or code in tenant.contradicted or (known and known.paid < known.seen):
+            continue  # proven, or known to hold invoices with something due: read either way
+        if count >= facts.SAMPLE_FROM_INVOICES:
+            learner = StatusLearner()
+            await sample_code(source, code, learner)
+            tenant.learn_sample(code, learner, on=today)
+    return plan_scope(census, tenant.proven_paid_codes())
