@@ -18,7 +18,7 @@ from halo_paylink.core.backfill.census import (
     take_census,
 )
 from halo_paylink.core.backfill.selection import closed_reason
-from halo_paylink.core.tenant import StatusLearner, TenantFacts
+from halo_paylink.core.backfill.tenant import StatusLearner, TenantFacts
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice, InvoicePage
 
@@ -167,7 +167,21 @@ async def test_choose_scope_samples_the_archive_and_leaves_it_unread() -> None:
     halo.requests = 0
     again = await choose_scope(halo, tenant, today="2026-12-02")  # proof remembered
     assert again.left_out == scope.left_out
-    assert halo.requests == 1 + len(facts.CANDIDATE_PAYMENT_STATUSES)  # nothing sampled again
+    assert halo.requests == 1 + len(facts.CANDIDATE_PAYMENT_STATUSES) + 1  # code 4 spot-checked
+
+
+async def test_a_spot_check_that_finds_something_due_reads_the_code_again() -> None:
+    invoices = old_tenant(paid=facts.NARROW_FROM_INVOICES + 500, unpaid=500)
+    halo = FakeHalo(invoices)
+    tenant = TenantFacts()
+    assert (await choose_scope(halo, tenant, today="2026-12-01")).left_out.keys() == {4}
+    newest_paid = max(i.id for i in invoices if i.raw["paymentstatus"] == 4)
+    invoices[:] = [
+        make(i.id, 4, paid=False) if i.id == newest_paid else i for i in invoices
+    ]  # code 4 now also means "something due"
+    scope = await choose_scope(halo, tenant, today="2026-12-02")
+    assert scope.read_codes is None or 4 in scope.read_codes
+    assert tenant.contradicted == {4} and 4 not in tenant.proven_paid_codes()
 
 
 POPULATION = st.lists(

@@ -1,4 +1,4 @@
-"""core.tenant: codes learned from amounts, proven paid only on evidence, JSON that survives."""
+"""core.backfill.tenant: codes learned from amounts, proven paid only on evidence, sound JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from halo_paylink.core.backfill.selection import closed_reason
-from halo_paylink.core.tenant import (
+from halo_paylink.core.backfill.tenant import (
     AmountState,
     FactId,
     StatusLearner,

@@ -65,6 +65,11 @@ CANDIDATE_PAYMENT_STATUSES: tuple[int, ...] = (-1, 0, 1, 2, 3, 4)
 #: requests, which only pays off when it can leave many pages unread.
 NARROW_FROM_INVOICES = 2000
 
+#: The safety net under a read narrowed to the statuses not proven paid: at least this often, a
+#: run reads every posted invoice again, relearns what each code means, and names any code that
+#: was taken as paid while invoices with it had something due.
+FULL_READ_EVERY_DAYS = 30
+
 #: A code held by at least this many invoices, with no proof yet, is sampled (one page, newest
 #: first): when every sampled invoice is fully paid, the code is proven paid on this tenant.
 SAMPLE_FROM_INVOICES = 200
@@ -74,7 +79,7 @@ SAMPLE_FROM_INVOICES = 200
 UNPAID_PAYMENT_STATUSES: frozenset[int] = frozenset({0, -1})
 
 #: A `paymentstatus` code counts as proven paid on a tenant only after this many invoices read
-#: with it were all fully paid (see core.tenant); fewer samples prove nothing.
+#: with it were all fully paid (see core.backfill.tenant); fewer samples prove nothing.
 MIN_STATUS_SAMPLES = 20
 
 # --- Invoice updates -----------------------------------------------------------------------------

@@ -83,6 +83,11 @@ class AppPaths:
         return self.state_dir / "reports"
 
     @property
+    def tenants_dir(self) -> Path:
+        """What was learned about each Halo (one small JSON file per Halo address)."""
+        return self.state_dir / "tenants"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / LOG_FILE_NAME
 
@@ -94,6 +99,7 @@ class AppPaths:
             self.cache_dir,
             self.journals_dir,
             self.reports_dir,
+            self.tenants_dir,
         )
 
     def ensure(self) -> AppPaths:

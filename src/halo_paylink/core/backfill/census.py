@@ -6,7 +6,7 @@ under the filters that are safe by definition (`facts.SAFE_LISTING_FILTERS`: pos
 credits; an open invoice is always both), then the same list for each candidate `paymentstatus`
 code. When the per-code counts add up to the whole, no invoice carries a code outside the
 candidates, and a code can be left out of the read when it is proven paid on this tenant
-(`core.tenant`: every sampled invoice with it fully paid). When the counts do not add up, or Halo
+(`tenant`: every sampled invoice with it fully paid). When the counts do not add up, or Halo
 ignores the status filter, the run reads the whole safe list: never a cheaper read that might
 miss an open invoice.
 
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from halo_paylink.core.backfill.model import InvoiceSource
-from halo_paylink.core.tenant import StatusLearner, TenantFacts
+from halo_paylink.core.backfill.tenant import StatusLearner, TenantFacts
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import InvoicePage
 
@@ -214,7 +214,9 @@ def recheck(scope: ListingScope, after: Census, rows_read: int) -> str | None:
 async def choose_scope(source: InvoiceSource, tenant: TenantFacts, *, today: str) -> ListingScope:
     """The read for a run: the whole safe list, or, on a large list whose census adds up, the
     codes not proven paid. Codes with many invoices and no proof yet are sampled (one page
-    each) and the tenant's facts learn from the sample.
+    each, newest first) and the tenant's facts learn from the sample; a proven code is
+    spot-checked the same way on every run, and loses its proof when a sampled invoice with it
+    has something due.
 
     Costs one request on a list under `facts.NARROW_FROM_INVOICES`; else one per candidate
     code, plus one per code sampled.
@@ -231,10 +233,14 @@ async def choose_scope(source: InvoiceSource, tenant: TenantFacts, *, today: str
     proven = tenant.proven_paid_codes()
     for code, count in census.present().items():
         known = tenant.codes.get(code)
-        if code in proven or code in tenant.contradicted or (known and known.paid < known.seen):
-            continue  # proven, or known to hold invoices with something due: read either way
-        if count >= facts.SAMPLE_FROM_INVOICES:
-            learner = StatusLearner()
-            await sample_code(source, code, learner)
+        if code in tenant.contradicted or (known and known.paid < known.seen):
+            continue  # known to hold invoices with something due: read either way
+        if code not in proven and count < facts.SAMPLE_FROM_INVOICES:
+            continue  # few enough to read: no proof needed
+        learner = StatusLearner()
+        await sample_code(source, code, learner)
+        if code in proven:
+            tenant.check_codes(learner)  # a spot check of the newest: a contradiction reads it
+        else:
             tenant.learn_sample(code, learner, on=today)
     return plan_scope(census, tenant.proven_paid_codes())

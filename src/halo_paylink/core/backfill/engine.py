@@ -24,12 +24,13 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from halo_paylink.core.backfill.batching import BatchSizer
+from halo_paylink.core.backfill.census import ListingScope, recheck, recount
 from halo_paylink.core.backfill.journal import (
     Failure,
     Intent,
@@ -58,6 +59,7 @@ from halo_paylink.core.backfill.selection import (
     shown_value,
 )
 from halo_paylink.core.backfill.target import FieldTarget, LinkTarget, has_text, normalize
+from halo_paylink.core.backfill.tenant import StatusLearner
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice, InvoicePage
@@ -144,6 +146,8 @@ class Engine:
         clock: Callable[[], float],
         prior: JournalState | None = None,
         on_row: Callable[[ReportRow], None] | None = None,
+        narrow: Callable[[], Awaitable[ListingScope | None]] | None = None,
+        learner: StatusLearner | None = None,
     ) -> None:
         if (journal is None) == mode.writes:
             raise ValueError("a writing mode needs a journal; a plan must not have one")
@@ -159,6 +163,11 @@ class Engine:
         self.phase = mode.phase
         self.clock = clock
         self.on_row = on_row  # dry run: rows go straight to the plan report
+        # Asked once, when the first page shows a long list: a narrower read, or None.
+        self.narrow = narrow
+        self.scope: ListingScope | None = None
+        self._narrowed = False  # the current read was cut short for the narrower one
+        self.learner = learner  # tallies payment status codes against amounts
         self.tally = Tally()
         self.handled = IdSet()
         self.odd_keys: set[str] = set()  # listed rows without a usable id, counted once
@@ -392,6 +401,8 @@ class Engine:
     def consider(self, invoice: Invoice, batch: list[_Item]) -> None:
         """Decide one invoice; writes go into `batch`. Each invoice is decided once per run."""
         invoice_id = invoice.id
+        if self.learner is not None:  # every row read, settled or not: the codes' evidence
+            self.learner.observe(invoice)
         if invoice_id in self.handled:
             return
         if self.unknown:
@@ -685,7 +696,21 @@ class Engine:
         for number in range(1, passes + 1):
             audit = ListingAudit(previous=self.listing)
             self.listing = audit
+            if self.learner is not None:
+                self.learner = StatusLearner()  # only one whole read is evidence, never a sum
             await self._read_listing(filters, audit)
+            if self._narrowed and self.scope is not None:
+                # The first page showed a long list and a narrower read that misses nothing:
+                # read that instead (this does not count as a read of the list that failed).
+                self._narrowed = False
+                filters = self.scope.filters
+                audit = ListingAudit()
+                self.listing = audit
+                if self.learner is not None:
+                    self.learner = StatusLearner()
+                await self._read_listing(filters, audit)
+            if audit.consistent and not self.stopping and not await self._recheck(audit):
+                break  # Halo failed while counting again: the failure ends the attempt
             if self.stopping or audit.consistent or not self.mode.needs_whole_listing:
                 break
             log.info("backfill: invoice list read %d did not add up: %s", number, audit.summary())
@@ -709,6 +734,38 @@ class Engine:
         ):
             self.incomplete = listing
 
+    async def _narrow_read(self) -> bool:
+        """Ask, once, for a narrower read of a long list; True when the current read should
+        give way to it. A Halo failure while counting ends the attempt like any other."""
+        narrow, self.narrow = self.narrow, None
+        assert narrow is not None
+        self.message = "Counting Halo's invoices by payment status"
+        self.emit(force=True)
+        scope = await narrow()  # a HaloError reaches _read_listing's handler
+        self.message = ""
+        if scope is None:
+            return False
+        self.scope = scope
+        self._narrowed = True
+        return True
+
+    async def _recheck(self, audit: ListingAudit) -> bool:
+        """A read narrowed to some payment statuses is only evidence when the counts taken
+        after it still agree (see census.recheck); a disagreement marks the read inconsistent.
+        False when Halo failed while counting."""
+        scope = self.scope
+        if scope is None or scope.read_codes is None:
+            return True
+        try:
+            after = await recount(self.client, scope)
+        except HaloError as error:
+            self._failed(error)
+            return False
+        reason = recheck(scope, after, audit.rows)
+        if reason is not None:
+            audit.disturbed(reason)
+        return True
+
     async def _read_listing(self, filters: Mapping[str, str] | None, audit: ListingAudit) -> None:
         """One read of the whole listing: decide every invoice not settled yet, write batches."""
         batch: list[_Item] = []
@@ -723,6 +780,14 @@ class Engine:
                 if not self.expected and announced is not None:
                     self.total = max(self.total or 0, announced)
                 if self.stopping:
+                    break
+                if (
+                    self.narrow is not None
+                    and audit.pages == 1
+                    and announced is not None
+                    and announced >= facts.NARROW_FROM_INVOICES
+                    and await self._narrow_read()
+                ):
                     break
                 for row in page.odd_rows:
                     self.consider_odd_row(row)

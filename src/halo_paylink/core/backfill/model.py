@@ -105,6 +105,7 @@ class RunOptions:
     sample_size: int = 50
     progress_interval: float = 0.1
     check_edit_permission: bool = True  # dry run: ask Halo to validate one edit (no save)
+    full_read: bool = False  # read every posted invoice, even where a narrower read would do
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from halo_paylink.core.backfill.journal import (
     journal_path,
     utc_now,
 )
+from halo_paylink.core.backfill.learning import TenantLearning
 from halo_paylink.core.backfill.lock import exclusive_run, note_run_id
 from halo_paylink.core.backfill.model import (
     BackfillError,
@@ -75,6 +76,7 @@ from halo_paylink.core.backfill.report import (
 )
 from halo_paylink.core.backfill.selection import decider_for
 from halo_paylink.core.backfill.target import parse_link_target
+from halo_paylink.core.backfill.tenant import tenant_file
 from halo_paylink.domain import Numbering
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
@@ -98,6 +100,37 @@ WARN_UNKNOWN_NUMBER = (
 
 
 # --- public entry points ---------------------------------------------------------------------
+
+
+async def _learning(
+    client: InvoiceSource, paths: AppPaths | None, server_filter: bool, options: RunOptions
+) -> TenantLearning | None:
+    """What this Halo taught earlier runs, loaded; None with Halo's own unpaid filter, which
+    decides the read itself."""
+    if server_filter:
+        return None
+    path = tenant_file(paths, web_url_of(client)) if paths is not None else None
+    learning = TenantLearning(client, path, full_read=options.full_read)
+    await learning.load()
+    return learning
+
+
+async def _remember(learning: TenantLearning | None, engine: Engine) -> tuple[str, ...]:
+    """Keep what the attempt showed about the tenant; the notes for the run's warnings."""
+    if learning is None:
+        return ()
+    listing = engine.listing
+    whole = (
+        engine.scope is None
+        and engine.mode.needs_whole_listing
+        and listing is not None
+        and listing.consistent
+        and engine.failure is None
+        and engine.crash is None
+        and not engine.cancel.cancelled
+    )
+    await learning.remember(engine.learner, read_whole_list=whole)
+    return tuple(learning.notes)
 
 
 def _filters(settings_filter: bool) -> Mapping[str, str] | None:
@@ -194,6 +227,7 @@ async def plan_backfill(
         numbering=settings.numbering,
         overwrite=settings.overwrite,
     )
+    learning = await _learning(client, paths, settings.server_filter, options)
     engine = Engine(
         client,
         target=target,
@@ -204,12 +238,15 @@ async def plan_backfill(
         cancel=cancel,
         clock=clock,
         on_row=csv_report.add if csv_report else None,
+        narrow=learning.narrow if learning else None,
+        learner=learning.learner if learning else None,
     )
     try:
         await engine.run(_filters(settings.server_filter))
     finally:
         if csv_report is not None:
             await asyncio.to_thread(csv_report.close)
+    notes = await _remember(learning, engine)
     outcome, detail = _attempt_outcome(engine)
     if outcome is RunOutcome.INCOMPLETE:
         detail = detail.replace(
@@ -229,6 +266,7 @@ async def plan_backfill(
                 else:
                     warnings.append(f"An edit check failed: {error.summary}")
     warnings.append(WARN_UNKNOWN_NUMBER)
+    warnings.extend(notes)
     if settings.target == facts.DEFAULT_LINK_FIELD:
         warnings.append(facts.UNVERIFIED_NOTES["link_field"])
     if settings.server_filter:
@@ -284,6 +322,7 @@ async def _execute(
     filters: Mapping[str, str] | None,
     client: InvoiceSource,
     prior_failed: int = 0,
+    learning: TenantLearning | None = None,
 ) -> RunResult:
     """Run one attempt to its end, close the journal with a footer, write the report.
 
@@ -307,6 +346,7 @@ async def _execute(
     except Exception as exc:
         log.exception("backfill attempt failed")
         crash = exc
+    notes = await _remember(learning, engine)
     outcome, detail = _attempt_outcome(engine, crash)
     if outcome is RunOutcome.COMPLETED and (engine.tally.failed or prior_failed):
         outcome = RunOutcome.COMPLETED_WITH_FAILURES
@@ -349,6 +389,7 @@ async def _execute(
         error=engine.failure,
         detail=detail,
         requests=requests_of(client),
+        warnings=notes,
     )
 
 
@@ -391,7 +432,10 @@ async def run_backfill(
     )
     journal = await asyncio.to_thread(JournalWriter, path, create=True)
     await asyncio.to_thread(journal.append, [header], sync=True)
-    engine = _backfill_engine(client, header, journal, options, on_progress, cancel, clock, None)
+    learning = await _learning(client, paths, header.server_filter, options)
+    engine = _backfill_engine(
+        client, header, journal, options, on_progress, cancel, clock, None, learning
+    )
     try:
         # The report is written as the run goes (see LiveRunReport); if it cannot even be
         # opened, it is built from the journal at the end as usual.
@@ -405,6 +449,7 @@ async def run_backfill(
         paths=paths,
         filters=_filters(header.server_filter),
         client=client,
+        learning=learning,
     )
 
 
@@ -417,6 +462,7 @@ def _backfill_engine(
     cancel: CancelToken | None,
     clock: Callable[[], float],
     prior: JournalState | None,
+    learning: TenantLearning | None,
 ) -> Engine:
     target = parse_link_target(header.target)
     decider = decider_for(
@@ -435,6 +481,8 @@ def _backfill_engine(
         cancel=cancel or CancelToken(),
         clock=clock,
         prior=prior,
+        narrow=learning.narrow if learning else None,
+        learner=learning.learner if learning else None,
     )
 
 
@@ -593,9 +641,11 @@ async def resume_run(
             client, header, changes, journal, options, on_progress, cancel, clock, state
         )
         filters = None
+        learning = None
     else:
+        learning = await _learning(client, paths, header.server_filter, options)
         engine = _backfill_engine(
-            client, header, journal, options, on_progress, cancel, clock, state
+            client, header, journal, options, on_progress, cancel, clock, state, learning
         )
         filters = _filters(header.server_filter)
     prior = state.counts
@@ -607,4 +657,5 @@ async def resume_run(
         filters=filters,
         client=client,
         prior_failed=prior.failed,
+        learning=learning,
     )

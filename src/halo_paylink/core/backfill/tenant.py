@@ -13,21 +13,30 @@ every one of them was fully paid. A later invoice with that code and something s
 contradicts the proof: the code loses it at once, and the contradiction is reported
 (`TenantFacts.contradicted`).
 
-Pure logic and JSON, no I/O: `storage` keeps the file.
+Everything here is pure but `load_tenant_facts` and `save_tenant_facts`, which keep one small
+JSON file per Halo address in `AppPaths.tenants_dir` (blocking: call them in a worker thread).
 """
 
 from __future__ import annotations
 
 import enum
+import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from halo_paylink.core.backfill.lock import lock_key
 from halo_paylink.core.backfill.selection import SkipReason, closed_reason, unreadable_reason
 from halo_paylink.domain import Numbering
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice, to_decimal
+from halo_paylink.storage.atomic import write_atomic
+from halo_paylink.storage.paths import AppPaths
+
+log = logging.getLogger(__name__)
 
 #: The version of the JSON this module writes; a newer file is read for what this version knows.
 FORMAT_VERSION = 1
@@ -144,6 +153,8 @@ class TenantFacts:
         contradicted: codes once proven paid that a later invoice contradicted (something due).
         measured: the other facts, by id.
         last_full_scan: when a run last read every invoice (ISO date and time, UTC), or None.
+        narrowed_since: when a run first left proven-paid invoices unread, if no full read
+            happened since (the full read that follows is due `facts.FULL_READ_EVERY_DAYS` on).
     """
 
     codes: dict[int, CodeTally] = field(default_factory=dict)
@@ -151,6 +162,7 @@ class TenantFacts:
     contradicted: set[int] = field(default_factory=set)
     measured: dict[FactId, Measured] = field(default_factory=dict)
     last_full_scan: str | None = None
+    narrowed_since: str | None = None
 
     def proven_paid_codes(self) -> frozenset[int]:
         """Codes every sampled invoice of which was fully paid, with enough samples, and never
@@ -203,6 +215,7 @@ class TenantFacts:
             "contradicted": sorted(self.contradicted),
             "measured": {f.value: m.to_json() for f, m in self.measured.items()},
             "last_full_scan": self.last_full_scan,
+            "narrowed_since": self.narrowed_since,
         }
 
     @classmethod
@@ -229,6 +242,7 @@ class TenantFacts:
                 if fact is not None and value is not None:
                     found.measured[fact] = value
         found.last_full_scan = _opt_str(data.get("last_full_scan"))
+        found.narrowed_since = _opt_str(data.get("narrowed_since"))
         return found
 
 
@@ -274,3 +288,26 @@ class StatusLearner:
     def not_paid_codes(self) -> set[int]:
         """Codes seen on at least one invoice with something still due."""
         return {code for code, t in self.codes.items() if t.part_paid or t.unpaid}
+
+
+def tenant_file(paths: AppPaths, web_url: str) -> Path:
+    """Where the facts about the Halo at `web_url` are kept (two spellings of it share one)."""
+    return paths.tenants_dir / f"{lock_key(web_url)}.json"
+
+
+def load_tenant_facts(path: Path) -> TenantFacts:
+    """The facts kept at `path`; nothing learned yet when the file is missing or unreadable (it
+    is measured again, and rewritten at the next save)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return TenantFacts()
+    except (OSError, ValueError) as exc:
+        log.info("tenant facts at %s could not be read (%s): learning again", path, exc)
+        return TenantFacts()
+    return TenantFacts.from_json(data)
+
+
+def save_tenant_facts(path: Path, found: TenantFacts) -> None:
+    """Write the facts atomically (owner-only). Raises OSError."""
+    write_atomic(path, json.dumps(found.to_json(), indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,127 @@
+"""Learning from the tenant during a run: which invoices to read before it, what it showed after.
+
+When the first page shows a long list, `TenantLearning.narrow` may pick a narrower read (see
+`census`): only the payment statuses not proven paid, unless the safety net says a full read is
+due (`facts.FULL_READ_EVERY_DAYS`) or the admin asked for one. A short list is read whole. After the
+run, `remember` keeps what was learned in the tenant's facts file: a consistent full read
+relearns every code's meaning and names any code that was taken as paid while invoices with it
+had something due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from pathlib import Path
+
+from halo_paylink.core.backfill.census import ListingScope, choose_scope
+from halo_paylink.core.backfill.model import InvoiceSource
+from halo_paylink.core.backfill.tenant import (
+    StatusLearner,
+    TenantFacts,
+    load_tenant_facts,
+    save_tenant_facts,
+)
+from halo_paylink.halo import facts
+
+log = logging.getLogger(__name__)
+
+
+def full_read_due(tenant: TenantFacts, now: dt.datetime) -> str | None:
+    """Why this run must read every invoice although a narrower read would do, or None."""
+    since = tenant.last_full_scan or tenant.narrowed_since
+    if since is None:
+        return None
+    try:
+        then = dt.datetime.fromisoformat(since)
+    except ValueError:
+        return "the date of the last full read could not be read"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=dt.UTC)
+    if now - then >= dt.timedelta(days=facts.FULL_READ_EVERY_DAYS):
+        return (
+            f"every posted invoice is read: the last full read was more than "
+            f"{facts.FULL_READ_EVERY_DAYS} days ago"
+        )
+    return None
+
+
+class TenantLearning:
+    """One run's use of the tenant's facts. Construct, `await load()`, hand `choose_scope` and
+    `learner` to the engine, then `await remember(...)` once the attempt is over.
+
+    Attributes:
+        tenant: the facts (empty until loaded; an unreadable file means nothing learned yet).
+        learner: replaced by the engine at each read of the list; the last one is the evidence.
+        scope: the narrower read, when `narrow` chose one.
+        notes: what the admin should know about the read, for the run's warnings.
+    """
+
+    def __init__(
+        self,
+        client: InvoiceSource,
+        path: Path | None,
+        *,
+        full_read: bool = False,
+        now: dt.datetime | None = None,
+    ) -> None:
+        self.client = client
+        self.path = path
+        self.full_read = full_read
+        self.now = now or dt.datetime.now(dt.UTC)
+        self.tenant = TenantFacts()
+        self.learner = StatusLearner()
+        self.scope: ListingScope | None = None
+        self.notes: list[str] = []
+
+    @property
+    def today(self) -> str:
+        return self.now.date().isoformat()
+
+    async def load(self) -> None:
+        if self.path is not None:
+            self.tenant = await asyncio.to_thread(load_tenant_facts, self.path)
+
+    async def narrow(self) -> ListingScope | None:
+        """For a long list: the narrower read that misses nothing, or None to read it whole
+        (a full read is due or asked for, or the census does not allow leaving any out)."""
+        due = "the admin asked for a full read" if self.full_read else None
+        due = due or full_read_due(self.tenant, self.now)
+        if due is not None:
+            self.notes.append(f"Every invoice was read: {due}.")
+            return None
+        scope = await choose_scope(self.client, self.tenant, today=self.today)
+        if not scope.narrowed:
+            return None
+        self.scope = scope
+        self.notes.append(f"Read narrowed: {scope.reason}.")
+        return scope
+
+    async def remember(self, learner: StatusLearner | None, *, read_whole_list: bool) -> None:
+        """Keep what the attempt showed. `read_whole_list`: the attempt read every posted
+        invoice and the read was shown consistent, so the codes' tallies are the whole truth."""
+        tenant = self.tenant
+        if learner is not None and read_whole_list:
+            before = tenant.proven_paid_codes()
+            tenant.learn_codes(learner, self.today)
+            for code in sorted(before):
+                tally = tenant.codes.get(code)
+                if tally is not None and tally.paid < tally.seen:
+                    due = tally.seen - tally.paid
+                    self.notes.append(
+                        f"Payment status {code} was taken as paid, but {due} invoice"
+                        f"{'s' if due != 1 else ''} with it had something due: this full read "
+                        "looked at them, and later reads no longer leave status "
+                        f"{code} unread."
+                    )
+            tenant.last_full_scan = self.now.isoformat(timespec="seconds")
+            tenant.narrowed_since = None
+        elif self.scope is not None and self.scope.narrowed and tenant.narrowed_since is None:
+            tenant.narrowed_since = self.now.isoformat(timespec="seconds")
+        if self.path is None:
+            return
+        try:
+            await asyncio.to_thread(save_tenant_facts, self.path, tenant)
+        except OSError as exc:  # only an optimisation is lost: the next run learns again
+            log.warning("tenant facts not saved to %s: %s", self.path, exc)
