@@ -653,7 +653,7 @@ def test_breakdown_labels_and_order() -> None:
         not_written=3,
         skipped={"unreadable": 1, "not_an_invoice": 2, "from_the_future": 4},
     )
-    assert breakdown(c, 5, planned=False) == (
+    assert breakdown(c, planned=False) == (
         CountLine("Link saved", 5),
         CountLine("Has a different link (left alone)", 1),
         CountLine("From_the_future", 4),  # an unknown reason shows as it is, capitalised
@@ -662,7 +662,7 @@ def test_breakdown_labels_and_order() -> None:
         CountLine("Refused by Halo", 2),
         CountLine("Unfinished (Resume finishes them)", 4),
     )
-    assert breakdown(c, 5, planned=True)[0] == CountLine("Would get a link", 5)
+    assert breakdown(c, planned=True)[0] == CountLine("Would get a link", 5)
 
 
 SKIP_VALUES = st.sampled_from([r.value for r in SkipReason])
@@ -695,7 +695,7 @@ def test_breakdown_adds_up_and_hides_empty_lines(
         not_written=not_written,
         skipped=skipped,
     )
-    shown = breakdown(c, c.written, planned=planned)
+    shown = breakdown(c, planned=planned)
     assert sum(line.count for line in shown) == c.seen
     assert shown[0] == CountLine("Would get a link" if planned else "Link saved", written)
     assert all(line.count > 0 for line in shown[1:])  # only the lead line may show a zero

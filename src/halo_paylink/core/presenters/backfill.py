@@ -159,16 +159,16 @@ class BackfillView:
     problem: Problem | None
 
 
-def breakdown(counts: Counts, changed: int, *, planned: bool) -> tuple[CountLine, ...]:
+def breakdown(counts: Counts, *, planned: bool) -> tuple[CountLine, ...]:
     """The counts as the page lists them, by reason; the lines add up to `counts.seen`.
 
-    `changed` leads: the invoices a dry run would change (`planned`), or the links a run saved.
-    Conflicts, refusals and unfinished writes are listed only when there are any; every skip
+    `counts.written` leads: the invoices a dry run would change (`planned`), or the links a run
+    saved. Conflicts, refusals and unfinished writes are listed only when there are any; every skip
     reason the counts hold is listed, under its label.
     """
     from halo_paylink.core.backfill.selection import skip_label  # loaded: it made `counts`
 
-    lines = {(WOULD_LINK_LABEL if planned else SAVED_LABEL): changed}
+    lines = {(WOULD_LINK_LABEL if planned else SAVED_LABEL): counts.written}
     if counts.conflicts:
         lines[CONFLICT_LABEL] = counts.conflicts
     for value, n in counts.skipped.items():
@@ -554,8 +554,7 @@ class BackfillPresenter:
         b = self.state.backfill
         if b.counts is None:
             return ()
-        changed = b.to_change if b.counts_planned else b.counts.written
-        return breakdown(b.counts, changed, planned=b.counts_planned)
+        return breakdown(b.counts, planned=b.counts_planned)
 
     def _resume_text(self) -> str:
         b = self.state.backfill
