@@ -155,13 +155,15 @@ def ran(
     )
 
 
-def info(run_id: str = "run-1", web_url: str = WEB_URL) -> RunInfo:
+def info(
+    run_id: str = "run-1", web_url: str = WEB_URL, status: RunOutcome = RunOutcome.CANCELLED
+) -> RunInfo:
     return RunInfo(
         run_id=run_id,
         kind=RunKind.BACKFILL,
         started="2026-12-01T08:12:00",
         finished=None,
-        status=RunOutcome.CANCELLED,
+        status=status,
         counts=counts(written=40),
         web_url=web_url,
         profile="Acme",
@@ -328,6 +330,26 @@ def test_a_dry_run_that_raises_returns_to_idle() -> None:
     assert h.p.view().problem == Problem(error=error)
     assert h.log[-1] == "Could not run: no route to host"
     assert not h.p.ended()
+    h.run(RunOutcome.COMPLETED)
+    h.start(Job.PLAN)  # a dry run again, after a run
+    h.p.failed(error)
+    assert h.b.phase is BackfillPhase.IDLE and h.b.run_id == "run-1"
+
+
+def test_a_stopped_dry_run_returns_to_idle_and_keeps_what_was_shown() -> None:
+    h = Harness()
+    h.plan(2)
+    shown = h.p.view()
+    h.start(Job.PLAN)
+    h.p.cancel()
+    stopped = planned(5)
+    h.p.finished(RunResult(outcome=RunOutcome.CANCELLED, counts=stopped.counts, plan=stopped.plan))
+    v = h.p.view()
+    assert h.b.phase is BackfillPhase.IDLE and h.b.to_change == 2
+    assert v.counts == shown.counts and v.report == shown.report
+    assert v.problem == Problem("The run stopped.", str(RunOutcome.CANCELLED))
+    assert h.log[-1] == "Stopped: cancelled"
+    assert v.status == "Start with the dry run."
 
 
 # --- the commit step ---------------------------------------------------------------------------
@@ -402,6 +424,7 @@ def test_a_stopped_run_offers_resume() -> None:
     assert lines(h)["Unfinished (Resume finishes them)"] == 2
     assert h.log[-1] == "Stopped. Nothing is lost: Resume continues where the run stopped."
     assert not h.b.complete
+    assert h.p.request(Job.UNDO) is None  # only a finished run is undone
 
 
 def test_an_incomplete_run_says_so_and_offers_resume() -> None:
@@ -493,6 +516,15 @@ def test_a_resumable_run_on_this_halo_is_offered_with_its_details() -> None:
         "saved. Resume continues where it stopped; nothing is written twice."
     )
     assert h.p.request(Job.RESUME) == JobRequest(Job.RESUME, "run-1")
+    h.log.clear()
+    h.start(Job.PLAN)
+    assert h.p.request(Job.RESUME) is None  # not while a dry run reads
+    assert h.log == ["Dry run started: reading every invoice (nothing is written)."]
+    h.p.resumable_found(info("run-2", status=RunOutcome.AUTH_FAILED))
+    h.p.cancelled()
+    h.p.resumable_found(info("run-2", status=RunOutcome.AUTH_FAILED))
+    assert h.p.view().resume_text.startswith("Run run-2 (started 2026-12-01T08:12:00) stopped ")
+    assert "stopped (auth failed) after 40 link(s)" in h.p.view().resume_text
 
 
 def test_a_resumable_run_elsewhere_or_none_is_not_offered() -> None:
@@ -802,6 +834,11 @@ def test_done_summary_counts_no_saved_links_from_a_dry_run() -> None:
 
 def test_the_headline_names_unreadable_records_conflicts_and_refusals() -> None:
     h = Harness()
+    h.run(RunOutcome.COMPLETED, skipped={"unreadable": 2, "paid": 5})
+    assert outcome_headline(h.b) == (
+        "Every open invoice has a Pay link, except 2 record(s) Halo sent that could not be read; "
+        "see the report."
+    )
     h.run(
         RunOutcome.COMPLETED_WITH_FAILURES,
         written=1200,
