@@ -1,11 +1,12 @@
 """The Backfill and Done pages without widgets: the backfill's phases, what each one shows, and
 the summary of what the assistant set up and changed.
 
-`BackfillPresenter` owns the transitions of `WizardState.backfill` (idle → planning → planned →
-running → stopping → finished / stopped / failed → undoing → undone) and everything derived from
-them: which buttons are enabled, the status and resume text, the live progress line, the counts
-breakdown, the error banner and the log lines. The Qt page forwards clicks and task results here
-and renders `BackfillPresenter.view()`; `done_summary` is what the Done page renders.
+`BackfillPresenter` owns the transitions of `WizardState.backfill` (`BackfillPhase`: idle →
+planning → planned → running → cancelling → finished, cancelled or failed; finished → undoing →
+undone; cancelled or failed → running again on Resume) and everything derived from them: which
+buttons are enabled, the status and resume text, the live progress line, the counts breakdown,
+the error banner and the log lines. The Qt page forwards clicks and task results here and
+renders `BackfillPresenter.view()`; `done_summary` is what the Done page renders.
 
 Nothing here imports Qt or does I/O. The backfill engine (`core.backfill`, which loads httpx) is
 imported only where a job starts or a result the engine made is read, so the window still starts

@@ -216,7 +216,7 @@ class BackfillPage(BasePage):
             coro,
             name=job.value,
             on_result=self._finished,
-            on_error=self._failed,
+            on_error=self.presenter.failed,
             on_cancelled=self.presenter.cancelled,
             on_finally=self._ended,
         )
@@ -244,9 +244,6 @@ class BackfillPage(BasePage):
         self.presenter.finished(result)
         if job is not None and job.saves_profile:
             self.context.save_profile()
-
-    def _failed(self, error: BaseException) -> None:
-        self.presenter.failed(error)
 
     def _ended(self) -> None:
         self._handle = None
