@@ -244,18 +244,15 @@ def test_format_duration(seconds: float | None, text: str) -> None:
 
 
 def test_done_headline_names_what_was_left_alone_or_refused() -> None:
-    from halo_paylink.core.wizard import (
-        CONFLICT_LABEL,
-        REFUSED_LABEL,
-        BackfillPhase,
-        BackfillState,
-    )
+    from halo_paylink.core.backfill import Counts
+    from halo_paylink.core.presenters.backfill import outcome_headline
+    from halo_paylink.core.wizard import BackfillPhase, BackfillState
 
-    state = BackfillState(phase=BackfillPhase.FINISHED, counts={"Link saved": 10})
-    assert state.outcome_headline() == "Every open invoice has a Pay link."
-    state.counts.update({CONFLICT_LABEL: 5, REFUSED_LABEL: 1})
-    headline = state.outcome_headline()
+    state = BackfillState(phase=BackfillPhase.FINISHED, counts=Counts(seen=10, written=10))
+    assert outcome_headline(state) == "Every open invoice has a Pay link."
+    state.counts = Counts(seen=16, written=10, conflicts=5, failed=1)
+    headline = outcome_headline(state)
     assert headline.startswith("Every open invoice has a Pay link, except ")
     assert "5 that already had a different link (left alone)" in headline
     assert "1 that Halo refused" in headline
-    assert BackfillState().outcome_headline().startswith("The assistant is set up")
+    assert outcome_headline(BackfillState()).startswith("The assistant is set up")

@@ -23,10 +23,12 @@ import asyncio
 import contextlib
 import signal
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from halo_paylink.cli.terminal import say, say_json
-from halo_paylink.core.backfill.outcome import Counts
+
+if TYPE_CHECKING:
+    from halo_paylink.core.backfill import Counts, Progress, RunResult
 
 DEFAULT_CONCURRENCY = 4
 #: Exit code when another run against the same Halo is running (try again once it has finished).
@@ -161,7 +163,7 @@ class ProgressBar:
         self.stream = stream
         self.drawn = False
 
-    def __call__(self, progress: Any) -> None:
+    def __call__(self, progress: Progress) -> None:
         width = 28
         fraction = progress.fraction
         if fraction is None:
@@ -173,7 +175,7 @@ class ProgressBar:
             pct = f"{fraction * 100:3.0f}%"
         total = "?" if progress.total is None else str(progress.total)
         eta = "" if progress.eta_seconds is None else f" eta {progress.eta_seconds:4.0f}s"
-        wait = getattr(progress, "wait_line", "")
+        wait = progress.wait_line
         if wait:
             eta = f" · {wait}"
         line = (
@@ -364,7 +366,7 @@ async def _backfill(args: argparse.Namespace) -> int:
     return int(result.outcome.exit_code)
 
 
-def result_to_json(result: Any, mode: str) -> dict[str, Any]:
+def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         "ok": result.outcome.success,
         "mode": mode,
@@ -405,7 +407,9 @@ def result_to_json(result: Any, mode: str) -> dict[str, Any]:
     return data
 
 
-def _print_result(result: Any, mode: str, json_mode: bool) -> None:
+def _print_result(result: RunResult, mode: str, json_mode: bool) -> None:
+    from halo_paylink.core.backfill.selection import skip_label
+
     if json_mode:
         say_json(result_to_json(result, mode))
         return
@@ -427,7 +431,7 @@ def _print_result(result: Any, mode: str, json_mode: bool) -> None:
     say(f"  conflicts:    {counts.conflicts} (a different link; left alone)")
     say(f"  failed:       {counts.failed}")
     for reason, number in counts.skipped.items():
-        say(f"  skipped:      {number} {_skip_label(reason)}")
+        say(f"  skipped:      {number} {skip_label(reason)}")
     if counts.unknown or counts.not_written:
         say(f"  unfinished:   {counts.unknown + counts.not_written} (resume to finish)")
     if result.plan is not None and result.plan.sample:
@@ -444,12 +448,3 @@ def _print_result(result: Any, mode: str, json_mode: bool) -> None:
         say(f"  report: {result.report.csv}")
     if result.outcome.resumable and result.run_id:
         say(f"  resume with: halo-paylink backfill --resume {result.run_id}")
-
-
-def _skip_label(value: str) -> str:
-    from halo_paylink.core.backfill.selection import SkipReason
-
-    try:
-        return SkipReason(value).label
-    except ValueError:
-        return value

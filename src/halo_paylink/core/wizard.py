@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from halo_paylink.core.links import number_variable
 from halo_paylink.domain import AccountingTool, Numbering, SecretMode
@@ -23,6 +23,9 @@ from halo_paylink.storage.profiles import (
     Profile,
     validate_profile_name,
 )
+
+if TYPE_CHECKING:
+    from halo_paylink.core.backfill.outcome import Counts
 
 
 class PageId(enum.Enum):
@@ -358,13 +361,6 @@ class BackfillPhase(enum.Enum):
     UNDONE = "undone"
 
 
-#: Count labels the backfill page shows and the Done page reads back.
-CONFLICT_LABEL = "Has a different link (left alone)"
-REFUSED_LABEL = "Refused by Halo"
-#: The label of `SkipReason.UNREADABLE` (records Halo sent in a shape that cannot be decided).
-UNREADABLE_LABEL = "Unreadable record"
-
-
 #: Phases in which work is in flight: Back and closing are guarded.
 BACKFILL_ACTIVE = frozenset(
     {
@@ -378,11 +374,12 @@ BACKFILL_ACTIVE = frozenset(
 
 @dataclass
 class BackfillState:
-    """Where the backfill is.
+    """Where the backfill is. `core.presenters.backfill` moves it from phase to phase.
 
     Attributes:
         to_change: how many invoices the dry run would change.
-        counts: the dry run's counts by reason (label -> number).
+        counts: the counts shown: the dry run's when `counts_planned`, else the last run's;
+            None before either.
         run_id: the run being shown (for resume/undo/report).
         resumable_run_id: an interrupted earlier run that can be resumed.
         done, total, failed: progress of the commit step.
@@ -392,7 +389,8 @@ class BackfillState:
 
     phase: BackfillPhase = BackfillPhase.IDLE
     to_change: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: Counts | None = None
+    counts_planned: bool = False
     run_id: str | None = None
     resumable_run_id: str | None = None
     done: int = 0
@@ -421,28 +419,6 @@ class BackfillState:
     @property
     def can_undo(self) -> bool:
         return self.phase is BackfillPhase.FINISHED and self.run_id is not None
-
-    def outcome_headline(self) -> str:
-        """One honest sentence for the Done page: what is true of the open invoices now."""
-        if not self.complete:
-            return "The assistant is set up; the backfill has not finished."
-        left_alone = self.counts.get(CONFLICT_LABEL, 0)
-        refused = self.counts.get(REFUSED_LABEL, 0)
-        unreadable = self.counts.get(UNREADABLE_LABEL, 0)
-        if not left_alone and not refused and not unreadable:
-            return "Every open invoice has a Pay link."
-        exceptions = []
-        if unreadable:
-            exceptions.append(f"{unreadable:,} record(s) Halo sent that could not be read")
-        if left_alone:
-            exceptions.append(f"{left_alone:,} that already had a different link (left alone)")
-        if refused:
-            exceptions.append(f"{refused:,} that Halo refused")
-        return (
-            "Every open invoice has a Pay link, except "
-            + " and ".join(exceptions)
-            + ("; see the report.")
-        )
 
     @property
     def complete(self) -> bool:

@@ -53,7 +53,7 @@ class SkipReason(enum.Enum):
 
 _LABELS = {
     SkipReason.NOT_AN_INVOICE: "not an invoice (recurring template)",
-    SkipReason.UNREADABLE: "unreadable record",  # = wizard.UNREADABLE_LABEL once capitalised
+    SkipReason.UNREADABLE: "unreadable record",
     SkipReason.VOIDED: "voided",
     SkipReason.DRAFT: "draft (not posted)",
     SkipReason.CREDIT: "credit note",
@@ -66,6 +66,15 @@ _LABELS = {
     SkipReason.ALREADY_RESTORED: "already holds its previous value",
     SkipReason.NOT_FOUND: "no longer exists",
 }
+
+
+def skip_label(value: str) -> str:
+    """The words for a skip reason's value as counts hold it (`Counts.skipped`); the value as it
+    is when it names no `SkipReason` (a journal written by another version)."""
+    try:
+        return SkipReason(value).label
+    except ValueError:
+        return value
 
 
 class Action(enum.Enum):

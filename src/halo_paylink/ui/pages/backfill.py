@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
@@ -31,17 +31,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from halo_paylink.core.wizard import (
-    CONFLICT_LABEL,
-    REFUSED_LABEL,
-    BackfillPhase,
-    PageId,
-    format_duration,
+from halo_paylink.core.presenters.backfill import (
+    BackfillPresenter,
+    BackfillView,
+    Job,
+    Problem,
+    run_job,
 )
+from halo_paylink.core.wizard import PageId
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.common import BannerMessage, std_icon, wrap_label
+
+if TYPE_CHECKING:
+    from halo_paylink.core.backfill import CancelToken, Progress, RunInfo, RunOptions, RunResult
 
 INTRO = (
     "First a <b>dry run</b> reads every invoice and shows what would change, without writing "
@@ -50,33 +54,27 @@ INTRO = (
     "You can cancel at any time and resume later, and undo a finished run."
 )
 
-#: Rows of the first-changes table.
-TABLE_ROWS = 50
 #: Lines kept in the live log.
 LOG_LINES = 500
 
-_BUSY_TEXT = {
-    BackfillPhase.PLANNING: "Dry run: reading invoices…",
-    BackfillPhase.RUNNING: "Adding payment links…",
-    BackfillPhase.CANCELLING: "Stopping after the invoices being saved now…",
-    BackfillPhase.UNDOING: "Undoing the run…",
-}
-
 
 class BackfillPage(BasePage):
-    """The dry run, the commit step, and everything around a run."""
+    """The dry run, the commit step, and everything around a run.
+
+    The flow and everything shown are `BackfillPresenter`'s; this page builds the widgets, runs
+    the presenter's jobs as tasks it owns, forwards clicks and results, and renders its view.
+    """
 
     page_id = PageId.BACKFILL
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self._handle: TaskHandle[Any] | None = None
-        self._cancel: Any = None  # core.backfill.CancelToken of the running job
-        self._last_message = ""
-        self._report_csv: Path | None = None
-        self._resumable_info: Any = None
-        #: `core.backfill.RunOptions` for every job started here; None = the engine's defaults.
-        self.run_options: Any = None
+        self.presenter = BackfillPresenter(self.state, log=self.log_line)
+        self._handle: TaskHandle[RunResult] | None = None
+        self._cancel: CancelToken | None = None  # of the running job
+        self._shown_changes: tuple[tuple[str, str, str, str], ...] = ()
+        #: Tuning for every job started here; None = the engine's defaults.
+        self.run_options: RunOptions | None = None
 
         self.body.addWidget(wrap_label(INTRO, rich=True))
 
@@ -174,32 +172,6 @@ class BackfillPage(BasePage):
         self.open_folder_button.clicked.connect(self.open_report_folder)
         self.save_csv_button.clicked.connect(self.save_csv)
 
-    # -- helpers --------------------------------------------------------------------------------
-    def _settings(self) -> Any:
-        from halo_paylink.core.backfill import BackfillSettings
-        from halo_paylink.halo import facts
-
-        link = self.state.link
-        profile = self.context.profile
-        target = profile.link.link_field if profile is not None else facts.DEFAULT_LINK_FIELD
-        return BackfillSettings(template=link.template, numbering=link.numbering, target=target)
-
-    def _start(self, phase: BackfillPhase, coro: Any, done: Any, name: str) -> None:
-        b = self.state.backfill
-        b.phase = phase
-        b.error = None
-        self.set_error(None)
-        self._last_message = ""
-        self._handle = self.start(
-            coro,
-            name=name,
-            on_result=done,
-            on_error=self._failed,
-            on_cancelled=self._task_cancelled,
-            on_finally=self._ended,
-        )
-        self._render()
-
     def log_line(self, text: str) -> None:
         from datetime import datetime
 
@@ -208,254 +180,84 @@ class BackfillPage(BasePage):
     # -- actions --------------------------------------------------------------------------------
     def start_plan(self) -> None:
         """Dry run: read and classify every invoice; nothing is written to Halo."""
-        from halo_paylink.core.backfill import CancelToken, plan_backfill
-
-        if self.state.backfill.active:
-            return
-        self._cancel = CancelToken()
-        self.table.setRowCount(0)
-        self.log_line("Dry run started: reading every invoice (nothing is written).")
-        coro = plan_backfill(
-            self.context.halo_client(),
-            self._settings(),
-            paths=self.context.paths,
-            on_progress=self._progress,
-            cancel=self._cancel,
-            options=self.run_options,
-        )
-        self._start(BackfillPhase.PLANNING, coro, self._planned, "dry run")
+        self._start(Job.PLAN)
 
     def start_run(self) -> None:
         """The commit step: write the link to every invoice the dry run selected."""
-        from halo_paylink.core.backfill import CancelToken, run_backfill
+        self._start(Job.RUN)
 
-        b = self.state.backfill
-        if not b.can_commit:
+    def resume(self) -> None:
+        self._start(Job.RESUME)
+
+    def undo(self) -> None:
+        self._start(Job.UNDO)
+
+    def _start(self, job: Job) -> None:
+        from halo_paylink.core.backfill import CancelToken
+
+        request = self.presenter.request(job)
+        if request is None:
             return
         self._cancel = CancelToken()
-        b.done, b.total, b.failed = 0, 0, 0
-        self.log_line(f"Adding payment links to {b.to_change} open invoice(s).")
         profile = self.context.profile
-        coro = run_backfill(
+        coro = run_job(
+            request,
             self.context.halo_client(),
-            self._settings(),
             self.context.paths,
+            link=self.state.link,
+            link_field=profile.link.link_field if profile is not None else None,
             profile=profile.name if profile is not None else None,
             on_progress=self._progress,
             cancel=self._cancel,
             options=self.run_options,
         )
-        self._start(BackfillPhase.RUNNING, coro, self._ran, "backfill")
-
-    def resume(self) -> None:
-        from halo_paylink.core.backfill import CancelToken, resume_run
-
-        b = self.state.backfill
-        if not b.can_resume or b.resumable_run_id is None:
-            return
-        self._cancel = CancelToken()
-        self.log_line(f"Resuming run {b.resumable_run_id}.")
-        coro = resume_run(
-            self.context.halo_client(),
-            self.context.paths,
-            b.resumable_run_id,
-            on_progress=self._progress,
-            cancel=self._cancel,
-            options=self.run_options,
+        self.presenter.started(request)
+        self._handle = self.start(
+            coro,
+            name=job.value,
+            on_result=self._finished,
+            on_error=self.presenter.failed,
+            on_cancelled=self.presenter.cancelled,
+            on_finally=self._ended,
         )
-        self._start(BackfillPhase.RUNNING, coro, self._ran, "resume")
-
-    def undo(self) -> None:
-        from halo_paylink.core.backfill import CancelToken, undo_run
-
-        b = self.state.backfill
-        if not b.can_undo or b.run_id is None:
-            return
-        self._cancel = CancelToken()
-        self.log_line(f"Undoing run {b.run_id}: restoring the previous values.")
-        coro = undo_run(
-            self.context.halo_client(),
-            self.context.paths,
-            b.run_id,
-            on_progress=self._progress,
-            cancel=self._cancel,
-            options=self.run_options,
-        )
-        self._start(BackfillPhase.UNDOING, coro, self._undone, "undo")
+        self._render()
 
     def cancel(self) -> None:
         """Ask the running job to stop after the batch in flight (clean, resumable)."""
-        b = self.state.backfill
-        if self._cancel is None or not b.active:
+        if self._cancel is None or not self.presenter.cancel():
             return
         self._cancel.cancel()
-        if b.phase is not BackfillPhase.PLANNING:
-            b.phase = BackfillPhase.CANCELLING
-        self.log_line("Stopping after the invoices being saved now…")
         self._render()
 
     # -- results --------------------------------------------------------------------------------
-    def _progress(self, progress: Any) -> None:
+    def _progress(self, progress: Progress) -> None:
         """Engine progress (GUI thread, throttled by the engine to ~10 per second)."""
-        b = self.state.backfill
-        b.done = progress.done
-        b.total = progress.total or 0
-        b.failed = progress.failed
-        total = max(progress.total or 0, progress.done, 1)
-        if self.progress.maximum() != total:
-            self.progress.setRange(0, total)
-        self.progress.setValue(progress.done)
-        eta = format_duration(progress.eta_seconds) if progress.eta_seconds is not None else "—"
-        self.rate_label.setText(f"{progress.rate:,.1f} invoices/s · about {eta} left")
-        status = (
-            f"{progress.done:,} of {progress.total or '?'} invoices looked at · "
-            f"{progress.written:,} link(s) saved · {progress.failed:,} refused · "
-            f"{progress.conflicts:,} with a different link"
-            if b.phase is not BackfillPhase.PLANNING
-            else f"{progress.done:,} of {progress.total or '?'} invoices read · "
-            f"{progress.written:,} would get a link"
-        )
-        wait = getattr(progress, "wait_line", "")
-        self.status_label.setText(f"{status}\n{wait}" if wait else status)
-        if progress.message and progress.message != self._last_message:
-            self._last_message = progress.message
-            self.log_line(progress.message)
+        view = self.presenter.progress(progress)
+        if self.progress.maximum() != view.maximum:
+            self.progress.setRange(0, view.maximum)
+        self.progress.setValue(view.value)
+        self.rate_label.setText(view.rate)
+        self.status_label.setText(view.status)
 
-    def _planned(self, result: Any) -> None:
-        from halo_paylink.core.backfill import RunOutcome
-
-        b = self.state.backfill
-        plan = result.plan
-        if result.outcome is not RunOutcome.PLANNED or plan is None:
-            b.phase = BackfillPhase.IDLE
-            self._show_failure(result)
-            return
-        b.phase = BackfillPhase.PLANNED
-        b.to_change = plan.to_write
-        b.counts = self._count_lines(plan.counts, plan.to_write, dry=True)
-        self._fill_table(plan.sample)
-        self.warnings_label.setText("\n".join(f"Note: {w}" for w in plan.warnings))
-        self._set_report(result.report.csv if result.report is not None else None)
-        self.log_line(
-            f"Dry run finished: {plan.to_write} invoice(s) would get a link, "
-            f"{plan.counts.seen - plan.to_write} left alone."
-        )
-
-    def _ran(self, result: Any) -> None:
-        from halo_paylink.core.backfill import RunOutcome
-
-        b = self.state.backfill
-        b.run_id = result.run_id
-        b.incomplete = False
-        b.counts = self._count_lines(result.counts, result.counts.written, dry=False)
-        self._set_report(result.report.csv if result.report is not None else None)
-        if result.outcome in (RunOutcome.COMPLETED, RunOutcome.COMPLETED_WITH_FAILURES):
-            b.phase = BackfillPhase.FINISHED
-            b.resumable_run_id = None
-            self.resume_box.hide()
-            self.log_line(
-                f"Finished: {result.counts.written} link(s) saved, {result.counts.failed} "
-                "refused by Halo."
-            )
-        elif result.outcome is RunOutcome.CANCELLED:
-            b.phase = BackfillPhase.CANCELLED
-            b.resumable_run_id = result.run_id
-            self.log_line("Stopped. Nothing is lost: Resume continues where the run stopped.")
-        elif result.outcome is RunOutcome.INCOMPLETE:
-            b.phase = BackfillPhase.FAILED
-            b.incomplete = True
-            b.resumable_run_id = result.run_id
-            self.set_error(
-                BannerMessage("Not every open invoice could be shown linked yet.", result.detail)
-            )
-            b.error = result.detail
-            self.log_line(f"Incomplete: {result.detail}")
-        else:
-            b.phase = BackfillPhase.FAILED
-            b.resumable_run_id = result.run_id
-            self._show_failure(result)
-        self.context.save_profile()
-
-    def _undone(self, result: Any) -> None:
-        from halo_paylink.core.backfill import RunOutcome
-
-        b = self.state.backfill
-        self._set_report(result.report.csv if result.report is not None else None)
-        if result.outcome in (RunOutcome.COMPLETED, RunOutcome.COMPLETED_WITH_FAILURES):
-            b.phase = BackfillPhase.UNDONE
-            self.log_line(f"Undo finished: {result.counts.written} invoice(s) restored.")
-        else:
-            b.phase = BackfillPhase.FINISHED  # the original run still stands; undo can be retried
-            self._show_failure(result)
-
-    def _show_failure(self, result: Any) -> None:
-        if result.error is not None:
-            self.set_halo_error(result.error)
-        else:
-            self.set_error(BannerMessage("The run stopped.", result.detail or str(result.outcome)))
-        self.state.backfill.error = result.detail or None
-        self.log_line(f"Stopped: {result.detail or result.outcome.value}")
-
-    def _failed(self, error: BaseException) -> None:
-        b = self.state.backfill
-        b.phase = BackfillPhase.IDLE if b.phase is BackfillPhase.PLANNING else BackfillPhase.FAILED
-        if b.phase is BackfillPhase.FAILED and b.run_id is None:
-            b.phase = BackfillPhase.IDLE
-        self.set_halo_error(error)
-        self.log_line(f"Could not run: {error}")
-
-    def _task_cancelled(self) -> None:
-        b = self.state.backfill
-        b.phase = (
-            BackfillPhase.CANCELLED
-            if b.phase is not BackfillPhase.PLANNING
-            else (BackfillPhase.IDLE)
-        )
+    def _finished(self, result: RunResult) -> None:
+        job = self.presenter.job
+        self.presenter.finished(result)
+        if job is not None and job.saves_profile:
+            self.context.save_profile()
 
     def _ended(self) -> None:
         self._handle = None
         self._cancel = None
+        look = self.presenter.ended()
         self._render()
-        if self.state.backfill.phase in (BackfillPhase.CANCELLED, BackfillPhase.FAILED):
+        if look:
             self._find_resumable()
-
-    @staticmethod
-    def _count_lines(counts: Any, to_write: int, *, dry: bool) -> dict[str, int]:
-        from halo_paylink.core.backfill import SkipReason
-
-        lines = {("Would get a link" if dry else "Link saved"): to_write}
-        if counts.conflicts:
-            lines[CONFLICT_LABEL] = counts.conflicts
-        for value, n in counts.skipped.items():
-            try:
-                label = SkipReason(value).label
-            except ValueError:
-                label = value
-            lines[label[:1].upper() + label[1:]] = n
-        if counts.failed:
-            lines[REFUSED_LABEL] = counts.failed
-        if counts.unknown or counts.not_written:
-            lines["Unfinished (Resume finishes them)"] = counts.unknown + counts.not_written
-        return lines
-
-    def _fill_table(self, sample: Any) -> None:
-        rows = list(sample)[:TABLE_ROWS]
-        self.table.setRowCount(len(rows))
-        for r, change in enumerate(rows):
-            values = (change.number, change.client, change.old or "(empty)", change.new or "")
-            for c, value in enumerate(values):
-                item = QTableWidgetItem(str(value))
-                item.setToolTip(str(value))
-                self.table.setItem(r, c, item)
-
-    def _set_report(self, csv: Path | None) -> None:
-        self._report_csv = csv
-        self.state.backfill.report_path = str(csv) if csv is not None else None
 
     # -- report ---------------------------------------------------------------------------------
     def open_report_folder(self) -> None:
-        if self._report_csv is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._report_csv.parent)))
+        csv = self.presenter.report_csv
+        if csv is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(csv.parent)))
 
     def ask_save_path(self, suggested: str) -> str | None:
         """Ask where to save the CSV (tests replace this)."""
@@ -465,7 +267,7 @@ class BackfillPage(BasePage):
         return path or None
 
     def save_csv(self) -> None:
-        source = self._report_csv
+        source = self.presenter.report_csv
         if source is None:
             return
         target = self.ask_save_path(source.name)
@@ -473,120 +275,89 @@ class BackfillPage(BasePage):
             return
 
         def saved(_: object) -> None:
-            self.log_line(f"Report saved as {target}")
+            self.presenter.report_saved(target)
+
+        def failed(error: BaseException) -> None:
+            self.presenter.report_not_saved(error)
+            self._render()
 
         self.start(
             self.context.blocking(shutil.copyfile, source, target),
             name="save report",
             on_result=saved,
-            on_error=self.set_halo_error,
+            on_error=failed,
         )
 
     # -- resumable runs -------------------------------------------------------------------------
     def _find_resumable(self) -> None:
         from halo_paylink.core.backfill import latest_resumable
 
-        def found(info: Any) -> None:
-            b = self.state.backfill
-            endpoints = self.state.connect.endpoints
-            same_halo = (
-                info is not None
-                and endpoints is not None
-                and info.web_url.rstrip("/").lower() == endpoints.web_url.rstrip("/").lower()
-            )
-            if same_halo and not b.active:
-                b.resumable_run_id = info.run_id
-                self._resumable_info = info
-            elif b.phase not in (BackfillPhase.CANCELLED, BackfillPhase.FAILED):
-                b.resumable_run_id = None
-                self._resumable_info = None
-            self._render()
-
         self.start(
             self.context.blocking(latest_resumable, self.context.paths),
             name="find resumable run",
-            on_result=found,
+            on_result=self._resumable_found,
         )
+
+    def _resumable_found(self, info: RunInfo | None) -> None:
+        self.presenter.resumable_found(info)
+        self._render()
 
     # -- rendering ------------------------------------------------------------------------------
     def _render(self) -> None:
-        b = self.state.backfill
-        active = b.active
-        self.plan_button.setEnabled(not active and self.state.link.complete)
-        self.plan_button.setText(
-            "Run the &dry run again" if b.phase is not BackfillPhase.IDLE else "&Dry run"
-        )
-        self.commit_button.setEnabled(b.can_commit and not active)
-        self.commit_button.setText(
-            f"&Add payment links to {b.to_change:,} open invoice(s)"
-            if b.phase is BackfillPhase.PLANNED
-            else "&Add payment links"
-        )
-        self.cancel_button.setEnabled(active and b.phase is not BackfillPhase.CANCELLING)
-        self.undo_button.setEnabled(b.can_undo and not active)
-        show_resume = b.can_resume and not active
-        self.resume_box.setVisible(show_resume)
-        if show_resume:
-            info = self._resumable_info
-            if info is not None and info.run_id == b.resumable_run_id:
-                self.resume_label.setText(
-                    f"Run {info.run_id} (started {info.started}) stopped "
-                    f"({info.status.value.replace('_', ' ')}) after {info.counts.written} "
-                    "link(s) were saved. Resume continues where it stopped; nothing is written "
-                    "twice."
-                )
-            else:
-                self.resume_label.setText(
-                    f"Run {b.resumable_run_id} stopped before it finished. Resume continues "
-                    "where it stopped; nothing is written twice."
-                )
-        if b.counts:
-            items = "".join(f"<li>{label}: <b>{n:,}</b></li>" for label, n in b.counts.items())
+        view = self.presenter.view()
+        self.plan_button.setEnabled(view.plan_enabled)
+        self.plan_button.setText(view.plan_text)
+        self.commit_button.setEnabled(view.commit_enabled)
+        self.commit_button.setText(view.commit_text)
+        self.cancel_button.setEnabled(view.cancel_enabled)
+        self.undo_button.setEnabled(view.undo_enabled)
+        self.resume_box.setVisible(view.resume_visible)
+        if view.resume_visible:
+            self.resume_label.setText(view.resume_text)
+        if view.counts:
+            items = "".join(f"<li>{c.label}: <b>{c.count:,}</b></li>" for c in view.counts)
             self.counts_label.setText(f"<ul>{items}</ul>")
         else:
             self.counts_label.setText("")
-        self.counts_label.setVisible(bool(b.counts))
-        if not active:
-            self.status_label.setText(self._status_text())
-            if b.phase is BackfillPhase.FINISHED:
-                self.rate_label.setText("")
-        self.report_label.setText(f"Report: {b.report_path}" if b.report_path else "")
-        has_report = self._report_csv is not None
-        self.open_folder_button.setEnabled(has_report)
-        self.save_csv_button.setEnabled(has_report and not active)
-        self.set_busy(_BUSY_TEXT.get(b.phase))
+        self.counts_label.setVisible(bool(view.counts))
+        if view.status is not None:
+            self.status_label.setText(view.status)
+        if view.clear_rate:
+            self.rate_label.setText("")
+        self._show_changes(view)
+        self.warnings_label.setText(view.warnings)
+        self.report_label.setText(view.report)
+        self.open_folder_button.setEnabled(view.open_folder_enabled)
+        self.save_csv_button.setEnabled(view.save_csv_enabled)
+        self._show_problem(view.problem)
+        self.set_busy(view.busy)
         self.changed.emit()
 
-    def _status_text(self) -> str:
-        b = self.state.backfill
-        if b.phase is BackfillPhase.IDLE:
-            if not self.state.link.complete:
-                return "Go back and paste your Benji Pays link first."
-            return "Start with the dry run."
-        if b.phase is BackfillPhase.PLANNED:
-            if b.to_change == 0:
-                return "✓ Every open invoice already has its Pay link. Nothing to do: click Next."
-            return f"The dry run found {b.to_change:,} open invoice(s) to update. Review, then add."
-        if b.phase is BackfillPhase.FINISHED:
-            saved = b.counts.get("Link saved", 0)
-            return f"✓ Done: {saved:,} payment link(s) saved, {b.done:,} invoice(s) looked at."
-        if b.phase is BackfillPhase.CANCELLED:
-            return "Stopped. Resume continues where the run stopped."
-        if b.phase is BackfillPhase.FAILED and b.incomplete:
-            return "Not everything could be checked yet (see above). Resume a little later."
-        if b.phase is BackfillPhase.FAILED:
-            return "The run stopped on an error (see above). Fix it, then Resume."
-        if b.phase is BackfillPhase.UNDONE:
-            return "Undone: the previous values are back. Run the dry run again to start over."
-        return ""
+    def _show_changes(self, view: BackfillView) -> None:
+        if view.changes == self._shown_changes:
+            return
+        self._shown_changes = view.changes
+        self.table.setRowCount(len(view.changes))
+        for r, row in enumerate(view.changes):
+            for c, value in enumerate(row):
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                self.table.setItem(r, c, item)
+
+    def _show_problem(self, problem: Problem | None) -> None:
+        if problem is None:
+            self.set_error(None)
+        elif problem.error is not None:
+            self.set_halo_error(problem.error)
+        else:
+            self.set_error(BannerMessage(problem.headline, problem.detail))
 
     def first_focus(self) -> QWidget | None:
-        b = self.state.backfill
-        return self.commit_button if b.can_commit else self.plan_button
+        return self.commit_button if self.presenter.view().commit_enabled else self.plan_button
 
     def enter(self) -> None:
         self._render()
-        if not self.state.backfill.active:
+        if self.presenter.entered():
             self._find_resumable()
 
     async def stop(self) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStyle, QWidget
 
-from halo_paylink.core.wizard import TOOL_LABELS, BackfillPhase, PageId, settings_export
+from halo_paylink.core.presenters.backfill import done_summary
+from halo_paylink.core.wizard import PageId, settings_export
 from halo_paylink.storage.atomic import write_atomic
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
@@ -80,48 +81,20 @@ class DonePage(BasePage):
         )
 
     def _render(self) -> None:
-        s = self.state
-        e = s.connect.endpoints
-        b = s.backfill
         esc = html.escape
-
-        def item(label: str, value: str) -> str:
-            return f"<tr><td>{esc(label)}</td><td><b>{esc(value)}</b></td></tr>"
-
         status = self.context.known_secret_status
-        where = status.location if status is not None and status.location else "the keyring"
-        rows = [
-            item("Profile", self.profile_name()),
-            item("Halo", e.web_url if e else s.connect.address),
-            item("Instance", ("Halo-hosted" if e.hosted else "Self-hosted") if e else "—"),
-            item("Tenant", (s.connect.tenant or (e.tenant if e else "") or "—")),
-            item("API application (client ID)", s.application.client_id or "—"),
-            item(
-                "Client secret",
-                f"kept in {where}"
-                if s.application.remember and s.application.keyring_ok
-                else "not saved (asked each time)",
-            ),
-            item("Accounting tool", TOOL_LABELS[s.link.tool]),
-            item("Email template link", s.link.generated or "—"),
-        ]
-        if b.phase is BackfillPhase.FINISHED:
-            changed = f"{b.counts.get('Link saved', 0):,} invoice(s) got a payment link"
-            if b.run_id:
-                changed += f" (run {b.run_id})"
-        elif b.phase is BackfillPhase.PLANNED and b.to_change == 0:
-            changed = "nothing: every open invoice already had its link"
-        elif b.phase is BackfillPhase.UNDONE:
-            changed = "nothing any more: the run was undone"
-        else:
-            changed = "no invoices were changed"
-        rows.append(item("Changed in Halo", changed))
-        if b.report_path:
-            rows.append(item("Report", b.report_path))
-        mark = "✓ " if s.backfill.complete else ""
-        done = f"<p><b>{mark}{html.escape(s.backfill.outcome_headline())}</b></p>"
+        summary = done_summary(
+            self.state,
+            profile_name=self.profile_name(),
+            secret_location=status.location if status is not None else None,
+        )
+        rows = "".join(
+            f"<tr><td>{esc(label)}</td><td><b>{esc(value)}</b></td></tr>"
+            for label, value in summary.rows
+        )
         self.summary.setText(
-            done + "<table cellspacing='4'>" + "".join(rows) + "</table>"
+            f"<p><b>{esc(summary.headline)}</b></p>"
+            f"<table cellspacing='4'>{rows}</table>"
             "<p>Still to do outside this assistant, if you haven't yet: set the options in "
             "Benji Pays (page 4) and paste the link into Halo's invoice email template "
             "(page 5).</p>"
