@@ -95,16 +95,17 @@ class FaultInjector:
         after: int = 0,
     ) -> Fault:
         """Queue a fault (see `Fault` for the fields) and return it, so a test can read `fired`."""
-        if (
-            status is None
-            and not malformed
-            and not drop
-            and delay <= 0
-            and trickle <= 0
-            and not endless
-            and not echo_token
-            and redirect is None
-        ):
+        does_nothing = (
+            status is None,
+            not malformed,
+            not drop,
+            delay <= 0,
+            trickle <= 0,
+            not endless,
+            not echo_token,
+            redirect is None,
+        )
+        if all(does_nothing):
             raise ValueError(
                 "a fault needs status=, malformed=True, drop=True, delay=, trickle=, "
                 "endless=True, echo_token=True or redirect="
