@@ -1,4 +1,5 @@
-"""The sandbox's configuration, API applications, rate windows and request statistics.
+"""The sandbox's configuration, API applications, rate windows, request statistics and the path
+kinds those count requests under.
 
 Plain data and small helpers shared by the sandbox's modules; nothing here touches the network.
 """

@@ -151,14 +151,14 @@ def _save(plans: list[_Plan], store: InvoiceStore, stats: SandboxStats) -> list[
             with stats.lock:
                 stats.validate_only += 1
         else:
-            changed_index = _store(plan, store, stats) or changed_index
+            changed_index = _save_one(plan, store, stats) or changed_index
         saved.append(plan.updated)
     if changed_index:
         store.mark_changed()
     return saved
 
 
-def _store(plan: _Plan, store: InvoiceStore, stats: SandboxStats) -> bool:
+def _save_one(plan: _Plan, store: InvoiceStore, stats: SandboxStats) -> bool:
     """Save one invoice; True when the change may alter listings (a new invoice, or a field
     listings filter or sort by)."""
     invoice_id = plan.invoice_id
