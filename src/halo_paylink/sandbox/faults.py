@@ -4,13 +4,22 @@ A test adds a `Fault` describing which requests it hits (method, path prefix, af
 matching requests, how many times) and what happens to them (an HTTP status, a malformed JSON
 body, a delay, a dropped connection, a body sent one byte at a time, a body that never ends, an
 error that echoes the caller's bearer token, or a redirect). The server thread asks
-`FaultInjector.take()` once per request; every method is thread-safe.
+`FaultInjector.take()` once per request, and `faulty_answer()` what the fault it got makes of
+the answer; every method is thread-safe.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Literal
+
+from halo_paylink.sandbox.http import Request, Response, json_response, text_response
+
+#: What an endless body repeats: a JSON list that never closes.
+ENDLESS_CHUNK = b'{"id":1,"total":1},' * 3000
+#: A JSON body cut off half-way.
+MALFORMED_BODY = b'{"page_no":1,"page_size":50,"record_count":3,"invoices":[{"id":1,"tot'
 
 
 @dataclass
@@ -86,16 +95,17 @@ class FaultInjector:
         after: int = 0,
     ) -> Fault:
         """Queue a fault (see `Fault` for the fields) and return it, so a test can read `fired`."""
-        if (
-            status is None
-            and not malformed
-            and not drop
-            and delay <= 0
-            and trickle <= 0
-            and not endless
-            and not echo_token
-            and redirect is None
-        ):
+        does_nothing = (
+            status is None,
+            not malformed,
+            not drop,
+            delay <= 0,
+            trickle <= 0,
+            not endless,
+            not echo_token,
+            redirect is None,
+        )
+        if all(does_nothing):
             raise ValueError(
                 "a fault needs status=, malformed=True, drop=True, delay=, trickle=, "
                 "endless=True, echo_token=True or redirect="
@@ -153,3 +163,36 @@ class FaultInjector:
                     chosen = fault
             self._faults = [f for f in self._faults if not f.exhausted]
             return chosen
+
+
+def faulty_answer(
+    fault: Fault, request: Request, stopping: threading.Event
+) -> Response | Literal[True] | None:
+    """What `fault` makes of the answer to `request`: the faulty answer, None to drop the
+    connection unanswered, or True to answer normally after all (a pure delay, or a trickled
+    answer: `request.trickle` is set). A delay is cut short, and the connection dropped, when
+    `stopping` is set."""
+    if fault.delay > 0 and stopping.wait(fault.delay):
+        return None
+    if fault.drop:
+        return None
+    if fault.trickle > 0:
+        request.trickle = fault.trickle
+    if fault.endless:
+        return Response(200, ENDLESS_CHUNK, "application/json; charset=utf-8", endless=True)
+    if fault.echo_token:
+        return json_response(
+            fault.status or 500,
+            {
+                "ClassName": "System.UnauthorizedAccessException",
+                "Message": f"An error has occurred. The access token {request.bearer_token or ''} "
+                "could not be validated for this request.",
+            },
+        )
+    if fault.redirect is not None:
+        return text_response(fault.status or 302, "Object moved", {"Location": fault.redirect})
+    if fault.status is not None:
+        return text_response(fault.status, f"Injected fault: HTTP {fault.status}")
+    if fault.malformed:
+        return Response(200, MALFORMED_BODY, "application/json; charset=utf-8")
+    return True

@@ -148,85 +148,105 @@ def seed_invoices(n: int, seed: int = 1) -> SeedResult:
     categories: dict[int, str] = {}
     for index, category in enumerate(_categories(rng, n)):
         invoice_id = FIRST_INVOICE_ID + index
-        client_index = rng.randrange(len(CLIENTS))
-        client_name, currency = CLIENTS[client_index]
-        date = _BASE_DATE - dt.timedelta(days=rng.randrange(730))
-        sign = -1 if category == CREDIT else 1
-        if category == ZERO_DUE:
-            lines: list[dict[str, Any]] = [
-                {
-                    "id": invoice_id * 10,
-                    "ihid": invoice_id,
-                    "item_code": "WARRANTY",
-                    "description": "Warranty replacement (no charge)",
-                    "qty_order": 1,
-                    "unit_price": 0.0,
-                    "net_amount": 0.0,
-                }
-            ]
-            total = 0.0
-        else:
-            lines, total = _lines(rng, invoice_id, sign)
-        paid = 0.0
-        status = STATUS_UNPAID
-        if category == PAID:
-            paid, status = total, STATUS_PAID
-        elif category == PART_PAID:
-            paid, status = round(total * rng.uniform(0.1, 0.9), 2), STATUS_PART_PAID
-        elif category in (UNPAID, NOT_SYNCED, LINKED_BENJI, LINKED_OTHER):
-            status = STATUS_UNPAID_ALT if rng.random() < 0.15 else STATUS_UNPAID
-        elif category == ZERO_DUE:
-            status = STATUS_PAID
-        due = round(total - paid, 2)
-        posted = category != DRAFT
-        synced = posted and category != NOT_SYNCED
-        accounting_number = str(20000 + index) if synced else None
-        link = ""
-        if category == LINKED_BENJI:
-            link = DEMO_BENJI_PREFIX + (accounting_number or "")
-        elif category == LINKED_OTHER:
-            link = f"https://pay.example.com/i/{rng.randrange(10**8):08d}"
-        invoices[invoice_id] = {
-            "id": invoice_id,
-            "invoicenumber": f"INV-{invoice_id:06d}",
-            # Halo sends null or "" for an invoice not yet synced; both occur.
-            "thirdpartyinvoicenumber": accounting_number if synced else (None if index % 2 else ""),
-            "client_id": 100 + client_index,
-            "client_name": client_name,
-            "invoice_date": f"{date.isoformat()}T00:00:00",
-            "duedate": f"{(date + dt.timedelta(days=30)).isoformat()}T00:00:00",
-            "posted": posted,
-            "voided": category == VOIDED,
-            "total": total,
-            "amountpaid": paid,
-            "amountdue": due,
-            "amount_remaining": due,
-            "paymentstatus": status,
-            "invoicetype": 1 if category == CREDIT else 0,
-            "currency": currency,
-            "qboid": 5000 + index if synced else None,
-            "xeroid": None,
-            "pdf_attachment_id": 700000 + index if posted and rng.random() < 0.6 else None,
-            "generic_online_invoice_payment_url": link,
-            "xero_online_invoice_payment_url": "",
-            "customfields": [
-                {
-                    "id": 201,
-                    "name": PAYMENT_LINK_CUSTOM_FIELD,
-                    "label": "Payment link",
-                    "value": "",
-                },
-                {
-                    "id": 202,
-                    "name": PO_NUMBER_CUSTOM_FIELD,
-                    "label": "PO number",
-                    "value": f"PO-{rng.randrange(10**5):05d}" if rng.random() < 0.3 else "",
-                },
-            ],
-            "lines": lines,
-        }
+        invoices[invoice_id] = _invoice(rng, index, category)
         categories[invoice_id] = category
     return SeedResult(invoices=invoices, categories=categories)
+
+
+def _invoice(rng: random.Random, index: int, category: str) -> dict[str, Any]:
+    """The `index`-th seeded invoice, generated as `category` (the random draws are made in a
+    fixed order, so a seed always gives the same data)."""
+    invoice_id = FIRST_INVOICE_ID + index
+    client_index = rng.randrange(len(CLIENTS))
+    client_name, currency = CLIENTS[client_index]
+    date = _BASE_DATE - dt.timedelta(days=rng.randrange(730))
+    lines, total = _category_lines(rng, invoice_id, category)
+    paid, status = _payment(rng, category, total)
+    due = round(total - paid, 2)
+    posted = category != DRAFT
+    synced = posted and category != NOT_SYNCED
+    accounting_number = str(20000 + index) if synced else None
+    link = _link(rng, category, accounting_number)
+    return {
+        "id": invoice_id,
+        "invoicenumber": f"INV-{invoice_id:06d}",
+        # Halo sends null or "" for an invoice not yet synced; both occur.
+        "thirdpartyinvoicenumber": accounting_number if synced else (None if index % 2 else ""),
+        "client_id": 100 + client_index,
+        "client_name": client_name,
+        "invoice_date": f"{date.isoformat()}T00:00:00",
+        "duedate": f"{(date + dt.timedelta(days=30)).isoformat()}T00:00:00",
+        "posted": posted,
+        "voided": category == VOIDED,
+        "total": total,
+        "amountpaid": paid,
+        "amountdue": due,
+        "amount_remaining": due,
+        "paymentstatus": status,
+        "invoicetype": 1 if category == CREDIT else 0,
+        "currency": currency,
+        "qboid": 5000 + index if synced else None,
+        "xeroid": None,
+        "pdf_attachment_id": 700000 + index if posted and rng.random() < 0.6 else None,
+        "generic_online_invoice_payment_url": link,
+        "xero_online_invoice_payment_url": "",
+        "customfields": [
+            {
+                "id": 201,
+                "name": PAYMENT_LINK_CUSTOM_FIELD,
+                "label": "Payment link",
+                "value": "",
+            },
+            {
+                "id": 202,
+                "name": PO_NUMBER_CUSTOM_FIELD,
+                "label": "PO number",
+                "value": f"PO-{rng.randrange(10**5):05d}" if rng.random() < 0.3 else "",
+            },
+        ],
+        "lines": lines,
+    }
+
+
+def _category_lines(
+    rng: random.Random, invoice_id: int, category: str
+) -> tuple[list[dict[str, Any]], float]:
+    """The lines and total of an invoice of `category` (a credit's are negative; a zero-due
+    invoice has one no-charge line)."""
+    if category == ZERO_DUE:
+        warranty = {
+            "id": invoice_id * 10,
+            "ihid": invoice_id,
+            "item_code": "WARRANTY",
+            "description": "Warranty replacement (no charge)",
+            "qty_order": 1,
+            "unit_price": 0.0,
+            "net_amount": 0.0,
+        }
+        return [warranty], 0.0
+    return _lines(rng, invoice_id, -1 if category == CREDIT else 1)
+
+
+def _payment(rng: random.Random, category: str, total: float) -> tuple[float, int]:
+    """(amount paid, `paymentstatus`) of an invoice of `category`."""
+    if category == PAID:
+        return total, STATUS_PAID
+    if category == PART_PAID:
+        return round(total * rng.uniform(0.1, 0.9), 2), STATUS_PART_PAID
+    if category in (UNPAID, NOT_SYNCED, LINKED_BENJI, LINKED_OTHER):
+        return 0.0, STATUS_UNPAID_ALT if rng.random() < 0.15 else STATUS_UNPAID
+    if category == ZERO_DUE:
+        return 0.0, STATUS_PAID
+    return 0.0, STATUS_UNPAID
+
+
+def _link(rng: random.Random, category: str, accounting_number: str | None) -> str:
+    """The payment link an invoice of `category` already carries ("" = none)."""
+    if category == LINKED_BENJI:
+        return DEMO_BENJI_PREFIX + (accounting_number or "")
+    if category == LINKED_OTHER:
+        return f"https://pay.example.com/i/{rng.randrange(10**8):08d}"
+    return ""
 
 
 # --- records a backfill must not write ---------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The sandbox's configuration, API applications, rate windows and request statistics.
+"""The sandbox's configuration, API applications, rate windows, request statistics and the path
+kinds those count requests under.
 
-Plain data and small helpers shared by `server.py`; nothing here touches the network.
+Plain data and small helpers shared by the sandbox's modules; nothing here touches the network.
 """
 
 from __future__ import annotations
@@ -265,6 +266,16 @@ class RateWindow:
             hits.append(now)
             return None
         return hits[0] + self.window - now
+
+
+# Path kinds: what `SandboxStats.by_kind` counts a request under.
+AUTHINFO = "authinfo"
+TOKEN = "token"
+AGENT_ME = "agent_me"
+INVOICE_LIST = "invoice_list"
+INVOICE_GET = "invoice_get"
+INVOICE_POST = "invoice_post"
+OTHER = "other"
 
 
 @dataclass

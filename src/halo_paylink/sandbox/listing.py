@@ -1,0 +1,218 @@
+"""`GET /api/Invoice` and `GET /api/Invoice/{id}`: which invoices a listing returns and in what
+order, and how it is served: in pages (`pageinate=true`, silently capped at the largest page
+size, disturbed by the listing faults in force) or unpaginated (silently cut at `count` rows).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from halo_paylink.sandbox.http import Response, json_response, text_response
+from halo_paylink.sandbox.listing_faults import ListingDisturbances
+from halo_paylink.sandbox.records import UNINDEXED_FIELDS, Invoice
+from halo_paylink.sandbox.state import SandboxConfig, SandboxStats
+from halo_paylink.sandbox.store import InvoiceStore
+from halo_paylink.sandbox.validation import (
+    BadParam,
+    bool_param,
+    int_param,
+    ints_param,
+    problem,
+)
+
+#: Cached listings kept at most; past this the cache starts over.
+_MAX_CACHED_LISTINGS = 32
+
+#: Fields the `search` parameter looks in.
+_SEARCHED_FIELDS = ("invoicenumber", "thirdpartyinvoicenumber", "client_name")
+
+_Check = Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    """Which invoices a listing returns (each field one query parameter; None = not sent)."""
+
+    paymentstatuses: frozenset[int] | None = None
+    includeinvoices: bool | None = None
+    includecredits: bool | None = None
+    postedonly: bool = False
+    notpostedonly: bool = False
+    client_id: int | None = None
+    exclude_voided: bool = False
+    search: str = ""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> InvoiceFilter:
+        return cls(
+            ints_param(params, "paymentstatuses"),
+            bool_param(params, "includeinvoices"),
+            bool_param(params, "includecredits"),
+            bool_param(params, "postedonly") or False,
+            bool_param(params, "notpostedonly") or False,
+            int_param(params, "client_id"),
+            bool_param(params, "exclude_voided") or False,
+            (params.get("search") or "").strip().lower(),
+        )
+
+    def checks(self) -> Iterator[_Check]:
+        """One test per filter in force; an invoice is listed when it passes them all."""
+        if self.paymentstatuses is not None:
+            statuses = self.paymentstatuses
+            yield lambda inv: inv.get("paymentstatus") in statuses
+        if self.includeinvoices is False or self.includecredits is False:
+            # Neither flag sent = both kinds; one sent = that kind as asked, the other as default.
+            invoices = self.includeinvoices is not False
+            credits = self.includecredits is not False
+            yield lambda inv: credits if _is_credit(inv) else invoices
+        if self.postedonly:
+            yield lambda inv: bool(inv.get("posted"))
+        if self.notpostedonly:
+            yield lambda inv: not inv.get("posted")
+        if self.client_id is not None:
+            client_id = self.client_id
+            yield lambda inv: inv.get("client_id") == client_id
+        if self.exclude_voided:
+            yield lambda inv: not inv.get("voided")
+        if self.search:
+            search = self.search
+            yield lambda inv: any(search in str(inv.get(f) or "").lower() for f in _SEARCHED_FIELDS)
+
+
+def _is_credit(invoice: Mapping[str, Any]) -> bool:
+    total = invoice.get("total")
+    return isinstance(total, int | float) and total < 0
+
+
+def _sort_key(value: object) -> tuple[int, Any]:
+    """A total order over any JSON value: numbers, then text, then anything else, then null."""
+    if value is None:
+        return (3, 0)
+    if isinstance(value, bool | int | float) and value == value:
+        return (0, float(value))
+    if isinstance(value, str):
+        return (1, value.lower())
+    return (2, json.dumps(value, default=str))
+
+
+class InvoiceListing:
+    """Answers the invoice reads (under the state lock)."""
+
+    def __init__(
+        self,
+        store: InvoiceStore,
+        disturbances: ListingDisturbances,
+        config: SandboxConfig,
+        stats: SandboxStats,
+    ) -> None:
+        self._store = store
+        self._disturbances = disturbances
+        self._config = config
+        self._stats = stats
+
+    def answer_list(self, params: Mapping[str, str]) -> Response:
+        try:
+            return json_response(200, self._envelope(params))
+        except BadParam as bad:
+            return problem({bad.name: bad.message})
+
+    def answer_get(self, tail: str) -> Response:
+        try:
+            invoice_id = int(tail)
+        except ValueError:
+            return text_response(404, "Not Found")
+        invoice = self._store.stored(invoice_id)
+        if invoice is None:
+            return text_response(404, f"Invoice {invoice_id} not found.")
+        return json_response(200, invoice)
+
+    def _envelope(self, params: Mapping[str, str]) -> dict[str, object]:
+        pageinate = bool_param(params, "pageinate") or False
+        selection = InvoiceFilter.from_params(params)
+        order = (params.get("order") or "").strip().lower()
+        orderdesc = bool_param(params, "orderdesc") or False
+        includelines = bool_param(params, "includelines") or False
+        ids = self.matching_ids(selection, order, orderdesc)
+        if pageinate:
+            return self._page(ids, params, includelines)
+        count = int_param(params, "count")
+        if count is None or count < 0:
+            count = self._config.unpaginated_count
+        # Like Halo: an unpaginated list silently stops at `count` rows.
+        return {
+            "record_count": len(ids),
+            "invoices": [self._row(i, includelines) for i in ids[:count]],
+        }
+
+    def _page(
+        self, ids: list[int], params: Mapping[str, str], includelines: bool
+    ) -> dict[str, object]:
+        asked, page_no = _page_numbers(params, self._config.default_page_size)
+        page_size = min(asked, self._config.max_page_size)
+        rows, record_count, blank = self._disturbances.disturbed(ids, page_no, page_size)
+        start = (page_no - 1) * page_size
+        chosen = [] if blank else rows[start : start + page_size]
+        envelope: dict[str, object] = {"page_no": page_no}
+        echoed = {"served": page_size, "requested": asked}.get(self._config.page_size_echo)
+        if echoed is not None:
+            envelope["page_size"] = echoed
+        envelope["record_count"] = record_count
+        envelope["invoices"] = [self._row(i, includelines) for i in chosen]
+        with self._stats.lock:
+            self._stats.listing_pages += 1
+        self._disturbances.shift_after(self._store, ids, page_no, page_size)
+        return envelope
+
+    def _row(self, invoice_id: int, includelines: bool) -> Invoice:
+        invoice = self._store.invoices[invoice_id]
+        if includelines:
+            return invoice
+        return {k: v for k, v in invoice.items() if k != "lines"}
+
+    def matching_ids(self, selection: InvoiceFilter, order: str, orderdesc: bool) -> list[int]:
+        """The store keys a listing returns, in order (cached until the store changes, unless
+        the order is by a field writes change without marking the store changed)."""
+        key = (selection, order, orderdesc)
+        cacheable = order not in UNINDEXED_FIELDS
+        cached = self._store.listings.get(key) if cacheable else None
+        if cached is not None:
+            return cached
+        invoices = self._store.invoices
+        result = list(invoices)
+        for check in selection.checks():
+            result = [i for i in result if check(invoices[i])]
+        result.sort()
+        self._order(result, order, orderdesc)
+        if cacheable:
+            if len(self._store.listings) > _MAX_CACHED_LISTINGS:
+                self._store.listings.clear()
+            self._store.listings[key] = result
+        return result
+
+    def _order(self, ids: list[int], order: str, orderdesc: bool) -> None:
+        """Sort `ids` (in ascending key order) as `order` asks; an unknown field leaves them."""
+        invoices = self._store.invoices
+        if order in ("", "id"):
+            # The database id (the storage key), whatever an odd record's "id" field holds.
+            if orderdesc:
+                ids.reverse()
+        elif invoices and order in next(iter(invoices.values())):
+            ids.sort(key=lambda i: _sort_key(invoices[i].get(order)), reverse=orderdesc)
+
+
+def _page_numbers(params: Mapping[str, str], default_page_size: int) -> tuple[int, int]:
+    """(page size asked, page number) of a paginated listing, defaults filled in."""
+    page_size = int_param(params, "page_size")
+    page_no = int_param(params, "page_no")
+    if page_size is None:
+        page_size = default_page_size
+    if page_no is None:
+        page_no = 1
+    if page_size < 1:
+        raise BadParam("page_size", "page_size must be at least 1.")
+    if page_no < 1:
+        raise BadParam("page_no", "page_no must be at least 1.")
+    return page_size, page_no
