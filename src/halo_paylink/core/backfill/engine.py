@@ -734,6 +734,15 @@ class Engine:
         ):
             self.incomplete = listing
 
+    def _fetching_is_cheaper(self, announced: int | None, page_size: int) -> bool:
+        """For a mode that looks at a known few invoices (a pilot, an undo): whether fetching
+        the ones not seen yet costs fewer requests than reading the rest of the list."""
+        if not self.mode.fetch_when_cheaper or not self.expected or announced is None:
+            return False
+        pages_left = -(-announced // max(1, page_size)) - 1
+        unseen = sum(1 for i in self.expected if i not in self.handled)
+        return unseen < pages_left
+
     async def _narrow_read(self) -> bool:
         """Ask, once, for a narrower read of a long list; True when the current read should
         give way to it. A Halo failure while counting ends the attempt like any other."""
@@ -803,6 +812,8 @@ class Engine:
                 self.emit()
                 if self.stopping:
                     break
+                if audit.pages == 1 and self._fetching_is_cheaper(announced, page.page_size):
+                    break  # the few invoices still to look at are fetched one by one instead
             else:
                 audit.finish()
         except HaloError as error:

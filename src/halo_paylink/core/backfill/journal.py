@@ -94,6 +94,7 @@ class Header:
     profile: str | None = None
     server_filter: bool = True
     undo_of: str | None = None
+    pilot: bool = False  # a pilot: one invoice written before the first bulk write
     version: int = JOURNAL_VERSION
 
 

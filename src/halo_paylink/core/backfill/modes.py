@@ -3,6 +3,7 @@
 - `BackfillMode(writes=False)`  a dry run: decide every invoice, send nothing, journal nothing.
 - `BackfillMode(writes=True)`   a backfill: decide every invoice, write the links in batches.
 - `UndoMode`                    restore what an earlier run replaced, where nobody changed it.
+- `pilot_mode(...)`             a backfill of one chosen invoice (see `pilot`).
 
 A mode says how each invoice is decided and what completion needs: a plan or a backfill must
 have seen the whole listing consistent (see `listing.ListingAudit`); an undo must have looked at
@@ -35,6 +36,9 @@ class BackfillMode:
     kind: RunKind = RunKind.BACKFILL
     needs_whole_listing: bool = True
     expected: Mapping[int, Any] = field(default_factory=dict)
+    #: With `expected` (a pilot): fetch those invoices one by one when that is cheaper than
+    #: reading the list, as the first page's count tells.
+    fetch_when_cheaper: bool = False
 
     @property
     def phase(self) -> Phase:
@@ -51,6 +55,7 @@ class UndoMode:
     writes: bool = True
     needs_whole_listing: bool = False
     phase: Phase = Phase.WRITING
+    fetch_when_cheaper: bool = True
 
     def decide(self, invoice: Invoice) -> Decision | None:
         change = self.expected.get(invoice.id)
@@ -61,3 +66,18 @@ class UndoMode:
 
 
 Mode = BackfillMode | UndoMode
+
+
+def pilot_mode(decide: Decider, invoice_id: int) -> BackfillMode:
+    """A backfill of invoice `invoice_id` alone: every other invoice is not decided at all."""
+
+    def only_the_pilot(invoice: Invoice) -> Decision | None:
+        return decide(invoice) if invoice.id == invoice_id else None
+
+    return BackfillMode(
+        only_the_pilot,
+        writes=True,
+        needs_whole_listing=False,
+        expected={invoice_id: None},
+        fetch_when_cheaper=True,
+    )

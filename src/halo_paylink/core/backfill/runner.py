@@ -313,7 +313,7 @@ async def plan_backfill(
     )
 
 
-async def _execute(
+async def execute_attempt(
     engine: Engine,
     *,
     journal: JournalWriter,
@@ -442,7 +442,7 @@ async def run_backfill(
         engine.live = await asyncio.to_thread(LiveRunReport, header, path, paths.reports_dir)
     except OSError as exc:
         log.warning("live report not opened: %s", exc)
-    return await _execute(
+    return await execute_attempt(
         engine,
         journal=journal,
         run_id=run_id,
@@ -581,7 +581,7 @@ async def undo_run(
         client, header, changes, journal, options, on_progress, cancel, clock, None
     )
     # Undo reads every invoice (no filter): restored invoices may have been paid since.
-    return await _execute(
+    return await execute_attempt(
         engine, journal=journal, run_id=undo_id, paths=paths, filters=None, client=client
     )
 
@@ -623,9 +623,14 @@ async def resume_run(
         state: JournalState = await asyncio.to_thread(replay, path)
     except JournalError as exc:
         raise BackfillError(f"Run {run_id} cannot be read: {exc}") from exc
+    header = state.header
+    if header.pilot:
+        raise BackfillError(
+            f"Run {run_id} is a pilot of one invoice and is not resumed: run the pilot again "
+            "(the invoice is read first, so nothing is written twice)."
+        )
     if not state.status.resumable:
         raise BackfillError(f"Run {run_id} already finished ({state.status.value}).")
-    header = state.header
     _check_same_halo(client, header)
     try:
         journal = await asyncio.to_thread(JournalWriter, path, create=False)
@@ -649,7 +654,7 @@ async def resume_run(
         )
         filters = _filters(header.server_filter)
     prior = state.counts
-    return await _execute(
+    return await execute_attempt(
         engine,
         journal=journal,
         run_id=run_id,
