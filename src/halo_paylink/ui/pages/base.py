@@ -4,6 +4,10 @@ A page renders its part of `context.state`, writes user input back, and reports 
 complete (asked of `core.wizard.WizardFlow`), busy (`busy_text`) and error (`banner`). It emits
 `changed` whenever any of them may have changed; the shell then updates Back/Next, the busy
 indicator and the error banner in one place. Pages never touch the navigation buttons.
+
+A page with one cancellable task keeps its handle in `_handle` (None when idle); the default
+`leave` cancels that task and saves the profile, the default `stop` cancels it and waits for it
+to end. Pages that need more override them.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class BasePage(QWidget):
         self.body.setSpacing(10)
         self._error: BannerMessage | None = None
         self._busy: str | None = None
+        self._handle: TaskHandle[Any] | None = None  # the page's one cancellable task, if any
 
     @property
     def title(self) -> str:
@@ -97,7 +102,26 @@ class BasePage(QWidget):
         """The page became current (going forward or back): render from the state."""
 
     def leave(self, forward: bool) -> None:
-        """The page stops being current; save what it collected."""
+        """The page stops being current; save what it collected.
+
+        By default: cancel the page's one task (`_handle`) and save the profile.
+        """
+        self.cancel_task()
+        self.context.save_profile()
 
     async def stop(self) -> None:
-        """Stop any work in flight cleanly (window closing). Awaited on the GUI loop."""
+        """Stop any work in flight cleanly (window closing). Awaited on the GUI loop.
+
+        By default: cancel the page's one task (`_handle`) and wait until it has ended.
+        """
+        handle = self._handle
+        self.cancel_task()
+        if handle is not None:
+            await handle.wait()
+
+    # -- a page with one cancellable task -------------------------------------------------------
+    def cancel_task(self) -> None:
+        """Ask the page's one task (`_handle`) to stop; harmless when none runs. The task's own
+        callbacks (`on_cancelled`, `on_finally`) still run."""
+        if self._handle is not None:
+            self._handle.cancel()

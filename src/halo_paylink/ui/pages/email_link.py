@@ -371,14 +371,3 @@ class EmailLinkPage(BasePage):
             self.state.link.template = DEMO_BENJI_TEMPLATE
         self._recompute()
         self._load_sample()
-
-    def leave(self, forward: bool) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self.context.save_profile()
-
-    async def stop(self) -> None:
-        handle = self._handle
-        if handle is not None:
-            handle.cancel()
-            await handle.wait()
