@@ -18,12 +18,25 @@ from typing import Any, TypeVar
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from halo_paylink.core.presenters.field_note import FieldNote, NoteKind
 from halo_paylink.core.wizard import PAGE_TITLES, PageId
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.tasks import TaskHandle
-from halo_paylink.ui.widgets.common import BannerMessage
+from halo_paylink.ui.widgets.common import BannerMessage, FieldMessage
 
 T = TypeVar("T")
+
+
+def show_note(message: FieldMessage, note: FieldNote) -> None:
+    """Render a presenter's `FieldNote` in the line under an input."""
+    if note.kind is NoteKind.ERROR:
+        message.show_error(note.text)
+    elif note.kind is NoteKind.NOTE:
+        message.show_note(note.text)
+    elif note.kind is NoteKind.OK:
+        message.show_ok(note.text)
+    else:
+        message.show_error(None)
 
 
 class BasePage(QWidget):
