@@ -243,3 +243,15 @@ def test_a_result_only_ever_lands_on_the_input_it_was_for(first: str, second: st
     landed = p.discovery_found(key, HOSTED_HALO)
     assert landed is (p.state.key() == key)
     assert p.view().found.enabled is landed
+
+
+def test_the_found_box_shows_only_a_result_for_the_current_input() -> None:
+    # endpoints left over for another key (state filled in elsewhere) are not shown as found
+    state = ConnectState(
+        address="other.halopsa.com",
+        status=DiscoveryStatus.FOUND,
+        endpoints=HOSTED_HALO,
+        discovered_for=("acme.halopsa.com", "", None),
+    )
+    view = ConnectPresenter(state).view()
+    assert not view.found.enabled and view.found.kind == NOTHING_FOUND
