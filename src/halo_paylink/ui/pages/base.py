@@ -82,6 +82,9 @@ class BasePage(QWidget):
         """The widget that gets keyboard focus when the page is shown."""
         return None
 
+    def banner_action(self) -> None:
+        """The banner's action button (named by `BannerMessage.action`) was clicked."""
+
     # -- what pages call ------------------------------------------------------------------------
     def set_busy(self, text: str | None) -> None:
         if text != self._busy:
