@@ -1,8 +1,16 @@
-"""Typed errors the UI and the CLI can explain.
+"""Typed errors the UI and the CLI can explain: one hierarchy, one `explain()`.
 
-Every failure that reaches a user is a `HaloError` carrying an `ErrorKind`. The kind decides the
-headline and the next step (see `EXPLANATIONS`); `detail` carries what the server said, already
-redacted. Callers branch on `error.kind`, never on message text.
+Every failure that reaches a user is a `PaylinkError` carrying an `ErrorKind`:
+
+    PaylinkError
+      HaloError    Halo, or the way to it (address, connection, sign-in, permission, rate limit,
+                   Halo's own errors, data that cannot be used)
+      LocalError   this computer (keyring, folders, disk, a chosen file, the saved profiles)
+      UsageError   how the app was asked (options, input, a missing secret)
+
+The kind decides the headline and the next step (see `EXPLANATIONS`); `detail` carries what the
+server or the system said, redacted. Callers branch on the class and on `error.kind`, never on
+message text. This module sits below every other package and imports none of them.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ class ErrorCategory(enum.Enum):
     SERVER = "server"
     BAD_DATA = "bad data"
     LOCAL = "local"
+    USAGE = "usage"
 
 
 class ErrorKind(enum.Enum):
@@ -55,6 +64,7 @@ class ErrorKind(enum.Enum):
     FOLDER_NOT_WRITABLE = ("folder_not_writable", ErrorCategory.LOCAL)
     DISK_FULL = ("disk_full", ErrorCategory.LOCAL)
     BAD_SECRET_TEXT = ("bad_secret_text", ErrorCategory.LOCAL)
+    BAD_USAGE = ("usage", ErrorCategory.USAGE)
 
     def __init__(self, code: str, category: ErrorCategory) -> None:
         self.code = code
@@ -211,25 +221,73 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
         "Set HALO_CLIENT_SECRET again to the secret exactly as Halo shows it (plain text, UTF-8); "
         "it probably holds bytes from another encoding or a stray control character.",
     ),
+    ErrorKind.BAD_USAGE: Explanation(
+        "The command could not be used as given.",
+        "Run it with --help to see what it accepts.",
+    ),
 }
 
 
-def detail_label(category: ErrorCategory | None) -> str:
-    """How to introduce an error's detail: Halo's words are attributed, our own findings are not."""
+def detail_label(category: ErrorCategory | None, *, answered: bool | None = None) -> str:
+    """How to introduce an error's detail: Halo's own words are attributed, anything else is not.
+
+    `answered` says whether Halo sent a response (an HTTP status). When it is not known, the
+    category decides: address and local findings are ours; the rest is taken to be Halo's.
+    """
+    if answered is not None:
+        return "Halo said" if answered else "Details"
     return (
         "Halo said"
-        if category not in (None, ErrorCategory.ADDRESS, ErrorCategory.LOCAL)
+        if category not in (None, ErrorCategory.ADDRESS, ErrorCategory.LOCAL, ErrorCategory.USAGE)
         else "Details"
     )
 
 
-class HaloError(Exception):
+class PaylinkError(Exception):
     """A failure with a name, a plain-language headline, and the next step for the user.
+
+    The three kinds of failure the product explains share this base: `HaloError` (Halo, or the
+    way to it), `LocalError` (this computer: keyring, folders, disk, files) and `UsageError` (how
+    the app was asked: options, input). `explain()` turns any of them, or any other exception,
+    into what the window's banner and the CLI print.
 
     Attributes:
         kind: which named outcome this is.
-        detail: what the server or library said, redacted; may be empty.
-        status: the HTTP status when there was a response.
+        detail: what the server, the system or a library said, redacted; may be empty.
+    """
+
+    def __init__(self, kind: ErrorKind, detail: str = "") -> None:
+        self.kind = kind
+        self.detail = detail
+        super().__init__(self.summary)
+
+    @property
+    def headline(self) -> str:
+        return EXPLANATIONS[self.kind].headline
+
+    @property
+    def next_step(self) -> str:
+        return EXPLANATIONS[self.kind].next_step
+
+    @property
+    def detail_label(self) -> str:
+        return detail_label(self.kind.category)
+
+    @property
+    def summary(self) -> str:
+        detail = f" {self.detail_label}: {self.detail}" if self.detail else ""
+        return f"{self.headline}{detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.kind.name}, detail={self.detail!r})"
+
+
+class HaloError(PaylinkError):
+    """A failure in reaching or using Halo: the address, the connection, sign-in, permissions,
+    rate limits, Halo's own errors, or data Halo sent that cannot be used.
+
+    Attributes:
+        status: the HTTP status when Halo answered.
         retry_after: seconds to wait, for `RATE_LIMITED`, when known.
         maybe_applied: an earlier attempt of the same request got no clear answer (a timeout, a
             dropped connection, a 5xx), so Halo may have applied it whatever this error says.
@@ -243,26 +301,88 @@ class HaloError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        self.kind = kind
-        self.detail = detail
+        if kind.category in (ErrorCategory.LOCAL, ErrorCategory.USAGE):
+            raise ValueError(f"{kind.name} is not a Halo failure: raise a LocalError or UsageError")
         self.status = status
         self.retry_after = retry_after
         self.maybe_applied = False
-        super().__init__(self.summary)
+        super().__init__(kind, detail)
 
     @property
-    def headline(self) -> str:
-        return EXPLANATIONS[self.kind].headline
-
-    @property
-    def next_step(self) -> str:
-        return EXPLANATIONS[self.kind].next_step
+    def detail_label(self) -> str:
+        if self.kind.category is ErrorCategory.ADDRESS:
+            return "Details"
+        return detail_label(self.kind.category, answered=self.status is not None)
 
     @property
     def summary(self) -> str:
         status = f" (HTTP {self.status})" if self.status else ""
-        detail = f" {detail_label(self.kind.category)}: {self.detail}" if self.detail else ""
+        detail = f" {self.detail_label}: {self.detail}" if self.detail else ""
         return f"{self.headline}{status}{detail}"
 
     def __repr__(self) -> str:
         return f"HaloError({self.kind.name}, status={self.status}, detail={self.detail!r})"
+
+
+class LocalError(PaylinkError):
+    """A failure on this computer: the keyring, a folder or disk, a file the admin chose, the
+    saved profiles. Nothing about it comes from Halo."""
+
+    def __init__(self, kind: ErrorKind, detail: str = "") -> None:
+        if kind.category is not ErrorCategory.LOCAL:
+            raise ValueError(f"{kind.name} is not a local failure")
+        super().__init__(kind, detail)
+
+
+class UsageError(PaylinkError):
+    """The app was asked for something it cannot do as given (options, input, a missing secret).
+
+    Unlike the other kinds, the headline and next step are written where the problem is found.
+    """
+
+    def __init__(self, headline: str, next_step: str = "", detail: str = "") -> None:
+        self._headline = headline
+        self._next_step = next_step
+        super().__init__(ErrorKind.BAD_USAGE, detail)
+
+    @property
+    def headline(self) -> str:
+        return self._headline
+
+    @property
+    def next_step(self) -> str:
+        return self._next_step
+
+
+@dataclass(frozen=True)
+class Explained:
+    """What the window's banner and the CLI show for a failure.
+
+    Attributes:
+        headline: one sentence: what went wrong.
+        next_step: what to do about it; may be empty.
+        detail: the detail with its label (`Halo said: ...` or `Details: ...`); may be empty.
+        kind: the named outcome, or None for an unexpected error.
+    """
+
+    headline: str
+    next_step: str
+    detail: str
+    kind: ErrorKind | None
+
+
+UNEXPECTED = Explanation(
+    "Something went wrong.",
+    "Try again; if it happens again, the app's log file has the details to report.",
+)
+
+
+def explain(error: BaseException) -> Explained:
+    """The one explanation of any failure, for the window and the CLI alike."""
+    from halo_paylink.redact import redact
+
+    if isinstance(error, PaylinkError):
+        detail = f"{error.detail_label}: {redact(error.detail)}" if error.detail else ""
+        return Explained(error.headline, error.next_step, detail, error.kind)
+    text = redact(str(error)) or type(error).__name__
+    return Explained(UNEXPECTED.headline, UNEXPECTED.next_step, f"Details: {text}", None)

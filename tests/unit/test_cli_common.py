@@ -20,7 +20,7 @@ from halo_paylink.cli.common import (
     resolve_connection,
 )
 from halo_paylink.domain import SecretMode
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, HaloError, LocalError
 from halo_paylink.redact import forget_secrets, redact
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import Profile, ProfileStore
@@ -68,7 +68,7 @@ class BrokenStore:
         return StoreStatus(False, "fail Keyring", "", "No system keyring is available.")
 
     def get(self, profile: object) -> str | None:
-        raise HaloError(ErrorKind.KEYRING_UNAVAILABLE, "No system keyring is available.")
+        raise LocalError(ErrorKind.KEYRING_UNAVAILABLE, "No system keyring is available.")
 
     def set(self, profile: object, secret: str) -> None:
         raise AssertionError("not used")
@@ -294,7 +294,7 @@ def test_print_error_json_goes_to_stdout(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_print_local_error_labels_detail() -> None:
     stream = io.StringIO()
-    print_error(HaloError(ErrorKind.KEYRING_UNAVAILABLE, "DBus said no"), False, stream=stream)
+    print_error(LocalError(ErrorKind.KEYRING_UNAVAILABLE, "DBus said no"), False, stream=stream)
     assert "Details: DBus said no" in stream.getvalue()
     assert "Halo said" not in stream.getvalue()
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, HaloError, LocalError
 from halo_paylink.halo import facts
 from halo_paylink.halo.http import (
     RequestStats,
@@ -98,13 +98,13 @@ async def test_custom_ca_file_is_added_to_trust_not_replacing_it() -> None:
 
 def test_unreadable_ca_file_is_a_local_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     missing = tmp_path / "nope.pem"
-    with pytest.raises(HaloError) as info:
+    with pytest.raises(LocalError) as info:
         make_http_client(ca_file=missing)
     assert info.value.kind is ErrorKind.CA_FILE_UNREADABLE
     assert "nope.pem" in info.value.detail
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("not a certificate")
-    with pytest.raises(HaloError) as info:
+    with pytest.raises(LocalError) as info:
         make_http_client(ca_file=garbage)
     assert info.value.kind is ErrorKind.CA_FILE_UNREADABLE
 

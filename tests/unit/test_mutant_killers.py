@@ -27,7 +27,7 @@ from keyring.backends import chainer
 from fakes import FakeClock, MemoryKeyring
 from halo_paylink.core.backfill.replay import ReportRow
 from halo_paylink.core.backfill.report import CSV_COLUMNS, CsvReport
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, HaloError, LocalError
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.ratelimit import RateLimiter
@@ -80,12 +80,12 @@ def test_a_backend_named_only_file_is_refused(module: str, name: str) -> None:
     status = store.status()
     assert not status.secure
     assert "file on disk" in status.reason and "Ask each time" in status.reason
-    with pytest.raises(HaloError) as caught:
+    with pytest.raises(LocalError) as caught:
         store.set("Acme", "never-in-a-file")
     assert caught.value.kind is ErrorKind.KEYRING_UNAVAILABLE
     assert backend.values == {}  # nothing reached the file store
     backend.values[(KEYRING_SERVICE, "Acme")] = "left-by-someone-else"
-    with pytest.raises(HaloError):
+    with pytest.raises(LocalError):
         store.get("Acme")  # not even read
 
 

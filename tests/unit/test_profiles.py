@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from halo_paylink.domain import AccountingTool, Numbering, SecretMode
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, LocalError
 from halo_paylink.halo import facts
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import (
@@ -223,7 +223,7 @@ def test_corrupt_file_is_kept_and_reported(
     with pytest.raises(ProfilesCorruptError) as caught:
         store.list()
     err = caught.value
-    assert isinstance(err, HaloError) and err.kind is ErrorKind.PROFILES_CORRUPT
+    assert isinstance(err, LocalError) and err.kind is ErrorKind.PROFILES_CORRUPT
     assert problem in err.detail
     assert err.backup.name.startswith("profiles.json.corrupt-")
     assert str(err.backup) in err.detail

@@ -12,7 +12,7 @@ import pytest
 from keyring.backends import chainer, fail, null
 
 from fakes import MemoryKeyring
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, LocalError
 from halo_paylink.redact import forget_secrets, redact
 from halo_paylink.storage.profiles import Profile
 from halo_paylink.storage.secrets import (
@@ -102,11 +102,11 @@ def test_fail_backend_is_not_secure(fail_keyring: None) -> None:
     assert status.location == ""
     assert "No system keyring" in status.reason
     assert "Ask each time" in status.reason  # says what to do
-    with pytest.raises(HaloError) as caught:
+    with pytest.raises(LocalError) as caught:
         store.set("Acme", "x-secret-x")
     assert caught.value.kind is ErrorKind.KEYRING_UNAVAILABLE
     assert "Ask each time" in caught.value.detail
-    with pytest.raises(HaloError):
+    with pytest.raises(LocalError):
         store.get("Acme")
     store.delete("Acme")  # nothing stored, nothing to do: no error
 
@@ -123,12 +123,12 @@ def test_plaintext_and_alt_backends_are_refused(backend_cls: type) -> None:
     status = store.status()
     assert not status.secure
     assert "not secure" in status.reason and "Ask each time" in status.reason
-    with pytest.raises(HaloError) as caught:
+    with pytest.raises(LocalError) as caught:
         store.set("Acme", "never-in-plaintext")
     assert caught.value.kind is ErrorKind.KEYRING_UNAVAILABLE
     assert backend.values == {}  # nothing was written to the insecure store
     backend.values[(KEYRING_SERVICE, "Acme")] = "old"
-    with pytest.raises(HaloError):
+    with pytest.raises(LocalError):
         store.get("Acme")  # not even read
 
 
@@ -181,22 +181,22 @@ def test_chainer_with_a_real_backend_is_secure() -> None:
 def test_locked_keyring_becomes_halo_error() -> None:
     store = KeyringSecretStore(LockedKeyring())
     assert store.status().secure  # looks fine until used
-    with pytest.raises(HaloError) as caught:
+    with pytest.raises(LocalError) as caught:
         store.get("Acme")
     assert caught.value.kind is ErrorKind.KEYRING_UNAVAILABLE
     assert "KeyringLocked" in caught.value.detail and "unlock" in caught.value.detail
-    with pytest.raises(HaloError) as caught:
+    with pytest.raises(LocalError) as caught:
         store.set("Acme", "the-secret-in-error")
     assert "PasswordSetError" in caught.value.detail
     assert "the-secret-in-error" not in caught.value.detail  # redacted even in the error
     assert "the-secret-in-error" not in str(caught.value)
-    with pytest.raises(HaloError):
+    with pytest.raises(LocalError):
         store.delete("Acme")
     forget_secrets()
 
 
 def test_dbus_error_becomes_halo_error() -> None:
-    with pytest.raises(HaloError) as caught:
+    with pytest.raises(LocalError) as caught:
         KeyringSecretStore(DBusBrokenKeyring()).get("Acme")
     assert caught.value.kind is ErrorKind.KEYRING_UNAVAILABLE
     assert "ServiceUnknown" in caught.value.detail

@@ -77,9 +77,7 @@ def add_parser(subparsers: Any) -> None:
     )
     mode.add_argument("--undo", metavar="RUN_ID", help="restore the values a run replaced")
     parser.add_argument("--rate-limit", metavar="REQ/SECONDS", help="e.g. 300/300")
-    parser.add_argument(
-        "--batch-size", type=int, default=facts.UPDATE_BATCH_SIZE, help=argparse.SUPPRESS
-    )
+    parser.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help=argparse.SUPPRESS
     )
@@ -278,7 +276,7 @@ async def _backfill(args: argparse.Namespace) -> int:
     )
     from halo_paylink.core.backfill.lock import RunLockedError
     from halo_paylink.core.backfill.outcome import RunOutcome
-    from halo_paylink.errors import HaloError
+    from halo_paylink.errors import HaloError, LocalError
     from halo_paylink.halo.client import HaloClient
     from halo_paylink.halo.discovery import discover
     from halo_paylink.halo.ratelimit import RateLimiter
@@ -297,7 +295,7 @@ async def _backfill(args: argparse.Namespace) -> int:
             raise CliError("--dry-run cannot be combined with --resume or --undo.")
         _check_run_id_argument(args)
         _apply_run_profile(args, paths)
-    if args.batch_size < 1 or args.concurrency < 1:
+    if (args.batch_size is not None and args.batch_size < 1) or args.concurrency < 1:
         raise CliError("--batch-size and --concurrency must be at least 1.")
 
     async with open_connection(args, paths=paths) as (connection, http):
@@ -356,7 +354,7 @@ async def _backfill(args: argparse.Namespace) -> int:
             ) from None
         except BackfillError as exc:
             raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
-        except HaloError as exc:  # the local pre-flight: a folder or disk problem, found first
+        except LocalError as exc:  # the local pre-flight: a folder or disk problem, found first
             raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
         finally:
             with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from halo_paylink.cli.terminal import say, say_json
 from halo_paylink.domain import SecretMode
-from halo_paylink.errors import ErrorCategory, ErrorKind, HaloError, detail_label
+from halo_paylink.errors import (
+    ErrorKind,
+    HaloError,
+    LocalError,
+    PaylinkError,
+    UsageError,
+    explain,
+)
 from halo_paylink.halo.discovery import parse_address
 from halo_paylink.halo.models import Credentials
 from halo_paylink.redact import redact, register_secret
@@ -61,7 +68,7 @@ class CliError(Exception):
         detail: str = "",
         next_step: str = "",
         exit_code: int = USAGE_EXIT,
-        error: HaloError | None = None,
+        error: PaylinkError | None = None,
     ) -> None:
         self.headline = headline
         self.detail = redact(detail)
@@ -71,7 +78,7 @@ class CliError(Exception):
         super().__init__(headline if not self.detail else f"{headline} {self.detail}")
 
     @classmethod
-    def from_halo(cls, error: HaloError, *, exit_code: int = FAILURE_EXIT) -> CliError:
+    def from_halo(cls, error: PaylinkError, *, exit_code: int = FAILURE_EXIT) -> CliError:
         return cls(
             error.headline,
             detail=error.detail,
@@ -173,7 +180,7 @@ def _find_profile(profiles: ProfileStore, name: str) -> Profile:
             "Halo PayLink window."
         )
         raise _usage(f"There is no saved connection named '{name}'.", hint) from None
-    except HaloError as exc:  # e.g. a corrupt profiles file
+    except LocalError as exc:  # e.g. a corrupt profiles file
         raise CliError.from_halo(exc) from None
 
 
@@ -192,7 +199,7 @@ def _secret(
             # Python decodes undecodable environment bytes to lone surrogates: they would fail
             # deep in the HTTP layer. The value itself is never echoed.
             raise CliError.from_halo(
-                HaloError(
+                LocalError(
                     ErrorKind.BAD_SECRET_TEXT,
                     f"{SECRET_ENV} holds bytes that are not UTF-8 text, or control characters.",
                 ),
@@ -207,7 +214,7 @@ def _secret(
             secrets = KeyringSecretStore()
         try:
             stored = secrets.get(profile.name)
-        except HaloError as exc:  # no secure keyring, locked, DBus trouble: try the prompt
+        except LocalError as exc:  # no secure keyring, locked, DBus trouble: try the prompt
             keyring_problem = exc.detail or exc.headline
         else:
             if stored:
@@ -346,75 +353,57 @@ async def open_connection(
     )
     try:
         http = make_http_client(ca_file=connection.ca_file)
-    except HaloError as exc:
+    except LocalError as exc:  # an unreadable CA file
         raise CliError.from_halo(exc) from None
     async with http:
         yield connection, http
 
 
-def _error_fields(
-    headline: str,
-    detail: str,
-    next_step: str,
-    *,
-    kind: ErrorKind | None,
-    status: int | None = None,
-    retry_after: float | None = None,
-) -> dict[str, Any]:
+def _error_fields(error: PaylinkError) -> dict[str, Any]:
+    status = getattr(error, "status", None)
+    retry_after = getattr(error, "retry_after", None)
     return {
-        "kind": kind.code if kind else "usage",
-        "category": kind.category.value if kind else "usage",
-        "headline": headline,
-        "detail": redact(detail),
-        "next_step": next_step,
+        "kind": error.kind.code,
+        "category": error.kind.category.value,
+        "headline": error.headline,
+        "detail": redact(error.detail),
+        "next_step": error.next_step,
         "status": status,
         "retry_after": retry_after,
     }
 
 
-def _print(fields: dict[str, Any], json_mode: bool, stream: TextIO | None) -> None:
-    if json_mode:
-        out = stream or sys.stdout
-        say_json({"ok": False, "error": fields}, file=out)
-        return
-    out = stream or sys.stderr
-    status = f" (HTTP {fields['status']})" if fields["status"] else ""
-    say(f"Error: {fields['headline']}{status}", file=out)
-    if fields["detail"]:
-        category = next((c for c in ErrorCategory if c.value == fields["category"]), None)
-        say(f"  {detail_label(category)}: {fields['detail']}", file=out)
-    if fields["next_step"]:
-        say(f"  Next step: {fields['next_step']}", file=out)
-    if fields["retry_after"]:
-        say(f"  Halo asked to wait {fields['retry_after']:.0f} s.", file=out)
-
-
-def print_error(err: HaloError, json_mode: bool, *, stream: TextIO | None = None) -> None:
-    """Explain `err`: headline, Halo's detail and the next step; redacted.
+def print_error(err: PaylinkError, json_mode: bool, *, stream: TextIO | None = None) -> None:
+    """Explain `err` (see `errors.explain`): headline, the detail and the next step; redacted.
 
     Human mode writes to stderr; JSON mode writes `{"ok": false, "error": {...}}` to stdout (so a
     script reading stdout always gets one JSON document). `stream` overrides either (tests).
     """
-    fields = _error_fields(
-        err.headline,
-        err.detail,
-        err.next_step,
-        kind=err.kind,
-        status=err.status,
-        retry_after=err.retry_after,
-    )
-    _print(fields, json_mode, stream)
+    fields = _error_fields(err)
+    if json_mode:
+        say_json({"ok": False, "error": fields}, file=stream or sys.stdout)
+        return
+    out = stream or sys.stderr
+    explained = explain(err)
+    status = f" (HTTP {fields['status']})" if fields["status"] else ""
+    say(f"Error: {explained.headline}{status}", file=out)
+    if explained.detail:
+        say(f"  {explained.detail}", file=out)
+    if explained.next_step:
+        say(f"  Next step: {explained.next_step}", file=out)
+    if fields["retry_after"]:
+        say(f"  Halo asked to wait {fields['retry_after']:.0f} s.", file=out)
 
 
 def print_cli_error(
-    error: CliError | HaloError, json_mode: bool = False, *, stream: TextIO | None = None
+    error: CliError | PaylinkError, json_mode: bool = False, *, stream: TextIO | None = None
 ) -> None:
-    """Like `print_error`, for a `CliError` (usage problems, missing secret) or a `HaloError`."""
-    if isinstance(error, HaloError):
+    """Like `print_error`, for a `CliError` (usage problems, missing secret) or any
+    `PaylinkError`."""
+    if isinstance(error, PaylinkError):
         print_error(error, json_mode, stream=stream)
         return
     if error.error is not None:
         print_error(error.error, json_mode, stream=stream)
         return
-    fields = _error_fields(error.headline, error.detail, error.next_step, kind=None)
-    _print(fields, json_mode, stream)
+    print_error(UsageError(error.headline, error.next_step, error.detail), json_mode, stream=stream)

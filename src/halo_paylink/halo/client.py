@@ -340,7 +340,7 @@ class HaloClient:
     async def validate_invoice_edit(self, invoice_id: int) -> None:
         """Ask Halo to validate an edit of one invoice without saving it (`_validateonly`).
 
-        Whether Halo honours `_validateonly` is unverified (`facts.TRUST_VALIDATE_ONLY`).
+        Whether Halo honours `_validateonly` is unverified (`facts.UNVERIFIED_NOTES`).
         """
         await self._request(
             "POST", "/Invoice", json=[{"id": int(invoice_id), "_validateonly": True}], scope=_EDIT

@@ -48,17 +48,50 @@ UNPAID_INVOICE_FILTER: dict[str, str] = {
     "includecredits": "false",
 }
 
+#: (V parameters) Filters that can never hide an open invoice: an open invoice is posted and is
+#: not a credit. A build that ignores them returns more rows, which are then decided as usual.
+SAFE_LISTING_FILTERS: dict[str, str] = {
+    "postedonly": "true",
+    "includeinvoices": "true",
+    "includecredits": "false",
+}
+
+#: (U) `paymentstatus` codes a census asks about by default besides those learned on the tenant
+#: (see core.backfill.census): -1 (never synced) and 0 (unpaid) are known; the rest are guesses,
+#: and a tenant with other codes is found out because the counts do not add up.
+CANDIDATE_PAYMENT_STATUSES: tuple[int, ...] = (-1, 0, 1, 2, 3, 4)
+
+#: A list shorter than this is read whole: a census (see core.backfill.census) costs about ten
+#: requests, which only pays off when it can leave many pages unread.
+NARROW_FROM_INVOICES = 2000
+
+#: A code held by at least this many invoices, with no proof yet, is sampled (one page, newest
+#: first): when every sampled invoice is fully paid, the code is proven paid on this tenant.
+SAMPLE_FROM_INVOICES = 200
+
 #: (U) `paymentstatus` codes: 0 = unpaid and -1 appear in Halo's unpaid filter; part-paid is
 #: unknown, so it is never decided on alone (see core.backfill.selection).
 UNPAID_PAYMENT_STATUSES: frozenset[int] = frozenset({0, -1})
 
-# --- Invoice updates -----------------------------------------------------------------------------
-#: (U) Whether `_validateonly: true` on `POST /Invoice` really validates without saving.
-#: When False, the edit check falls back to writing one invoice's current link value back unchanged.
-TRUST_VALIDATE_ONLY = True
+#: A `paymentstatus` code counts as proven paid on a tenant only after this many invoices read
+#: with it were all fully paid (see core.tenant); fewer samples prove nothing.
+MIN_STATUS_SAMPLES = 20
 
-#: (U) How many invoices we send in one `POST /Invoice` (Halo accepts arrays; the limit is unknown).
+# --- Invoice updates -----------------------------------------------------------------------------
+#: (U) Whether `_validateonly: true` on `POST /Invoice` really validates without saving is not
+#: known. The edit check relies on it (it never writes an invoice to find out) and says so with
+#: `UNVERIFIED_NOTES["validate_only"]`.
+
+#: (U) How many invoices the first `POST /Invoice` of a run carries (Halo accepts arrays; its
+#: limit is unknown). Later batches grow toward `MAX_UPDATE_BATCH_SIZE` while Halo answers quickly
+#: (see core.backfill.batching).
 UPDATE_BATCH_SIZE = 50
+
+#: (D) The most invoices one `POST /Invoice` carries: HaloAPI batches 100 objects per POST.
+MAX_UPDATE_BATCH_SIZE = 100
+
+#: (U) A batch answered within this many seconds counts as quick, so the next one may be larger.
+QUICK_WRITE_SECONDS = 5.0
 
 #: (V) The invoice field for a generic online payment link (the backfill's default target).
 DEFAULT_LINK_FIELD = "generic_online_invoice_payment_url"

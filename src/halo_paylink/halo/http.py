@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, HaloError, LocalError
 from halo_paylink.halo import facts
 from halo_paylink.redact import redact
 
@@ -227,7 +227,7 @@ def make_http_client(
         trust_env: honour proxy variables from the environment (httpx's default).
 
     Raises:
-        HaloError(CA_FILE_UNREADABLE): the CA file cannot be read or holds no certificate (a
+        LocalError(CA_FILE_UNREADABLE): the CA file cannot be read or holds no certificate (a
             local problem, named with the file; not the server's certificate).
     """
     context = ssl.create_default_context()
@@ -243,11 +243,11 @@ def make_http_client(
             context.load_verify_locations(cafile=name)
         except OSError as exc:
             reason = exc.strerror or exc.__class__.__name__
-            raise HaloError(
+            raise LocalError(
                 ErrorKind.CA_FILE_UNREADABLE, f"{name!r} could not be read: {reason}."
             ) from None
         except (ssl.SSLError, ValueError):
-            raise HaloError(
+            raise LocalError(
                 ErrorKind.CA_FILE_UNREADABLE, f"{name!r} holds no PEM certificate."
             ) from None
     return httpx.AsyncClient(

@@ -3,7 +3,7 @@
 A backfill that could not write its journal, its report or its log would either stop half-way
 or write to Halo without a record to resume or undo from. `check_folders` finds that out first:
 it creates each folder (owner-only), creates, writes, fsyncs and removes a small probe file in
-it, and checks the free space on its disk. Every failure becomes a `HaloError` of a LOCAL kind
+it, and checks the free space on its disk. Every failure becomes a `LocalError`
 (`FOLDER_NOT_WRITABLE`, `DISK_FULL`) that names the folder and says what to do; never a bare
 `OSError`. Blocking: call from a worker thread in the GUI (`asyncio.to_thread`).
 """
@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, LocalError
 from halo_paylink.storage.atomic import PRIVATE_FILE_MODE, ensure_private_dir
 from halo_paylink.storage.paths import AppPaths
 
@@ -32,12 +32,12 @@ _FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 _READ_ONLY = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
-def folder_error(folder: Path, exc: OSError, *, what: str = "") -> HaloError:
-    """The LOCAL `HaloError` for an `OSError` met while writing in `folder` (no secret in it)."""
+def folder_error(folder: Path, exc: OSError, *, what: str = "") -> LocalError:
+    """The `LocalError` for an `OSError` met while writing in `folder` (no secret in it)."""
     label = f"The {what} folder" if what else "The folder"
     reason = exc.strerror or type(exc).__name__
     if exc.errno in _FULL:
-        return HaloError(ErrorKind.DISK_FULL, f"{label} {folder} could not be written: {reason}.")
+        return LocalError(ErrorKind.DISK_FULL, f"{label} {folder} could not be written: {reason}.")
     if exc.errno == errno.EROFS:
         hint = "its disk is mounted read-only"
     elif exc.errno in _READ_ONLY:
@@ -46,7 +46,7 @@ def folder_error(folder: Path, exc: OSError, *, what: str = "") -> HaloError:
         hint = "a file of that name is in the way"
     else:
         hint = reason
-    return HaloError(
+    return LocalError(
         ErrorKind.FOLDER_NOT_WRITABLE, f"{label} {folder} cannot be written ({hint}: {reason})."
     )
 
@@ -70,7 +70,7 @@ def check_folder(folder: Path, *, what: str = "", min_free: int = MIN_FREE_BYTES
     """Create `folder` if needed and prove it writable, with at least `min_free` bytes free.
 
     Raises:
-        HaloError(FOLDER_NOT_WRITABLE | DISK_FULL): naming the folder and what to do.
+        LocalError(FOLDER_NOT_WRITABLE | DISK_FULL): naming the folder and what to do.
     """
     try:
         ensure_private_dir(folder)
@@ -82,7 +82,7 @@ def check_folder(folder: Path, *, what: str = "", min_free: int = MIN_FREE_BYTES
     except OSError:  # the space cannot be measured (some network file systems): the probe passed
         return
     if free < min_free:
-        raise HaloError(
+        raise LocalError(
             ErrorKind.DISK_FULL,
             f"Only {free // (1024 * 1024)} MB are free on the disk holding {folder}; a run needs "
             f"at least {min_free // (1024 * 1024)} MB.",
@@ -108,7 +108,7 @@ def check_folders(
         min_free: the least free space accepted on each folder's disk.
 
     Raises:
-        HaloError(FOLDER_NOT_WRITABLE | DISK_FULL): the first folder that fails.
+        LocalError(FOLDER_NOT_WRITABLE | DISK_FULL): the first folder that fails.
     """
     check_each(run_folders(paths, journals=journals), min_free=min_free)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from halo_paylink.domain import AccountingTool, Numbering, SecretMode
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, LocalError
 from halo_paylink.halo import facts
 from halo_paylink.storage.atomic import write_atomic
 from halo_paylink.storage.paths import AppPaths
@@ -92,7 +92,7 @@ class Profile:
     demo: bool = False
 
 
-class ProfilesCorruptError(HaloError):
+class ProfilesCorruptError(LocalError):
     """The profiles file could not be read. A copy was kept at `backup`; the original is untouched.
 
     Attributes:

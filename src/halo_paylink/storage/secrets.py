@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from halo_paylink.domain import SecretMode
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, LocalError
 from halo_paylink.redact import redact, register_secret
 from halo_paylink.storage.profiles import Profile
 
@@ -195,9 +195,9 @@ def describe_backend(backend: Any) -> StoreStatus:
     return StoreStatus(secure=True, backend_name=name, location=_location_for(backend))
 
 
-def _keyring_error(action: str, exc: BaseException) -> HaloError:
+def _keyring_error(action: str, exc: BaseException) -> LocalError:
     text = str(exc).strip() or type(exc).__name__
-    return HaloError(
+    return LocalError(
         ErrorKind.KEYRING_UNAVAILABLE,
         redact(f"Could not {action} the system keyring: {type(exc).__name__}: {text}"),
     )
@@ -234,7 +234,7 @@ class KeyringSecretStore:
         """
         try:
             backend = self._keyring()
-        except HaloError as exc:
+        except LocalError as exc:
             return StoreStatus(
                 secure=False,
                 backend_name="unknown",
@@ -247,14 +247,15 @@ class KeyringSecretStore:
         backend = self._keyring()
         status = describe_backend(backend)
         if not status.secure:
-            raise HaloError(ErrorKind.KEYRING_UNAVAILABLE, status.reason)
+            raise LocalError(ErrorKind.KEYRING_UNAVAILABLE, status.reason)
         return backend
 
     def get(self, profile: str | Profile) -> str | None:
         """The stored secret, or None when none is stored.
 
         Raises:
-            HaloError(KEYRING_UNAVAILABLE): no secure keyring, or the keyring failed (locked, DBus).
+            LocalError(KEYRING_UNAVAILABLE): no secure keyring, or the keyring failed (locked,
+                DBus).
         """
         key = profile_key(profile)
         backend = self._require_secure()
@@ -270,7 +271,7 @@ class KeyringSecretStore:
         """Store `secret` for `profile`, replacing any earlier one.
 
         Raises:
-            HaloError(KEYRING_UNAVAILABLE): no secure keyring, or the keyring failed.
+            LocalError(KEYRING_UNAVAILABLE): no secure keyring, or the keyring failed.
             ValueError: empty secret or profile name.
         """
         if not secret:
@@ -287,7 +288,7 @@ class KeyringSecretStore:
         """Remove the stored secret; no-op when none is stored or no secure keyring exists.
 
         Raises:
-            HaloError(KEYRING_UNAVAILABLE): the keyring failed while deleting.
+            LocalError(KEYRING_UNAVAILABLE): the keyring failed while deleting.
         """
         backend = self._keyring()
         if not describe_backend(backend).secure:

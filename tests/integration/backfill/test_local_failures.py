@@ -18,7 +18,7 @@ import pytest
 
 from halo_paylink.cli import main
 from halo_paylink.core.backfill import run_backfill
-from halo_paylink.errors import ErrorCategory, ErrorKind, HaloError
+from halo_paylink.errors import ErrorCategory, ErrorKind, LocalError
 from halo_paylink.storage import preflight
 from halo_paylink.storage.paths import AppPaths
 
@@ -56,7 +56,7 @@ def test_unwritable_folder_is_named(monkeypatch, folder: str, code: int, words: 
     paths = AppPaths.default()
     target = getattr(paths, folder)
     _fail_open_in(monkeypatch, target, code)
-    with pytest.raises(HaloError) as info:
+    with pytest.raises(LocalError) as info:
         preflight.check_folders(paths)
     assert info.value.kind is ErrorKind.FOLDER_NOT_WRITABLE
     assert info.value.kind.category is ErrorCategory.LOCAL
@@ -67,7 +67,7 @@ def test_unwritable_folder_is_named(monkeypatch, folder: str, code: int, words: 
 def test_full_disk_on_write_and_too_little_space(monkeypatch) -> None:
     paths = AppPaths.default()
     _fail_writes(monkeypatch, errno.ENOSPC)
-    with pytest.raises(HaloError) as info:
+    with pytest.raises(LocalError) as info:
         preflight.check_folders(paths)
     assert info.value.kind is ErrorKind.DISK_FULL
     assert str(paths.journals_dir) in info.value.detail
@@ -78,7 +78,7 @@ def test_full_disk_on_write_and_too_little_space(monkeypatch) -> None:
     monkeypatch.setattr(
         preflight.shutil, "disk_usage", lambda _p: usage._replace(free=5 * 1024 * 1024)
     )
-    with pytest.raises(HaloError) as info:
+    with pytest.raises(LocalError) as info:
         preflight.check_folders(paths)
     assert info.value.kind is ErrorKind.DISK_FULL
     assert "Only 5 MB are free" in info.value.detail
@@ -100,7 +100,7 @@ async def test_run_refuses_before_the_first_write_to_halo(make_sandbox, monkeypa
     paths = AppPaths.default()
     _fail_writes(monkeypatch, errno.ENOSPC)
     async with halo_client(box) as client:
-        with pytest.raises(HaloError) as info:
+        with pytest.raises(LocalError) as info:
             await run_backfill(client, settings(), paths)
     assert info.value.kind is ErrorKind.DISK_FULL
     assert snapshot(box) == before and not box.stats.invoices_written

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from halo_paylink.core.backfill.batching import BatchSizer
 from halo_paylink.core.backfill.journal import (
     Failure,
     Intent,
@@ -60,6 +61,7 @@ from halo_paylink.core.backfill.target import FieldTarget, LinkTarget, has_text,
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice, InvoicePage
+from halo_paylink.halo.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,7 @@ class Engine:
         self._settled_failed: list[Failure] = []  # ... whose invoice no longer exists
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max(1, options.concurrency))
+        self.sizer = BatchSizer.for_options(options.batch_size)
         self.live: LiveRunReport | None = None  # fed every record this attempt appends
         if prior is not None:
             self._resume_from(prior)
@@ -444,22 +447,29 @@ class Engine:
             )
 
     # --- writing --------------------------------------------------------------------------
-    async def submit(self, batch: list[_Item]) -> None:
-        """Send a batch when a slot is free (this is the back-pressure that keeps memory flat).
+    async def submit(self, batch: list[_Item], *, last: bool = True) -> bool:
+        """Send a batch when a slot is free (this is the back-pressure that keeps memory flat);
+        True when it was taken (sent, or journaled as not written).
 
-        When the attempt is stopping, the batch is not sent: it is journaled as not written, so
-        its invoices stay unfinished (counted, reported, retried on resume)."""
+        A batch that is not the `last` of its stream is held back (False) when the batch size
+        grew while it waited for a slot: the caller fills it further. When the attempt is
+        stopping, the batch is not sent: it is journaled as not written, so its invoices stay
+        unfinished (counted, reported, retried on resume)."""
         if not batch:
-            return
+            return True
         await self._slots.acquire()
         if self.stopping:
             self._slots.release()
             await self._abandon(batch)
-            return
+            return True
+        if not last and len(batch) < self.sizer.size:
+            self._slots.release()
+            return False
         self.batch_no += 1
         task = asyncio.create_task(self._write_batch(self.batch_no, batch))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
+        return True
 
     async def _abandon(self, batch: list[_Item]) -> None:
         """Decided writes the attempt stops before sending: Halo certainly did not apply them."""
@@ -524,10 +534,13 @@ class Engine:
         batch_no = durable.batch
         build = self.target.build_update
         changes = [build(i.id, i.new) for i in items]
+        retries_before = _retries(self.client)
+        started = self.clock()
         try:
             saved = await self.client.update_invoices(changes)
         except HaloError as error:
             if error.kind not in PER_INVOICE_REJECTIONS:
+                self.sizer.failed(error)
                 raise
             if len(items) == 1:
                 await self._record(batch_no, failed=items, reason=_reason(error))
@@ -537,6 +550,9 @@ class Engine:
             await self._send(durable, items[:middle], settled)
             await self._send(durable, items[middle:], settled)
             return
+        self.sizer.answered(
+            len(items), self.clock() - started, retried=_retries(self.client) > retries_before
+        )
         ok, ignored = self._check_saved(items, saved)
         await self._record(
             batch_no,
@@ -639,9 +655,9 @@ class Engine:
 
         Never raises but for the task's own cancellation: what stopped the attempt is in
         `failure` (Halo) or `crash` (anything else)."""
-        limiter: Any = getattr(self.client, "limiter", None)
-        watching = hasattr(limiter, "should_stop")
-        if watching:
+        found = getattr(self.client, "limiter", None)
+        limiter = found if isinstance(found, RateLimiter) else None
+        if limiter is not None:
             # Show Halo's rate-limit waits live, and let Stop end a long wait within a second.
             limiter.on_wait = lambda wait: self.emit(force=True)
             limiter.should_stop = lambda: self.cancel.cancelled
@@ -659,7 +675,7 @@ class Engine:
             with contextlib.suppress(Exception):
                 await self.drain()
         finally:
-            if watching:
+            if limiter is not None:
                 limiter.on_wait = None
                 limiter.should_stop = None
 
@@ -699,7 +715,7 @@ class Engine:
         self._odd_seen.clear()
         pages = self._prefetched(filters)
         try:
-            consider, batch_size = self.consider, self.options.batch_size
+            consider, sizer = self.consider, self.sizer
             async for page in pages:
                 audit.see(page)
                 # An undo's total is the invoices it restores (set up front), not all of Halo's.
@@ -712,8 +728,7 @@ class Engine:
                     self.consider_odd_row(row)
                 for invoice in page.invoices:
                     consider(invoice, batch)
-                    if len(batch) >= batch_size:
-                        await self.submit(batch)
+                    if len(batch) >= sizer.size and await self.submit(batch, last=False):
                         batch = []
                         # Only an await can stop the run, so this is the only place to look.
                         if self.stopping:
@@ -791,8 +806,7 @@ class Engine:
                 self._failed(error)
                 break
             self.consider(invoice, batch)
-            if len(batch) >= self.options.batch_size:
-                await self.submit(batch)
+            if len(batch) >= self.sizer.size and await self.submit(batch, last=False):
                 batch = []
             self.emit()
         await self.submit(batch)
@@ -810,6 +824,12 @@ class Engine:
         else:
             self.tally.skipped[SkipReason.NOT_FOUND] += 1
             self._skips.append(Skip(invoice_id, SkipReason.NOT_FOUND.value))
+
+
+def _retries(client: InvoiceSource) -> int:
+    """Retries after a 5xx or a transport failure the client has made so far (0 for a fake)."""
+    value = getattr(getattr(client, "stats", None), "retries_other", 0)
+    return value if isinstance(value, int) else 0
 
 
 def _reason(error: HaloError) -> str:

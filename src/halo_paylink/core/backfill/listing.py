@@ -101,6 +101,10 @@ class ListingAudit:
     def _fingerprint(self) -> tuple[int, int, int, int]:
         return (self.rows, self._distinct, self._id_sum, self._id_xor)
 
+    def disturbed(self, reason: str) -> None:
+        """Evidence from outside the pages that this read missed something (e.g. a recount)."""
+        self._problem(reason)
+
     def summary(self) -> str:
         return "; ".join(self.problems) or "consistent"
 

@@ -35,10 +35,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from halo_paylink.core.backfill.journal import is_locked, journal_path
-from halo_paylink.core.backfill.model import BackfillError
+from halo_paylink.core.backfill.model import BackfillError, InvoiceSource, web_url_of
 from halo_paylink.errors import HaloError
 from halo_paylink.storage.atomic import PRIVATE_FILE_MODE, ensure_private_dir, write_atomic
 from halo_paylink.storage.paths import AppPaths
@@ -183,7 +183,7 @@ class RunLock:
 
         Raises:
             RunLockedError: another run against the same Halo holds it.
-            HaloError(FOLDER_NOT_WRITABLE | DISK_FULL): the lock file cannot be written.
+            LocalError(FOLDER_NOT_WRITABLE | DISK_FULL): the lock file cannot be written.
         """
         folder = locks_dir(paths)
         key = lock_key(web_url)
@@ -277,11 +277,6 @@ def note_run_id(run_id: str) -> None:
         raise RunLockedError(busy_message(holder, lock.holder.web_url, wanted=run_id), holder)
 
 
-def _web_url(client: Any) -> str:
-    endpoints = getattr(client, "endpoints", None)
-    return str(getattr(endpoints, "web_url", "") or "")
-
-
 async def _acquire(paths: AppPaths, web_url: str, *, kind: str, run_id: str | None) -> RunLock:
     """`RunLock.acquire` in a worker thread; a lock taken after the caller was cancelled is
     released at once rather than held until the process ends."""
@@ -309,7 +304,7 @@ def exclusive_run(kind: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P
 
     Raises (besides whatever `f` raises):
         RunLockedError: another run against the same Halo is running.
-        HaloError(FOLDER_NOT_WRITABLE | DISK_FULL): the pre-flight failed; nothing was written.
+        LocalError(FOLDER_NOT_WRITABLE | DISK_FULL): the pre-flight failed; nothing was written.
     """
 
     def decorate(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
@@ -318,11 +313,11 @@ def exclusive_run(kind: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P
         @functools.wraps(func)
         async def entry(*args: P.args, **kwargs: P.kwargs) -> R:
             bound = signature.bind(*args, **kwargs)
-            client = bound.arguments["client"]
+            client: InvoiceSource = bound.arguments["client"]
             paths: AppPaths = bound.arguments["paths"]
             # An undo's `run_id` is the run it undoes, not its own: only a resume is known yet.
             run_id = (bound.arguments.get("run_id") or None) if kind == "resume" else None
-            web_url = _web_url(client)
+            web_url = web_url_of(client)
             await asyncio.to_thread(check_folders, paths)
             lock = await _acquire(paths, web_url, kind=kind, run_id=run_id)
             try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,9 +37,23 @@ class InvoiceSource(Protocol):
 
     async def get_invoice(self, invoice_id: int) -> Invoice: ...
 
-    async def update_invoices(self, changes: Any) -> list[Mapping[str, Any]]: ...
+    async def update_invoices(
+        self, changes: Sequence[Mapping[str, Any]]
+    ) -> list[Mapping[str, Any]]: ...
 
     async def validate_invoice_edit(self, invoice_id: int) -> None: ...
+
+
+def web_url_of(client: InvoiceSource) -> str:
+    """The Halo web address a client talks to; empty for a fake without endpoints."""
+    endpoints = getattr(client, "endpoints", None)
+    return str(getattr(endpoints, "web_url", "") or "")
+
+
+def requests_of(client: InvoiceSource) -> int | None:
+    """How many requests a client has sent so far; None when it does not count them."""
+    value = getattr(getattr(client, "stats", None), "requests", None)
+    return value if isinstance(value, int) else None
 
 
 class BackfillError(Exception):
@@ -81,10 +95,11 @@ class BackfillSettings:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Tuning; defaults suit hosted Halo. `batch_size` invoices per POST, `concurrency` POSTs in
-    flight, `sample_size` planned changes kept for display."""
+    """Tuning; defaults suit hosted Halo. `batch_size` invoices per POST (None: adaptive, see
+    `batching.BatchSizer`), `concurrency` POSTs in flight, `sample_size` planned changes kept for
+    display."""
 
-    batch_size: int = facts.UPDATE_BATCH_SIZE
+    batch_size: int | None = None
     concurrency: int = 4
     page_size: int = facts.REQUESTED_PAGE_SIZE
     sample_size: int = 50

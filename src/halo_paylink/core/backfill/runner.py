@@ -53,6 +53,8 @@ from halo_paylink.core.backfill.model import (
     RunOptions,
     RunResult,
     new_run_id,
+    requests_of,
+    web_url_of,
 )
 from halo_paylink.core.backfill.modes import BackfillMode, UndoMode
 from halo_paylink.core.backfill.outcome import RunOutcome, outcome_for_error
@@ -95,22 +97,11 @@ WARN_UNKNOWN_NUMBER = (
 )
 
 
-def _requests(client: Any) -> int | None:
-    stats = getattr(client, "stats", None)
-    value = getattr(stats, "requests", None)
-    return value if isinstance(value, int) else None
-
-
 # --- public entry points ---------------------------------------------------------------------
 
 
 def _filters(settings_filter: bool) -> Mapping[str, str] | None:
     return dict(facts.UNPAID_INVOICE_FILTER) if settings_filter else None
-
-
-def _web_url(client: Any) -> str:
-    endpoints = getattr(client, "endpoints", None)
-    return str(getattr(endpoints, "web_url", "") or "")
 
 
 def _final_phase(outcome: RunOutcome) -> Phase:
@@ -258,7 +249,7 @@ async def plan_backfill(
         summary = {
             "run_id": plan_id,
             "kind": "plan",
-            "web_url": _web_url(client),
+            "web_url": web_url_of(client),
             "target": settings.target,
             "template": settings.template,
             "numbering": settings.numbering.value,
@@ -279,7 +270,7 @@ async def plan_backfill(
         plan=plan,
         error=engine.failure,
         detail=detail,
-        requests=_requests(client),
+        requests=requests_of(client),
         warnings=tuple(warnings),
     )
 
@@ -357,7 +348,7 @@ async def _execute(
         report=files,
         error=engine.failure,
         detail=detail,
-        requests=_requests(client),
+        requests=requests_of(client),
     )
 
 
@@ -390,7 +381,7 @@ async def run_backfill(
         run_id=run_id,
         kind=RunKind.BACKFILL,
         started=utc_now(),
-        web_url=_web_url(client),
+        web_url=web_url_of(client),
         target=settings.link_target().spec,
         template=settings.template.strip(),
         numbering=settings.numbering.value,
@@ -484,10 +475,10 @@ def _changes_to_undo(original: Path) -> dict[int, tuple[Any, str | None]]:
 
 
 def _check_same_halo(client: InvoiceSource, header: Header) -> None:
-    ours, theirs = _web_url(client).rstrip("/").lower(), header.web_url.rstrip("/").lower()
+    ours, theirs = web_url_of(client).rstrip("/").lower(), header.web_url.rstrip("/").lower()
     if ours and theirs and ours != theirs:
         raise BackfillError(
-            f"Run {header.run_id} was made against {header.web_url}, not {_web_url(client)}."
+            f"Run {header.run_id} was made against {header.web_url}, not {web_url_of(client)}."
         )
 
 
@@ -526,7 +517,7 @@ async def undo_run(
         run_id=undo_id,
         kind=RunKind.UNDO,
         started=utc_now(),
-        web_url=orig_header.web_url or _web_url(client),
+        web_url=orig_header.web_url or web_url_of(client),
         target=orig_header.target,
         template=orig_header.template,
         numbering=orig_header.numbering,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from halo_paylink.core.presenters.field_note import FieldNote
 from halo_paylink.core.wizard import ConnectState, DiscoveryStatus
-from halo_paylink.errors import HaloError
+from halo_paylink.errors import HaloError, PaylinkError
 from halo_paylink.halo.models import HaloEndpoints
 
 if TYPE_CHECKING:
@@ -84,8 +84,8 @@ class ConnectView:
 
 
 def failure_text(error: BaseException) -> str:
-    """The words for a failed discovery: a `HaloError`'s headline and next step."""
-    if isinstance(error, HaloError):
+    """The words for a failed discovery: the error's headline and next step."""
+    if isinstance(error, PaylinkError):
         return error.headline + " " + error.next_step
     return str(error)
 

@@ -98,9 +98,9 @@ class BasePage(QWidget):
 
     def set_halo_error(self, error: BaseException) -> None:
         """Show a `HaloError` (headline + next step + what Halo said) or any other error."""
-        from halo_paylink.errors import HaloError
+        from halo_paylink.errors import PaylinkError
 
-        if isinstance(error, HaloError):
+        if isinstance(error, PaylinkError):
             detail = error.next_step
             if error.detail:
                 detail += f"\nDetails: {error.detail}"

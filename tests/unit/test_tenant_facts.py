@@ -1,0 +1,153 @@
+"""core.tenant: codes learned from amounts, proven paid only on evidence, JSON that survives."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from halo_paylink.core.backfill.selection import closed_reason
+from halo_paylink.core.tenant import (
+    AmountState,
+    FactId,
+    StatusLearner,
+    TenantFacts,
+    amount_state,
+)
+from halo_paylink.halo import facts
+from halo_paylink.halo.models import Invoice
+
+ENOUGH = facts.MIN_STATUS_SAMPLES
+
+
+def invoice(
+    invoice_id: int = 1, *, code: object = 0, total: float = 100.0, paid: float = 0.0, **raw: Any
+) -> Invoice:
+    data = {
+        "id": invoice_id,
+        "posted": True,
+        "voided": False,
+        "total": total,
+        "amountpaid": paid,
+        "amountdue": total - paid,
+        "paymentstatus": code,
+    }
+    data.update(raw)
+    return Invoice(invoice_id, data)
+
+
+def test_amounts_decide_the_state_not_the_code() -> None:
+    assert amount_state(invoice(code=0, paid=100)) is AmountState.PAID
+    assert amount_state(invoice(code=2, paid=40)) is AmountState.PART_PAID
+    assert amount_state(invoice(code=2, paid=0)) is AmountState.UNPAID
+    # No evidence: drafts, voided, credits, zero totals, templates, odd records.
+    assert amount_state(invoice(posted=False)) is None
+    assert amount_state(invoice(voided=True)) is None
+    assert amount_state(invoice(total=-5, paid=0)) is None
+    assert amount_state(invoice(total=0)) is None
+    assert amount_state(invoice(-3)) is None
+    assert amount_state(invoice(amountdue="NaN")) is None
+
+
+def test_a_code_is_proven_paid_only_with_enough_fully_paid_samples() -> None:
+    learner = StatusLearner()
+    learner.observe_all(invoice(i, code=3, paid=100) for i in range(1, ENOUGH))
+    found = TenantFacts()
+    found.learn_codes(learner, "2026-12-01")
+    assert found.proven_paid_codes() == frozenset()  # one sample short
+    learner.observe(invoice(ENOUGH, code=3, paid=100))
+    learner.observe_all(invoice(100 + i, code=0) for i in range(ENOUGH))
+    found.learn_codes(learner, "2026-12-01")
+    assert found.proven_paid_codes() == {3}
+    assert found.codes[3].meaning == "paid" and found.codes[0].meaning == "unpaid"
+    learner.observe(invoice(999, code=3, paid=10))  # one part-paid invoice with code 3
+    found.learn_codes(learner, "2026-12-01")
+    assert found.proven_paid_codes() == frozenset()
+    assert found.codes[3].meaning == "mixed"
+
+
+def test_a_contradiction_removes_the_proof_at_once() -> None:
+    learner = StatusLearner()
+    learner.observe_all(invoice(i, code=5, paid=100) for i in range(1, ENOUGH + 1))
+    found = TenantFacts()
+    found.learn_codes(learner, "2026-11-01")
+    assert found.proven_paid_codes() == {5}
+    later = StatusLearner()
+    later.observe(invoice(4242, code=5, paid=0))
+    assert found.check_codes(later) == {5}
+    assert found.proven_paid_codes() == frozenset()
+    assert TenantFacts.from_json(found.to_json()).contradicted == {5}
+
+
+CODES = st.sampled_from([-1, 0, 3])
+ROW = st.tuples(
+    CODES,
+    st.sampled_from([100.0, 50.0, 0.0, -20.0]),
+    st.sampled_from([0.0, 10.0, 50.0, 100.0]),
+    st.booleans(),
+    st.booleans(),
+)
+#: A few kinds of invoice, each repeated: enough samples per code to reach the proof threshold.
+INVOICES = st.builds(
+    lambda kinds, repeat: kinds * repeat,
+    st.lists(ROW, max_size=6),
+    st.integers(1, 2 * facts.MIN_STATUS_SAMPLES),
+)
+
+
+def _invoices(rows: list[tuple[int, float, float, bool, bool]]) -> list[Invoice]:
+    return [
+        invoice(
+            n + 1,
+            code=code,
+            total=total,
+            paid=min(paid, max(total, 0)),
+            posted=posted,
+            voided=voided,
+        )
+        for n, (code, total, paid, posted, voided) in enumerate(rows)
+    ]
+
+
+@given(INVOICES)
+def test_no_open_invoice_ever_carries_a_proven_paid_code(rows: list) -> None:
+    invoices = _invoices(rows)
+    learner = StatusLearner()
+    learner.observe_all(invoices)
+    found = TenantFacts()
+    found.learn_codes(learner, "2026-12-01")
+    proven = found.proven_paid_codes()
+    seen = {i.raw["paymentstatus"] for i in invoices}
+    assert proven <= seen
+    for one in invoices:
+        if closed_reason(one) is None:  # open: something is due
+            assert one.raw["paymentstatus"] not in proven
+
+
+@given(INVOICES, st.lists(st.sampled_from(list(FactId)), max_size=4))
+def test_the_json_round_trips(rows: list, fact_ids: list[FactId]) -> None:
+    learner = StatusLearner()
+    learner.observe_all(_invoices(rows))
+    found = TenantFacts(last_full_scan="2026-12-01T10:00:00Z")
+    found.learn_codes(learner, "2026-12-01")
+    for n, fact in enumerate(fact_ids):
+        found.measure(fact, n % 2 == 0, on="2026-12-01", how="measured in a test")
+    text = json.dumps(found.to_json())
+    assert TenantFacts.from_json(json.loads(text)) == found
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=12,
+    )
+)
+def test_any_json_reads_without_raising(data: object) -> None:
+    found = TenantFacts.from_json({"codes": data, "measured": data, "contradicted": data})
+    assert isinstance(found, TenantFacts)
+    assert TenantFacts.from_json(data) is not None
