@@ -19,7 +19,7 @@ from halo_paylink.core.presenters.connect import (
 )
 from halo_paylink.core.presenters.field_note import FieldNote, NoteKind
 from halo_paylink.core.wizard import ConnectState, DiscoveryStatus, PageId, WizardFlow, WizardState
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind, HaloError, LocalError
 from halo_paylink.halo.discovery import parse_address
 from halo_paylink.halo.models import HaloEndpoints
 
@@ -167,6 +167,10 @@ def test_a_failed_discovery_says_what_happened_and_what_to_do() -> None:
     note = p.view().address_note
     assert note == FieldNote(NoteKind.ERROR, error.headline + " " + error.next_step)
     assert not p.view().found.enabled
+    p.address_edited("acme.halopsa.com")
+    local = LocalError(ErrorKind.CA_FILE_UNREADABLE, "no such file")  # not from Halo: same words
+    assert p.discovery_failed(p.discovery_started(), local)
+    assert p.view().address_note.text == local.headline + " " + local.next_step
     p.address_edited("acme.halopsa.com")
     assert p.discovery_failed(p.discovery_started(), RuntimeError("boom"))
     assert p.view().address_note == FieldNote(NoteKind.ERROR, "boom")
