@@ -137,3 +137,34 @@ def test_the_welcome_page_reads_profiles_off_the_gui_thread_and_stays_responsive
         window.deleteLater()
     assert readers
     assert all(t is not threading.main_thread() for t in readers), readers
+
+
+def test_when_the_corrupt_file_cannot_be_set_aside_the_banner_says_so_and_offers_it_again(
+    qtbot: Any, make_context: Any, make_window: Any, monkeypatch: Any, expect_log_warning: Any
+) -> None:
+    expect_log_warning(r"Could not read profiles")
+    expect_log_warning(r"Could not set the profiles file aside: .*Read-only")
+    context = make_context()
+    context.profiles.path.parent.mkdir(parents=True, exist_ok=True)
+    context.profiles.path.write_bytes(BROKEN)
+    real_start_fresh = ProfileStore.start_fresh
+    refusals = [OSError(30, "Read-only file system")]
+
+    def start_fresh(self: ProfileStore) -> Any:
+        if refusals:
+            raise refusals.pop()
+        return real_start_fresh(self)
+
+    monkeypatch.setattr(ProfileStore, "start_fresh", start_fresh)
+    window = make_window(context)
+    window.banner.action_button.click()
+    qtbot.waitUntil(lambda: not window.busy.busy, timeout=5000)
+    assert "could not be set aside" in window.banner.headline.text()
+    assert window.banner.action_button.text() == "Start &fresh again"
+    assert not window.next_button.isEnabled()
+    assert context.profiles.path.read_bytes() == BROKEN
+
+    window.banner.action_button.click()
+    qtbot.waitUntil(lambda: not window.banner.isVisible() and not window.busy.busy, timeout=5000)
+    assert not context.profiles.path.exists()  # set aside; the copy is kept
+    assert "Started fresh" in window.current_page.fresh_message.text()

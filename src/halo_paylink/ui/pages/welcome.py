@@ -182,9 +182,10 @@ class WelcomePage(BasePage):
         )
 
     def _started_fresh(self, backup: Path | None) -> None:
-        kept = backup or (self._corrupt.backup if self._corrupt is not None else None)
-        if kept is not None:
-            self.fresh_message.show_ok(f"Started fresh. Your old profiles file is kept at {kept}.")
+        if backup is not None:  # None: the file had become readable meanwhile; it is read again
+            self.fresh_message.show_ok(
+                f"Started fresh. Your old profiles file is kept at {backup}."
+            )
         self._corrupt = None
         self._read()
 
@@ -193,7 +194,9 @@ class WelcomePage(BasePage):
         self.set_error(
             BannerMessage(
                 "The unreadable profiles file could not be set aside.",
-                f"{error} Fix or remove the file by hand, then open the assistant again.",
+                f"{error} Try again, or fix or remove the file by hand and open the assistant "
+                "again.",
+                action="Start &fresh again",
             )
         )
 
