@@ -57,6 +57,7 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
         window.grab().save(str(path))
         shots.append(path.name)
 
+    await until(lambda: window.current_page.busy_text() is None)  # saved profiles read
     await shot("1-welcome")
     window.go_next()
     page = window.current_page

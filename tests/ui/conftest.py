@@ -160,6 +160,8 @@ def make_window(
         windows.append(window)
         window.show()
         qtbot.waitExposed(window)
+        # the first page reads the saved profiles in the background; tests start once it has
+        qtbot.waitUntil(lambda: window.current_page.busy_text() is None, timeout=5000)
         return window
 
     yield make

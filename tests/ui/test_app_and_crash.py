@@ -90,6 +90,9 @@ def test_run_app_demo_starts_sandbox_and_quits_cleanly(
     def close_soon() -> None:
         windows = [w for w in qapp.topLevelWidgets() if isinstance(w, WizardWindow)]
         window = windows[-1]
+        if window.current_page.busy_text() is not None:  # still reading the saved profiles
+            QTimer.singleShot(20, close_soon)
+            return
         seen["badge"] = window.demo_badge.isVisible()
         seen["name"] = window.current_page.name_edit.text()
         window.close()

@@ -50,7 +50,7 @@ def test_email_link_validation_generated_link_preview_and_copy(
     qtbot.waitUntil(
         lambda: "Filled in from your open invoice" in page.preview_source.text(), timeout=10000
     )
-    number = page._sample_invoice.get("thirdpartyinvoicenumber")
+    number = page.presenter.sample_invoice.get("thirdpartyinvoicenumber")
     assert page.preview_label.text() == DEMO_BENJI_TEMPLATE.replace("[Invoice No.]", str(number))
 
     page.template_edit.clear()

@@ -98,6 +98,20 @@ def test_welcome_completes_with_a_valid_new_name_or_a_saved_profile() -> None:
     assert state.welcome.profile_name == "Zeta"
 
 
+def test_welcome_is_blocked_while_the_saved_profiles_cannot_be_read() -> None:
+    state = WizardState()
+    flow = WizardFlow(state)
+    state.welcome.new_name = "Acme"
+    state.welcome.store_problem = "Choose Start fresh first."
+    assert state.welcome.profile_name is None and not flow.can_go_next(PageId.WELCOME)
+    assert flow.incomplete_reason(PageId.WELCOME) == "Choose Start fresh first."
+    state.welcome.create_new, state.welcome.existing = False, ["Zeta"]
+    state.welcome.chosen = "Zeta"
+    assert state.welcome.profile_name is None
+    state.welcome.store_problem = None
+    assert state.welcome.profile_name == "Zeta" and flow.can_go_next(PageId.WELCOME)
+
+
 def test_connect_is_complete_only_for_the_current_input() -> None:
     state = WizardState()
     flow = WizardFlow(state)

@@ -88,12 +88,15 @@ class WelcomeState:
         create_new: True to create `new_name`; False to continue with `chosen`.
         chosen: the saved profile picked from `existing`.
         new_name: the name typed for a new profile.
+        store_problem: why no profile can be opened or saved right now (the saved profiles could
+            not be read), in words for the user; None when the profiles were read.
     """
 
     existing: list[str] = field(default_factory=list)
     create_new: bool = True
     chosen: str | None = None
     new_name: str = ""
+    store_problem: str | None = None
 
     @property
     def name_error(self) -> str | None:
@@ -104,7 +107,10 @@ class WelcomeState:
 
     @property
     def profile_name(self) -> str | None:
-        """The profile the next pages work on, or None while the choice is not valid."""
+        """The profile the next pages work on, or None while the choice is not valid (or the
+        saved profiles could not be read: a profile opened then could never be saved)."""
+        if self.store_problem is not None:
+            return None
         if self.create_new:
             return None if self.name_error else self.new_name.strip()
         return self.chosen if self.chosen in self.existing else None
@@ -504,7 +510,11 @@ class WizardFlow:
             return ""
         s = self.state
         if page is PageId.WELCOME:
-            return s.welcome.name_error or "Pick a profile or create a new one."
+            return (
+                s.welcome.store_problem
+                or s.welcome.name_error
+                or "Pick a profile or create a new one."
+            )
         if page is PageId.CONNECT:
             if s.connect.address_error:
                 return s.connect.address_error

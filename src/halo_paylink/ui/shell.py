@@ -2,7 +2,8 @@
 
 The shell is the only place that decides which buttons are enabled: after every `changed` from
 the current page it asks `core.wizard.WizardFlow` (complete? may go back?) and the page (busy?
-error?) and maps the answers to Back/Next, the busy indicator and the banner.
+error?) and maps the answers to Back/Next, the busy indicator and the banner. The banner's one
+action button, when the page's message names one, goes back to the page (`banner_action`).
 
 Keyboard: Alt+B / Alt+N / Alt+C (Back / Next / Cancel), Enter = Next (the default button),
 Escape = close (asking first while a backfill runs). GUI thread only.
@@ -169,6 +170,7 @@ class WizardWindow(QDialog):
         right.addWidget(line)
 
         self.banner = Banner()
+        self.banner.actionClicked.connect(self._banner_action)
         right.addWidget(self.banner)
 
         self.stack = QStackedWidget()
@@ -286,6 +288,9 @@ class WizardWindow(QDialog):
             item.setFont(font)
             flags = Qt.ItemFlag.ItemIsEnabled if i <= current_index else Qt.ItemFlag.NoItemFlags
             item.setFlags(flags)
+
+    def _banner_action(self) -> None:
+        self.current_page.banner_action()
 
     # -- closing --------------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:

@@ -377,14 +377,3 @@ class ApplicationPage(BasePage):
             self.context.secret_status(), name="keyring status", on_result=self._status_known
         )
         self._render()
-
-    def leave(self, forward: bool) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self.context.save_profile()
-
-    async def stop(self) -> None:
-        handle = self._handle
-        if handle is not None:
-            handle.cancel()
-            await handle.wait()

@@ -4,6 +4,10 @@ A page renders its part of `context.state`, writes user input back, and reports 
 complete (asked of `core.wizard.WizardFlow`), busy (`busy_text`) and error (`banner`). It emits
 `changed` whenever any of them may have changed; the shell then updates Back/Next, the busy
 indicator and the error banner in one place. Pages never touch the navigation buttons.
+
+A page with one cancellable task keeps its handle in `_handle` (None when idle); the default
+`leave` cancels that task and saves the profile, the default `stop` cancels it and waits for it
+to end. Pages that need more override them.
 """
 
 from __future__ import annotations
@@ -14,12 +18,25 @@ from typing import Any, TypeVar
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from halo_paylink.core.presenters.field_note import FieldNote, NoteKind
 from halo_paylink.core.wizard import PAGE_TITLES, PageId
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.tasks import TaskHandle
-from halo_paylink.ui.widgets.common import BannerMessage
+from halo_paylink.ui.widgets.common import BannerMessage, FieldMessage
 
 T = TypeVar("T")
+
+
+def show_note(message: FieldMessage, note: FieldNote) -> None:
+    """Render a presenter's `FieldNote` in the line under an input."""
+    if note.kind is NoteKind.ERROR:
+        message.show_error(note.text)
+    elif note.kind is NoteKind.NOTE:
+        message.show_note(note.text)
+    elif note.kind is NoteKind.OK:
+        message.show_ok(note.text)
+    else:
+        message.show_error(None)
 
 
 class BasePage(QWidget):
@@ -42,6 +59,7 @@ class BasePage(QWidget):
         self.body.setSpacing(10)
         self._error: BannerMessage | None = None
         self._busy: str | None = None
+        self._handle: TaskHandle[Any] | None = None  # the page's one cancellable task, if any
 
     @property
     def title(self) -> str:
@@ -63,6 +81,9 @@ class BasePage(QWidget):
     def first_focus(self) -> QWidget | None:
         """The widget that gets keyboard focus when the page is shown."""
         return None
+
+    def banner_action(self) -> None:
+        """The banner's action button (named by `BannerMessage.action`) was clicked."""
 
     # -- what pages call ------------------------------------------------------------------------
     def set_busy(self, text: str | None) -> None:
@@ -97,7 +118,26 @@ class BasePage(QWidget):
         """The page became current (going forward or back): render from the state."""
 
     def leave(self, forward: bool) -> None:
-        """The page stops being current; save what it collected."""
+        """The page stops being current; save what it collected.
+
+        By default: cancel the page's one task (`_handle`) and save the profile.
+        """
+        self.cancel_task()
+        self.context.save_profile()
 
     async def stop(self) -> None:
-        """Stop any work in flight cleanly (window closing). Awaited on the GUI loop."""
+        """Stop any work in flight cleanly (window closing). Awaited on the GUI loop.
+
+        By default: cancel the page's one task (`_handle`) and wait until it has ended.
+        """
+        handle = self._handle
+        self.cancel_task()
+        if handle is not None:
+            await handle.wait()
+
+    # -- a page with one cancellable task -------------------------------------------------------
+    def cancel_task(self) -> None:
+        """Ask the page's one task (`_handle`) to stop; harmless when none runs. The task's own
+        callbacks (`on_cancelled`, `on_finally`) still run."""
+        if self._handle is not None:
+            self._handle.cancel()

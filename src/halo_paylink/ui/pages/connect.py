@@ -1,12 +1,14 @@
 """Page 2: one field for whatever the admin pastes; live discovery of the Halo addresses.
 
-Every keystroke is parsed at once (`halo.discovery.parse_address`, pure) so a bad address gets a
-specific message while typing. Discovery (`halo.discovery.discover`, async on the GUI loop) starts
-when typing pauses (debounced) and the previous attempt is cancelled whenever the input changes.
+Every keystroke is parsed at once by `core.presenters.connect.ConnectPresenter` so a bad address
+gets a specific message while typing; the page renders the presenter's view and hands input back.
+Discovery (`halo.discovery.discover`, async on the GUI loop) starts when typing pauses (debounced)
+and the previous attempt is cancelled whenever the input changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -21,10 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from halo_paylink.core.wizard import DiscoveryStatus, PageId
+from halo_paylink.core.presenters.connect import LOOKING, ConnectPresenter, DiscoveryKey
+from halo_paylink.core.wizard import PageId
 from halo_paylink.halo.models import HaloEndpoints
 from halo_paylink.ui.context import AppContext
-from halo_paylink.ui.pages.base import BasePage
+from halo_paylink.ui.pages.base import BasePage, show_note
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.common import (
     BannerMessage,
@@ -52,6 +55,7 @@ class ConnectPage(BasePage):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
+        self.presenter = ConnectPresenter(self.state.connect)
         self._handle: TaskHandle[HaloEndpoints] | None = None
         self._generation = 0
         self._debounce = QTimer(self)
@@ -124,34 +128,13 @@ class ConnectPage(BasePage):
     # -- input ----------------------------------------------------------------------------------
     def address_edited(self, text: str) -> None:
         """A keystroke in the address field: parse now, discover when typing pauses."""
-        from halo_paylink.errors import HaloError
-        from halo_paylink.halo.discovery import parse_address
-
-        error: str | None = None
-        if text.strip():
-            try:
-                parse_address(text)
-            except HaloError as exc:
-                error = exc.detail or exc.headline
-        self._input_changed(lambda: self.state.connect.address_edited(text, error))
+        self._input_changed(lambda: self.presenter.address_edited(text))
 
     def _tenant_edited(self, text: str) -> None:
-        c = self.state.connect
-
-        def update() -> None:
-            c.tenant = text
-            c.address_edited(c.address, c.address_error)
-
-        self._input_changed(update)
+        self._input_changed(lambda: self.presenter.tenant_edited(text))
 
     def set_ca_file(self, path: str | None) -> None:
-        c = self.state.connect
-
-        def update() -> None:
-            c.ca_file = path or None
-            c.address_edited(c.address, c.address_error)
-
-        self._input_changed(update)
+        self._input_changed(lambda: self.presenter.set_ca_file(path))
 
     def _choose_ca(self) -> None:
         path = self.ask_ca_file()
@@ -168,24 +151,20 @@ class ConnectPage(BasePage):
         )
         return path or None
 
-    def _input_changed(self, update: object) -> None:
+    def _input_changed(self, update: Callable[[], None]) -> None:
         self._cancel()
-        assert callable(update)
         update()
         self.set_error(None)
-        if self.state.connect.status is DiscoveryStatus.WAITING:
+        if self.presenter.view().discovery_due:
             self._debounce.start()
         else:
             self._debounce.stop()
         self._render()
 
     def _cancel(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-        c = self.state.connect
-        if c.status is DiscoveryStatus.RUNNING:
-            c.status = DiscoveryStatus.WAITING
+        self.cancel_task()
+        self._handle = None
+        self.presenter.discovery_cancelled()
         self.set_busy(None)
 
     # -- discovery ------------------------------------------------------------------------------
@@ -195,15 +174,15 @@ class ConnectPage(BasePage):
 
         self._debounce.stop()
         self._cancel()
-        c = self.state.connect
-        if c.address_error or not c.address.strip():
+        if not self.presenter.can_discover:
             return
-        key = c.discovery_started()
+        address, tenant = self.presenter.discovery_request()
+        key = self.presenter.discovery_started()
         self._generation += 1
         generation = self._generation
-        self.set_busy("Looking for Halo at that address…")
+        self.set_busy(LOOKING)
         self._handle = self.start(
-            discover(self.context.http(), c.address, tenant=c.tenant.strip() or None),
+            discover(self.context.http(), address, tenant=tenant),
             name="discover",
             on_result=lambda endpoints: self._found(key, endpoints),
             on_error=lambda error: self._failed(key, error),
@@ -211,18 +190,12 @@ class ConnectPage(BasePage):
         )
         self._render()
 
-    def _found(self, key: tuple[str, str, str | None], endpoints: HaloEndpoints) -> None:
-        if self.state.connect.discovery_finished(key, endpoints):
+    def _found(self, key: DiscoveryKey, endpoints: HaloEndpoints) -> None:
+        if self.presenter.discovery_found(key, endpoints):
             self.context.save_profile()
 
-    def _failed(self, key: tuple[str, str, str | None], error: BaseException) -> None:
-        from halo_paylink.errors import PaylinkError
-
-        if isinstance(error, PaylinkError):
-            text = error.headline + " " + error.next_step
-        else:
-            text = str(error)
-        if self.state.connect.discovery_finished(key, None, text):
+    def _failed(self, key: DiscoveryKey, error: BaseException) -> None:
+        if self.presenter.discovery_failed(key, error):
             self.set_halo_error(error)
 
     def _discovery_ended(self, generation: int) -> None:
@@ -238,48 +211,22 @@ class ConnectPage(BasePage):
 
     # -- rendering ------------------------------------------------------------------------------
     def _render(self) -> None:
-        c = self.state.connect
-        if self.address_edit.text() != c.address:
-            self.address_edit.setText(c.address)
-        if self.tenant_edit.text() != c.tenant:
-            self.tenant_edit.setText(c.tenant)
-        self.ca_label.setText(c.ca_file or "None")
-        self.ca_clear.setEnabled(c.ca_file is not None)
-        if c.address_error:
-            self.address_message.show_error(c.address_error)
-        elif c.status is DiscoveryStatus.RUNNING:
-            self.address_message.show_note("Looking for Halo at that address…")
-        elif c.status is DiscoveryStatus.WAITING:
-            self.address_message.show_note("Will look for Halo when you stop typing.")
-        elif c.status is DiscoveryStatus.FAILED:
-            self.address_message.show_error(c.error or "Halo could not be reached.")
-        elif c.status is DiscoveryStatus.FOUND and c.endpoints is not None:
-            self.address_message.show_ok(f"Found Halo at {c.endpoints.web_url}")
-        else:
-            self.address_message.show_error(None)
-        e = c.endpoints if c.complete else None
-        self.found_box.setEnabled(e is not None)
-        if e is None:
-            self.kind_label.setText("—")
-            for field in (self.auth_field, self.resource_field, self.tenant_field):
-                field.set_value("")
-            self.source_note.setText("")
-        else:
-            self.kind_label.setText(
-                "Halo-hosted" if e.hosted else "Self-hosted (on your own server)"
-            )
-            self.auth_field.set_value(e.auth_url)
-            self.resource_field.set_value(e.resource_url)
-            self.tenant_field.set_value(e.tenant or "")
-            self.tenant_field.edit.setPlaceholderText(
-                "none needed" if not e.hosted else "not shown by Halo"
-            )
-            self.source_note.setText(
-                "Confirmed by Halo (it answered /api/authinfo)."
-                if e.from_authinfo
-                else "Halo did not answer /api/authinfo, so these addresses are derived from "
-                "what you typed; the Test on the next page confirms them."
-            )
+        view = self.presenter.view()
+        if self.address_edit.text() != view.address:
+            self.address_edit.setText(view.address)
+        if self.tenant_edit.text() != view.tenant:
+            self.tenant_edit.setText(view.tenant)
+        self.ca_label.setText(view.ca_file)
+        self.ca_clear.setEnabled(view.can_clear_ca)
+        show_note(self.address_message, view.address_note)
+        found = view.found
+        self.found_box.setEnabled(found.enabled)
+        self.kind_label.setText(found.kind)
+        self.auth_field.set_value(found.auth_url)
+        self.resource_field.set_value(found.resource_url)
+        self.tenant_field.set_value(found.tenant)
+        self.tenant_field.edit.setPlaceholderText(found.tenant_placeholder)
+        self.source_note.setText(found.source)
         self.changed.emit()
 
     def banner(self) -> BannerMessage | None:
@@ -289,9 +236,8 @@ class ConnectPage(BasePage):
         return self.address_edit
 
     def enter(self) -> None:
-        c = self.state.connect
-        if c.address and c.address_error is None and not c.complete and not self.discovering:
-            self.address_edited(c.address)
+        if self.presenter.should_rediscover(discovering=self.discovering):
+            self.address_edited(self.state.connect.address)
             self.discover_now()
         self._render()
 

@@ -1,8 +1,9 @@
 """Page 5: the Pay link for Halo's invoice email template, with a live preview and copy buttons.
 
-Validation and the snippet come from `core.links` (pure). The preview is filled from the first
-open invoice Halo returns (read with the Halo client, async on the GUI loop), or from a sample
-number when none can be read.
+What the page shows comes from `core.presenters.email_link.EmailLinkPresenter` (validity, the
+generated link, the preview, what the copy buttons offer); the page renders its view and hands
+input back. The preview is filled from the first open invoice Halo returns (read here with the
+Halo client, async on the GUI loop), or from a sample number when none can be read.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from halo_paylink.core.presenters.email_link import ClipboardOffer, EmailLinkPresenter
 from halo_paylink.core.wizard import TOOL_LABELS, PageId
 from halo_paylink.domain import AccountingTool, Numbering
 from halo_paylink.halo import facts
+from halo_paylink.halo.models import Invoice
 from halo_paylink.ui.context import AppContext
-from halo_paylink.ui.pages.base import BasePage
+from halo_paylink.ui.pages.base import BasePage, show_note
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.common import (
     CopyField,
@@ -37,8 +40,6 @@ from halo_paylink.ui.widgets.common import (
     std_icon,
     wrap_label,
 )
-
-SAMPLE_NUMBER = "1001"
 
 PASTE_STEPS = (
     "<ol>"
@@ -88,10 +89,8 @@ class EmailLinkPage(BasePage):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self._handle: TaskHandle[object] | None = None
-        self._sample_invoice: object | None = None  # halo.models.Invoice, once read
-        self._sample_note = ""
-        self._loaded_for: tuple[object, ...] | None = None
+        self.presenter = EmailLinkPresenter(self.state)
+        self._handle: TaskHandle[Invoice | None] | None = None
 
         source = QGroupBox("Where Benji Pays finds the invoice")
         form = QFormLayout(source)
@@ -184,102 +183,45 @@ class EmailLinkPage(BasePage):
     def _tool_changed(self, index: int) -> None:
         tool = self.tool_combo.itemData(index)
         if isinstance(tool, AccountingTool):
-            self.state.link.tool = tool
-            self._recompute()
+            self.presenter.set_tool(tool)
+            self._render()
 
     def _numbering_changed(self) -> None:
-        self.state.link.numbering = (
+        self.presenter.set_numbering(
             Numbering.ACCOUNTING if self.accounting_radio.isChecked() else Numbering.HALO
         )
-        self._recompute()
-
-    def template_edited(self, text: str) -> None:
-        self.state.link.template = text
-        self._recompute()
-
-    # -- derived values -------------------------------------------------------------------------
-    def _recompute(self) -> None:
-        from halo_paylink.core.links import (
-            Severity,
-            email_snippet,
-            fill_link,
-            invoice_number_for,
-            validate_link_template,
-        )
-
-        link = self.state.link
-        problems = validate_link_template(link.template) if link.template.strip() else []
-        errors = [p.message for p in problems if p.severity is Severity.ERROR]
-        warnings = [p.message for p in problems if p.severity is Severity.WARNING]
-        link.template_error = " ".join(errors) or None
-        link.template_warning = " ".join(warnings) or None
-        if link.template.strip() and not errors:
-            link.generated = email_snippet(link.template, link.numbering).link
-            number: str | None = None
-            invoice = self._sample_invoice
-            if invoice is not None:
-                from halo_paylink.halo.models import Invoice
-
-                assert isinstance(invoice, Invoice)
-                number = invoice_number_for(invoice, link.numbering)
-            if number is not None:
-                assert invoice is not None
-                link.preview = fill_link(link.template, number)
-                link.preview_source = f"Filled in from {self._sample_note}."
-            else:
-                link.preview = fill_link(link.template, SAMPLE_NUMBER)
-                link.preview_source = f"Filled in with the sample number {SAMPLE_NUMBER}" + (
-                    f" ({self._sample_note})." if self._sample_note else "."
-                )
-        else:
-            link.generated = link.preview = link.preview_source = ""
         self._render()
 
-    def snippet(self) -> tuple[str, str]:
-        """(plain text, HTML) to paste into the email template; ('', '') when not ready."""
-        from halo_paylink.core.links import email_snippet
-
-        link = self.state.link
-        if not link.complete:
-            return "", ""
-        snippet = email_snippet(link.template, link.numbering)
-        return snippet.text, snippet.html
+    def template_edited(self, text: str) -> None:
+        self.presenter.set_template(text)
+        self._render()
 
     def copy_text(self) -> None:
-        text, _ = self.snippet()
-        if text:
-            put_on_clipboard(text)
-            self.copy_message.show_ok("Plain text copied: paste it into the template's text body.")
+        self._copy(self.presenter.copy_text())
 
     def copy_html(self) -> None:
-        text, markup = self.snippet()
-        if markup:
-            put_on_clipboard(text, markup)
-            self.copy_message.show_ok(
-                "HTML copied (with a plain-text fallback): paste it into the rich-text editor."
-            )
+        self._copy(self.presenter.copy_html())
+
+    def _copy(self, offer: ClipboardOffer | None) -> None:
+        if offer is not None:
+            put_on_clipboard(offer.text, offer.html)
+            self.copy_message.show_ok(offer.confirmation)
 
     # -- real invoice for the preview -----------------------------------------------------------
     def _load_sample(self) -> None:
-        connect = self.state.connect
-        if not connect.complete or self._handle is not None:
+        if not self.presenter.start_sample():
             return
-        key = (connect.key(), self.state.application.client_id)
-        if self._loaded_for == key:
-            return
-        self._loaded_for = key
         self._handle = self.start(
             self._first_open_invoice(),
             name="preview invoice",
-            on_result=self._sample_loaded,
-            on_error=self._sample_failed,
+            on_result=self.presenter.sample_loaded,
+            on_error=lambda error: self.presenter.sample_failed(),
             on_finally=self._sample_ended,
         )
         self._render()
 
-    async def _first_open_invoice(self) -> object | None:
+    async def _first_open_invoice(self) -> Invoice | None:
         from halo_paylink.core.backfill.selection import closed_reason
-        from halo_paylink.halo import facts
 
         client = self.context.halo_client()
         async for page in client.invoice_pages(filters=facts.UNPAID_INVOICE_FILTER, page_size=20):
@@ -289,76 +231,39 @@ class EmailLinkPage(BasePage):
             break  # one page is enough for a preview
         return None
 
-    def _sample_loaded(self, invoice: object | None) -> None:
-        from halo_paylink.halo.models import Invoice
-
-        if isinstance(invoice, Invoice):
-            self._sample_invoice = invoice
-            who = f" for {invoice.client_name}" if invoice.client_name else ""
-            self._sample_note = f"your open invoice {invoice.invoice_number}{who}"
-        else:
-            self._sample_note = "no open invoice was found in Halo"
-
-    def _sample_failed(self, error: BaseException) -> None:
-        self._sample_note = "your invoices could not be read for the preview"
-
     def _sample_ended(self) -> None:
         self._handle = None
-        self._recompute()
+        self.presenter.sample_ended()
+        self._render()
 
     # -- rendering ------------------------------------------------------------------------------
     def _render(self) -> None:
-        link = self.state.link
-        tool = TOOL_LABELS[link.tool]
-        index = self.tool_combo.findData(link.tool)
+        view = self.presenter.view()
+        index = self.tool_combo.findData(view.tool)
         if index != self.tool_combo.currentIndex():
             self.tool_combo.blockSignals(True)
             self.tool_combo.setCurrentIndex(index)
             self.tool_combo.blockSignals(False)
-        from halo_paylink.core.links import number_variable
-
-        self.accounting_radio.setText(
-            f"&{tool}'s number ({number_variable(Numbering.ACCOUNTING)}), recommended"
-        )
-        self.halo_radio.setText(f"&Halo's own number ({number_variable(Numbering.HALO)})")
-        self.halo_radio.setToolTip(f"Only when Halo pushes its own invoice number to {tool}.")
-        advice = (
-            f"Benji Pays looks invoices up in {tool}, so use {tool}'s number unless Halo is set "
-            f"to push its own invoice number to {tool}."
-        )
-        if link.numbering is Numbering.HALO:  # the preview rests on an unverified reading
-            advice += f" Note: {facts.UNVERIFIED_NOTES['invoiceid']}"
-        self.numbering_note.setText(advice)
+        self.accounting_radio.setText(view.accounting_choice)
+        self.halo_radio.setText(view.halo_choice)
+        self.halo_radio.setToolTip(view.halo_choice_tip)
+        self.numbering_note.setText(view.numbering_advice)
         for radio, on in (
-            (self.accounting_radio, link.numbering is Numbering.ACCOUNTING),
-            (self.halo_radio, link.numbering is Numbering.HALO),
+            (self.accounting_radio, view.numbering is Numbering.ACCOUNTING),
+            (self.halo_radio, view.numbering is Numbering.HALO),
         ):
             radio.blockSignals(True)
             radio.setChecked(on)
             radio.blockSignals(False)
-        if self.template_edit.text() != link.template:
-            self.template_edit.setText(link.template)
-        if link.template_error:
-            self.template_message.show_error(link.template_error)
-        elif link.template_warning:
-            self.template_message.show_note(link.template_warning)
-        elif link.template.strip():
-            self.template_message.show_ok("This link can be used.")
-        else:
-            self.template_message.show_error(None)
-        self.generated_field.set_value(link.generated)
-        if link.preview:
-            self.preview_label.setText(link.preview)
-        else:
-            self.preview_label.setText("Paste your Benji Pays link to see the result.")
-        source = link.preview_source
-        if self._handle is not None:
-            source = "Reading one of your open invoices for the preview…"
-        self.preview_source.setText(source)
-        ready = link.complete
-        self.copy_text_button.setEnabled(ready)
-        self.copy_html_button.setEnabled(ready)
-        self.quickbooks_note.setVisible(link.tool is AccountingTool.QUICKBOOKS)
+        if self.template_edit.text() != view.template:
+            self.template_edit.setText(view.template)
+        show_note(self.template_message, view.template_note)
+        self.generated_field.set_value(view.generated)
+        self.preview_label.setText(view.preview)
+        self.preview_source.setText(view.preview_source)
+        self.copy_text_button.setEnabled(view.can_copy)
+        self.copy_html_button.setEnabled(view.can_copy)
+        self.quickbooks_note.setVisible(view.show_quickbooks_reminder)
         self.changed.emit()
 
     def first_focus(self) -> QWidget | None:
@@ -368,17 +273,7 @@ class EmailLinkPage(BasePage):
         if self.context.demo is not None and not self.state.link.template:
             from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE
 
-            self.state.link.template = DEMO_BENJI_TEMPLATE
-        self._recompute()
+            self.presenter.set_template(DEMO_BENJI_TEMPLATE)
+        self.presenter.refresh()  # a profile opened meanwhile may have changed the inputs
+        self._render()
         self._load_sample()
-
-    def leave(self, forward: bool) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self.context.save_profile()
-
-    async def stop(self) -> None:
-        handle = self._handle
-        if handle is not None:
-            handle.cancel()
-            await handle.wait()

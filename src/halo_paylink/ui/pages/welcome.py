@@ -1,8 +1,16 @@
-"""Page 1: what the assistant does, what the admin needs, and which profile to work on."""
+"""Page 1: what the assistant does, what the admin needs, and which profile to work on.
+
+The saved profiles are read in the executor (`AppContext.blocking`), never on the GUI thread; the
+page shows that it is reading meanwhile. When the file cannot be read, the banner says so and
+offers to start fresh (the unreadable file is kept as a copy); until then Next stays disabled, so
+no profile is opened that could not be saved.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -15,11 +23,39 @@ from PySide6.QtWidgets import (
 )
 
 from halo_paylink.core.wizard import PageId
+from halo_paylink.storage.profiles import ProfilesCorruptError, ProfileStore
 from halo_paylink.ui.context import DEMO_PROFILE_NAME, AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.widgets.common import BannerMessage, FieldMessage, stacked, wrap_label
 
 log = logging.getLogger(__name__)
+
+READING = "Reading your saved profiles…"
+SETTING_ASIDE = "Setting the unreadable profiles file aside…"
+UNREADABLE = "Your saved profiles could not be read."
+START_FRESH_HINT = (
+    "Start fresh to create a new profile (the copy stays where it is), or fix or restore the "
+    "file and open the assistant again."
+)
+BLOCKED_CORRUPT = (
+    "Your saved profiles could not be read: choose Start fresh in the message above, or fix the "
+    "file and open the assistant again."
+)
+BLOCKED_UNREADABLE = "Your saved profiles could not be read: choose Try again in the message above."
+
+
+@dataclass(frozen=True)
+class SavedProfiles:
+    """What the page needs from the profiles file."""
+
+    names: list[str]
+    last_used: str | None
+
+
+def read_saved(store: ProfileStore) -> SavedProfiles:
+    """Read the profile names and the last used one. Blocking: runs in the executor."""
+    return SavedProfiles(store.names(), store.last_used())
+
 
 INTRO = (
     "<p>This assistant connects your HaloPSA to <b>Benji Pays</b> so that every open invoice "
@@ -64,7 +100,10 @@ class WelcomePage(BasePage):
         grid.addWidget(self.profile_combo, 0, 1)
         grid.addWidget(self.new_radio, 1, 0)
         grid.addWidget(stacked(self.name_edit, self.name_message), 1, 1)
+        self.fresh_message = FieldMessage()
+        grid.addWidget(self.fresh_message, 2, 0, 1, 2)
         grid.setColumnStretch(1, 1)
+        self.profile_box = box
         self.body.addWidget(box)
         self.note = wrap_label(
             "Profiles hold the Halo address, the client ID and your choices, never the client "
@@ -80,26 +119,96 @@ class WelcomePage(BasePage):
         self.setTabOrder(self.profile_combo, self.new_radio)
         self.setTabOrder(self.new_radio, self.name_edit)
 
-        self._load(preferred)
+        self._preferred = preferred
+        self._corrupt: ProfilesCorruptError | None = None
+        self._read()
         self._render()
 
-    def _load(self, preferred: str | None) -> None:
+    # -- the profiles file, off the GUI thread --------------------------------------------------
+    def _read(self) -> None:
+        self.set_error(None)
+        self.set_busy(READING)
+        self._handle = self.start(
+            self.context.blocking(read_saved, self.context.profiles),
+            name="read profiles",
+            on_result=self._read_done,
+            on_error=self._read_failed,
+            on_finally=self._work_ended,
+        )
+
+    def _read_done(self, saved: SavedProfiles) -> None:
         s = self.state.welcome
-        try:
-            s.existing = self.context.profiles.names()
-            last = self.context.profiles.last_used()
-        except Exception as error:  # a corrupt file is reported, the page still works
-            log.warning("Could not read profiles: %s", error)
-            s.existing, last = [], None
-            self.set_error(BannerMessage("Your saved profiles could not be read.", str(error)))
-        wanted = preferred if preferred in s.existing else None
+        s.existing, s.store_problem, self._corrupt = saved.names, None, None
+        wanted = self._preferred if self._preferred in s.existing else None
         if self.context.demo is not None:
             wanted = DEMO_PROFILE_NAME if DEMO_PROFILE_NAME in s.existing else None
             s.new_name = s.new_name or DEMO_PROFILE_NAME
-        elif wanted is None and last in s.existing:
-            wanted = last
+        elif wanted is None and saved.last_used in s.existing:
+            wanted = saved.last_used
         s.create_new = wanted is None
         s.chosen = wanted or (s.existing[0] if s.existing else None)
+
+    def _read_failed(self, error: BaseException) -> None:
+        log.warning("Could not read profiles: %s", error)
+        s = self.state.welcome
+        s.existing, s.chosen, s.create_new = [], None, True
+        if isinstance(error, ProfilesCorruptError):
+            self._corrupt = error
+            s.store_problem = BLOCKED_CORRUPT
+            self.set_error(
+                BannerMessage(
+                    UNREADABLE,
+                    f"{error.detail} {START_FRESH_HINT}",
+                    action=f"Start &fresh (your file is kept as {error.backup.name})",
+                )
+            )
+        else:  # e.g. no permission to read it: nothing to set aside, reading again may work
+            s.store_problem = BLOCKED_UNREADABLE
+            self.set_error(BannerMessage(UNREADABLE, str(error), action="&Try again"))
+
+    def banner_action(self) -> None:
+        if self._handle is not None:
+            return
+        if self._corrupt is None:
+            self._read()
+            return
+        self.set_busy(SETTING_ASIDE)
+        self._handle = self.start(
+            self.context.blocking(self.context.profiles.start_fresh),
+            name="start fresh",
+            on_result=self._started_fresh,
+            on_error=self._start_fresh_failed,
+            on_finally=self._work_ended,
+        )
+
+    def _started_fresh(self, backup: Path | None) -> None:
+        if backup is not None:  # None: the file had become readable meanwhile; it is read again
+            self.fresh_message.show_ok(
+                f"Started fresh. Your old profiles file is kept at {backup}."
+            )
+        self._corrupt = None
+        self._read()
+
+    def _start_fresh_failed(self, error: BaseException) -> None:
+        log.warning("Could not set the profiles file aside: %s", error)
+        self.set_error(
+            BannerMessage(
+                "The unreadable profiles file could not be set aside.",
+                f"{error} Try again, or fix or remove the file by hand and open the assistant "
+                "again.",
+                action="Start &fresh again",
+            )
+        )
+
+    def _work_ended(self) -> None:
+        if self._handle is not None and self._handle.running:
+            return  # a new read started from the result callback owns the busy state now
+        self._handle = None
+        self.set_busy(None)
+        self._render()
+        focus = self.first_focus()
+        if self.isVisible() and focus is not None:
+            focus.setFocus()  # the box was disabled while reading, which dropped the focus
 
     def _render(self) -> None:
         s = self.state.welcome
@@ -109,6 +218,9 @@ class WelcomePage(BasePage):
         if s.chosen:
             self.profile_combo.setCurrentText(s.chosen)
         self.profile_combo.blockSignals(False)
+        reading = self.busy_text() is not None
+        self.profile_box.setEnabled(not reading)  # the choice may change once the file is read
+        self.profile_combo.setPlaceholderText("Reading…" if reading else "")
         has_saved = bool(s.existing)
         self.pick_radio.setEnabled(has_saved)
         (self.new_radio if s.create_new else self.pick_radio).setChecked(True)

@@ -163,17 +163,24 @@ class CopyField(QWidget):
 
 @dataclass(frozen=True)
 class BannerMessage:
-    """What the shell's single error banner shows."""
+    """What the shell's single error banner shows; `action` labels its one button ('' for none)."""
 
     headline: str
     detail: str = ""
+    action: str = ""
 
 
 class Banner(QFrame):
-    """The shell's one error banner: a warning icon, a bold headline and the next step.
+    """The shell's one error banner: a warning icon, a bold headline, the next step and, when the
+    message names one, an action button.
 
     Uses the palette's tool-tip roles for its background so it stands out in light and dark.
+
+    Signals:
+        actionClicked(): the action button was clicked.
     """
+
+    actionClicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -203,6 +210,11 @@ class Banner(QFrame):
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         column.addWidget(self.headline)
         column.addWidget(self.detail)
+        self.action_button = QPushButton()
+        self.action_button.setAutoDefault(False)
+        self.action_button.clicked.connect(self.actionClicked)
+        self.action_button.hide()
+        column.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addLayout(column, 1)
         self.setAccessibleName("Error")
         self.hide()
@@ -212,10 +224,13 @@ class Banner(QFrame):
             self.hide()
             self.headline.clear()
             self.detail.clear()
+            self.action_button.hide()
             return
         self.headline.setText("Error: " + message.headline)
         self.detail.setText(message.detail)
         self.detail.setVisible(bool(message.detail))
+        self.action_button.setText(message.action)
+        self.action_button.setVisible(bool(message.action))
         self.setAccessibleDescription(f"{message.headline} {message.detail}".strip())
         self.show()
 
