@@ -191,9 +191,14 @@ def unbundled_libraries(bundle: Path) -> list[str]:
         done = subprocess.run([ldd, str(plugin)], capture_output=True, text=True, env=env)
         for line in done.stdout.splitlines():
             parts = line.split()
-            if len(parts) >= 3 and parts[1] == "=>" and parts[2].startswith("/"):
-                if not parts[2].startswith(str(internal)) and not SYSTEM_LIBRARIES.match(parts[0]):
-                    outside.add(parts[0])
+            if (
+                len(parts) >= 3
+                and parts[1] == "=>"
+                and parts[2].startswith("/")
+                and not parts[2].startswith(str(internal))
+                and not SYSTEM_LIBRARIES.match(parts[0])
+            ):
+                outside.add(parts[0])
     return sorted(outside)
 
 

@@ -115,9 +115,7 @@ def test_wheel_has_licences_entry_points_and_metadata(artefacts: tuple[Path, Pat
     assert meta.get_all("Provides-Extra") == ["test", "dev"]
 
 
-def test_installed_wheel_finds_its_licence(
-    artefacts: tuple[Path, Path], tmp_path: Path
-) -> None:
+def test_installed_wheel_finds_its_licence(artefacts: tuple[Path, Path], tmp_path: Path) -> None:
     _, wheel = artefacts
     target = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:  # what pip does for a pure-Python wheel
@@ -129,8 +127,11 @@ def test_installed_wheel_finds_its_licence(
     )
     # -S: no site-packages, so neither the editable install nor anything else is importable.
     done = subprocess.run(
-        [sys.executable, "-S", "-c", f"import sys; sys.path.insert(0, sys.argv[1]); {code}"]
-        + [str(target)],
+        [
+            *(sys.executable, "-S", "-c"),
+            f"import sys; sys.path.insert(0, sys.argv[1]); {code}",
+            str(target),
+        ],
         capture_output=True,
         text=True,
         check=False,
