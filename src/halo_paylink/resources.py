@@ -74,20 +74,18 @@ _DISTRIBUTION = "halo-paylink"
 def legal_text(name: str) -> str | None:
     """The text of one of `LEGAL_FILES`, or None when this install lacks it.
 
-    An installed wheel, an editable install and a PyInstaller bundle (which copies the package's
-    metadata) all carry the files in the distribution's `licenses/` metadata folder; a source
-    checkout that is not installed has them at the repository root. Blocking file I/O, small.
+    A source checkout (run from `src/`, or installed editable) reads the repository's own file,
+    so an edit shows at once; an installed wheel and a PyInstaller bundle (which copies the
+    package's metadata) read the copy in the distribution's `licenses/` metadata folder.
+    Blocking file I/O, small.
     """
     from importlib import metadata
 
-    try:
-        text = metadata.distribution(_DISTRIBUTION).read_text(f"licenses/{name}")
-    except metadata.PackageNotFoundError:
-        text = None
-    if text is not None:
-        return text
     checkout = Path(__file__).resolve().parents[2]
     path = checkout / name
     if (checkout / "pyproject.toml").is_file() and path.is_file():
         return path.read_text(encoding="utf-8")
-    return None
+    try:
+        return metadata.distribution(_DISTRIBUTION).read_text(f"licenses/{name}")
+    except metadata.PackageNotFoundError:
+        return None

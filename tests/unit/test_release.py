@@ -239,16 +239,29 @@ def test_licence_texts_referred_to_are_there() -> None:
     assert PUBLISHER in (ROOT / "LICENSE").read_text(encoding="utf-8")
 
 
-def test_legal_text_comes_from_the_installed_metadata() -> None:
+def test_legal_text_in_a_checkout_is_the_repository_file() -> None:
     for name in resources.LEGAL_FILES:
-        text = resources.legal_text(name)
-        assert text == (ROOT / name).read_text(encoding="utf-8")
+        assert resources.legal_text(name) == (ROOT / name).read_text(encoding="utf-8")
 
 
-def test_legal_text_without_an_install_uses_the_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_legal_text_of_an_install_comes_from_its_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in a wheel or a bundle: no checkout around the module, the files in `licenses/`."""
+    module = tmp_path / "site" / "halo_paylink" / "resources.py"
+    module.parent.mkdir(parents=True)
+    monkeypatch.setattr(resources, "__file__", str(module))
+
+    class Installed:
+        def read_text(self, name: str) -> str | None:
+            return "the MIT text" if name == "licenses/LICENSE" else None
+
+    monkeypatch.setattr(metadata, "distribution", lambda name: Installed())
+    assert resources.legal_text("LICENSE") == "the MIT text"
+    assert resources.legal_text("NO_SUCH_FILE") is None
+
     def not_installed(name: str) -> metadata.Distribution:
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(metadata, "distribution", not_installed)
-    assert resources.legal_text("LICENSE") == (ROOT / "LICENSE").read_text(encoding="utf-8")
-    assert resources.legal_text("NO_SUCH_FILE") is None
+    assert resources.legal_text("LICENSE") is None
