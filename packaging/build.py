@@ -52,17 +52,21 @@ DIST = ROOT / "dist"
 BUNDLE_NAME = "halo-paylink"
 #: Files every artefact carries at its top (the bundle folder, the tarball, the wheel's metadata).
 LEGAL_FILES = ("LICENSE", "THIRD_PARTY_NOTICES.md")
-#: Libraries the bundle may leave to the user's system: glibc's, and the GPU driver stack, which
-#: must match the machine's own driver.
+#: Libraries the bundle leaves to the user's system: glibc's, the GPU driver stack, which must match
+#: the machine's own driver, and libxcb / libwayland-client / libwayland-egl, which every X11 or
+#: Wayland desktop has and PyInstaller never bundles (they must match the display server's).
 SYSTEM_LIBRARIES = re.compile(
     r"^(ld-linux|libc|libm|libdl|libpthread|librt|libutil|libresolv|libGL|libEGL|libGLX|libOpenGL"
-    r"|libGLdispatch|libdrm|libgbm)[.-]"
+    r"|libGLdispatch|libdrm|libgbm|libxcb|libwayland-client|libwayland-egl)[.-]"
 )
 #: Every package the build venv gets, pinned with hashes (refresh: python3 packaging/lock.py).
 BUNDLE_LOCK = PACKAGING / "requirements" / "bundle.lock"
 
 sys.path.insert(0, str(PACKAGING))
 import smoke_test  # noqa: E402  (a sibling script, standard library only)
+
+sys.path.insert(0, str(PACKAGING / "pyinstaller"))
+from bundle_config import BUNDLED_SYSTEM_LIBRARIES  # noqa: E402
 
 
 def read_package_constant(name: str) -> str:
@@ -238,6 +242,9 @@ def check_bundle(bundle: Path) -> list[str]:
     for text in sorted((ROOT / "LICENSES").glob("*.txt")):
         if not (bundle / "LICENSES" / text.name).is_file():
             problems.append(f"LICENSES/{text.name} is missing from the bundle")
+    for name in BUNDLED_SYSTEM_LIBRARIES:
+        if not (bundle / "_internal" / name).is_file():
+            problems.append(f"{name} is not in the bundle")
     for name in dangling_symlinks(bundle):
         problems.append(f"dangling symlink: {name}")
     for name in missing_libraries(bundle):

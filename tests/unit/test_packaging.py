@@ -536,6 +536,7 @@ def _fake_bundle(folder: Path) -> Path:
     for text in (ROOT / "LICENSES").glob("*.txt"):
         (folder / "LICENSES" / text.name).write_bytes(text.read_bytes())
     (internal / "libreal.so.1").write_bytes(b"lib")
+    (internal / "libwayland-cursor.so.0").write_bytes(b"lib")
     (internal / "libreal.so").symlink_to("libreal.so.1")
     return folder
 
@@ -552,6 +553,7 @@ def test_bundle_check_finds_missing_legal_files_and_dangling_links(tmp_path: Pat
     (bundle / "LICENSE").write_text("something else")
     next(bundle.glob("_internal/*.dist-info/licenses/LICENSE")).unlink()
     (bundle / "LICENSES" / "LGPL-3.0-only.txt").unlink()
+    (bundle / "_internal" / "libwayland-cursor.so.0").unlink()
     (bundle / "_internal" / "libQt6Network.so.6").symlink_to("PySide6/Qt/lib/libQt6Network.so.6")
     (bundle / "_internal" / "outside").symlink_to(tmp_path)
     problems = build.check_bundle(bundle)
@@ -560,6 +562,7 @@ def test_bundle_check_finds_missing_legal_files_and_dangling_links(tmp_path: Pat
         "LICENSE is not in the bundled metadata (the About dialog reads it)",
         "THIRD_PARTY_NOTICES.md is missing at the top of the bundle",
         "LICENSES/LGPL-3.0-only.txt is missing from the bundle",
+        "libwayland-cursor.so.0 is not in the bundle",
         "dangling symlink: _internal/libQt6Network.so.6",
         "dangling symlink: _internal/outside",
     ]
