@@ -21,8 +21,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE.parent / "requirements"
 WHEELS = HERE / "wheels"
-#: The Python of the runtime the manifest names (org.kde.Platform 6.8: freedesktop 24.08).
+#: The Python and glibc of the runtime the manifest names (org.kde.Platform 6.8 is built on the
+#: freedesktop 24.08 SDK: Python 3.12, glibc 2.40). PySide6 6.10+ wheels need glibc 2.34 or newer.
 RUNTIME_PYTHON = "3.12"
+RUNTIME_GLIBC_MINOR = 40
 
 
 def build_pins() -> str:
@@ -50,7 +52,10 @@ def main(argv: list[str]) -> int:
                     *(sys.executable, "-m", "pip", "download", "--require-hashes", "--no-deps"),
                     *("--only-binary", ":all:", "--python-version", args.python),
                     *("--implementation", "cp", "--abi", abi, "--abi", "abi3", "--abi", "none"),
-                    *(f"--platform=manylinux_2_{minor}_{args.arch}" for minor in (28, 17)),
+                    *(
+                        f"--platform=manylinux_2_{minor}_{args.arch}"
+                        for minor in range(RUNTIME_GLIBC_MINOR, 16, -1)
+                    ),
                     f"--platform=manylinux2014_{args.arch}",
                     "--platform=any",
                     *("-d", str(WHEELS), "-r", str(requirements)),
