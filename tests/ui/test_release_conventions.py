@@ -199,3 +199,22 @@ def test_ctrl_c_closes_the_window_cleanly(tmp_path: Path) -> None:
     assert process.returncode == app_module.INTERRUPTED_EXIT, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert "Interrupted: closing the window." in err
+
+
+# --- the windowed entry point -----------------------------------------------------------------
+
+
+def test_gui_entry_point_opens_the_window_with_its_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    opened: list[tuple[bool, str | None]] = []
+    monkeypatch.setattr(app_module, "run_app", lambda demo, profile: opened.append((demo, profile)))
+    monkeypatch.setattr(sys, "argv", ["halo-paylink-gui", "--demo", "--profile", "acme"])
+    main_module = importlib.import_module("halo_paylink.__main__")
+    main_module.gui_main()
+    assert opened == [(True, "acme")]
+    monkeypatch.setattr(sys, "argv", ["halo-paylink-gui", "backfill"])
+    with pytest.raises(SystemExit):  # the window's options only: no subcommands
+        main_module.gui_main()
