@@ -3,10 +3,12 @@
 
     python3 dev.py demo      set up .venv if needed, open the app on the built-in Halo sandbox
     python3 dev.py test      set up .venv if needed, run lint, type checks and the whole test suite
+                             (`python3 dev.py test -m "not slow"` skips the slow tests)
     python3 dev.py app ...   set up .venv if needed, run `halo-paylink ...` with any arguments
 
-The virtual environment lives in `.venv` next to this file and is rebuilt only when
-`pyproject.toml` changes (a hash of it is stored in `.venv/.halo-paylink-stamp`).
+The virtual environment lives in `.venv` next to this file, holds the app (editable) with its
+`test` and `dev` extras (pytest and friends; ruff, mypy, radon), and is brought up to date only
+when `pyproject.toml` changes (a hash of it is stored in `.venv/.halo-paylink-stamp`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def venv_bin(name: str) -> Path:
 
 
 def ensure_venv() -> None:
-    """Create `.venv` and install the project with its test extras, once per pyproject change."""
+    """Create `.venv` and install the project with its test and dev extras, once per pyproject
+    change."""
     if sys.version_info < MIN_PYTHON:
         sys.exit(
             f"Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer is needed; "
@@ -46,7 +49,7 @@ def ensure_venv() -> None:
     print("Installing Halo PayLink Assistant and its test tools into .venv ...", flush=True)
     pip = [str(venv_bin("python")), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[test,dev]"], check=True)
     STAMP.write_text(wanted)
 
 

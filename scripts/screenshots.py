@@ -131,11 +131,12 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     import qasync
-    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtCore import Qt
 
     from halo_paylink.sandbox import Sandbox, SandboxConfig
     from halo_paylink.ui import app as app_module
     from halo_paylink.ui.context import DemoInfo
+    from halo_paylink.ui.theme import palette_for
 
     qapp = app_module.make_application()
     loop = qasync.QEventLoop(qapp)
@@ -153,35 +154,8 @@ def main() -> int:
 
     def dark(on: bool) -> None:
         """Stand in for a desktop in dark mode (the offscreen platform has no theme of its own):
-        the app only uses palette roles, so a dark palette is all it takes."""
-        if not on:
-            qapp.setPalette(light)
-            return
-        palette = QPalette()
-        roles = {
-            QPalette.ColorRole.Window: "#2d2f33",
-            QPalette.ColorRole.WindowText: "#e6e6e6",
-            QPalette.ColorRole.Base: "#1f2124",
-            QPalette.ColorRole.AlternateBase: "#26282c",
-            QPalette.ColorRole.Text: "#e6e6e6",
-            QPalette.ColorRole.Button: "#3a3d42",
-            QPalette.ColorRole.ButtonText: "#e6e6e6",
-            QPalette.ColorRole.Highlight: "#3d7bd9",
-            QPalette.ColorRole.HighlightedText: "#ffffff",
-            QPalette.ColorRole.ToolTipBase: "#4a4030",
-            QPalette.ColorRole.ToolTipText: "#f0f0f0",
-            QPalette.ColorRole.PlaceholderText: "#8a8a8a",
-            QPalette.ColorRole.Link: "#7fb0ff",
-        }
-        for role, colour in roles.items():
-            palette.setColor(role, QColor(colour))
-        for role in (
-            QPalette.ColorRole.WindowText,
-            QPalette.ColorRole.Text,
-            QPalette.ColorRole.ButtonText,
-        ):
-            palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#777777"))
-        qapp.setPalette(palette)
+        the app's own dark palette, as `ui.theme.SchemeFollower` applies it."""
+        qapp.setPalette(palette_for(Qt.ColorScheme.Dark) if on else light)
 
     async def run() -> None:
         try:

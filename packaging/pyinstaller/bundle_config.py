@@ -12,6 +12,11 @@ BUNDLE_NAME = "halo-paylink"
 #: (a windowed .exe has no stdout). On Linux and macOS the one executable does both.
 WINDOWS_CLI_NAME = "halo-paylink-cli"
 
+#: Linux: system libraries the bundle carries although PyInstaller leaves them to the system by
+#: default. libwayland-cursor.so.0 is missing on many desktops (it is not part of the graphics
+#: stack), and Qt's Wayland platform plugin cannot load without it.
+BUNDLED_SYSTEM_LIBRARIES: tuple[str, ...] = ("libwayland-cursor.so.0",)
+
 #: Qt modules the app does not use. Leaving them out keeps the bundle small; a test fails when
 #: app code imports one of them, so add a module back here before using it.
 EXCLUDED_QT_MODULES: tuple[str, ...] = (

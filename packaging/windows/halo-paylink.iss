@@ -10,8 +10,10 @@
 
 #define AppName "Halo PayLink Assistant"
 ; The reverse-DNS id used everywhere (halo_paylink.APP_ID): also the taskbar AppUserModelID.
-#define AppIdRdns "com.benjipays.HaloPayLinkAssistant"
-#define AppPublisher "Benji Pays"
+#define AppIdRdns "io.github.halopaylink.HaloPayLinkAssistant"
+; Who publishes it (halo_paylink.PUBLISHER), and where (halo_paylink.HOMEPAGE).
+#define AppPublisher "Halo PayLink Assistant contributors"
+#define AppURL "https://github.com/halopaylink/halo-paylink"
 #define AppExeName "halo-paylink.exe"
 #define CliExeName "halo-paylink-cli.exe"
 #ifndef AppVersion
@@ -20,16 +22,23 @@
 #define Root AddBackslash(SourcePath) + "..\.."
 
 [Setup]
-; A fixed GUID (uuid5 of the app id): never change it, or upgrades install side by side.
-AppId={{71177cb7-9133-5a62-a0bc-42cf47a93984}
+; A fixed GUID, uuid5(NAMESPACE_DNS, app id): never change it after the first release, or
+; upgrades install side by side (tests/unit/test_packaging.py recomputes it).
+AppId={{da6ac2c1-2f6b-5a4f-86c5-037d3aa6d9ba}
 AppName={#AppName}
 AppVersion={#AppVersion}
 AppVerName={#AppName} {#AppVersion}
 AppPublisher={#AppPublisher}
+AppPublisherURL={#AppURL}
+AppSupportURL={#AppURL}/issues
+AppUpdatesURL={#AppURL}/releases
+AppCopyright=© {#AppPublisher}. MIT licence.
+LicenseFile={#Root}\LICENSE
 DefaultDirName={autopf}\{#AppName}
 DefaultGroupName={#AppName}
 DisableProgramGroupPage=yes
-; Installs per user without admin rights by default; the dialog offers "for all users".
+; Installs per user without admin rights by default ({autopf} is then
+; %LOCALAPPDATA%\Programs); the dialog offers "for all users" (Program Files, needs admin).
 PrivilegesRequired=lowest
 PrivilegesRequiredOverridesAllowed=dialog
 ArchitecturesAllowed=x64compatible
@@ -44,6 +53,12 @@ Compression=lzma2/max
 SolidCompression=yes
 WizardStyle=modern
 CloseApplications=yes
+#ifdef Sign
+; iscc "/Ssigntool=signtool sign /fd sha256 /tr <timestamp URL> /td sha256 /n <certificate subject> $f" /DSign ...
+; signs the setup and the uninstaller; the two .exe files are signed before (packaging\README.md).
+SignTool=signtool
+SignedUninstaller=yes
+#endif
 
 [Languages]
 Name: "english"; MessagesFile: "compiler:Default.isl"
@@ -52,6 +67,7 @@ Name: "english"; MessagesFile: "compiler:Default.isl"
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"; Flags: unchecked
 
 [Files]
+; The bundle folder holds LICENSE, THIRD_PARTY_NOTICES.md and LICENSES\ at its top.
 Source: "{#Root}\dist\halo-paylink\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [Icons]

@@ -63,3 +63,29 @@ def svg_icon_path() -> Path | None:
     """Return the path of the scalable (SVG) application icon, or None when it is missing."""
     path = resources_dir() / "icons" / f"{APP_ID}.svg"
     return path if path.is_file() else None
+
+
+#: The licence files shipped with every artefact, in the order the About dialog shows them.
+LEGAL_FILES: tuple[str, ...] = ("LICENSE", "THIRD_PARTY_NOTICES.md")
+
+_DISTRIBUTION = "halo-paylink"
+
+
+def legal_text(name: str) -> str | None:
+    """The text of one of `LEGAL_FILES`, or None when this install lacks it.
+
+    A source checkout (run from `src/`, or installed editable) reads the repository's own file,
+    so an edit shows at once; an installed wheel and a PyInstaller bundle (which copies the
+    package's metadata) read the copy in the distribution's `licenses/` metadata folder.
+    Blocking file I/O, small.
+    """
+    from importlib import metadata
+
+    checkout = Path(__file__).resolve().parents[2]
+    path = checkout / name
+    if (checkout / "pyproject.toml").is_file() and path.is_file():
+        return path.read_text(encoding="utf-8")
+    try:
+        return metadata.distribution(_DISTRIBUTION).read_text(f"licenses/{name}")
+    except metadata.PackageNotFoundError:
+        return None

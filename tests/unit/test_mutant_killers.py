@@ -134,7 +134,7 @@ def _expected_cell(value: Any) -> str:
 
 
 def _read_back(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.reader(handle))
 
 

@@ -349,20 +349,36 @@ def _fake_unpacked_tarball(folder: Path) -> None:
         f"share/metainfo/{APP_ID}.metainfo.xml": METAINFO,
         f"share/icons/hicolor/48x48/apps/{APP_ID}.png": PACKAGE_ICONS / f"{APP_ID}-48.png",
         "install.sh": PACKAGING / "linux" / "install.sh",
+        "LICENSE": ROOT / "LICENSE",
+        "THIRD_PARTY_NOTICES.md": ROOT / "THIRD_PARTY_NOTICES.md",
     }.items():
         (folder / target).parent.mkdir(parents=True, exist_ok=True)
         (folder / target).write_bytes(source.read_bytes())
 
 
+def _install_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"PREFIX", "XDG_DATA_HOME"}}
+    return dict(env, PATH="/usr/bin:/bin", **extra)
+
+
+def _installed_files(folder: Path) -> set[str]:
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if (p.is_file() or p.is_symlink()) and p.name != "mimeinfo.cache"
+    }
+
+
 def test_install_script_installs_and_uninstalls(tmp_path: Path) -> None:
     unpacked, prefix = tmp_path / "halo paylink-0.1.0", tmp_path / "pre fix"
     _fake_unpacked_tarball(unpacked)
-    env = dict(os.environ, PREFIX=str(prefix), PATH="/usr/bin:/bin")
+    env = _install_env(PREFIX=str(prefix))
     install = ["sh", str(unpacked / "install.sh")]
     subprocess.run(install, env=env, check=True, capture_output=True)
 
     libdir = prefix / "lib" / "halo-paylink"
     assert (libdir / "_internal" / "lib.so").read_bytes() == b"lib"
+    assert (libdir / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes()
     assert (prefix / "bin" / "halo-paylink").resolve() == (libdir / "halo-paylink").resolve()
     desktop = (prefix / "share" / "applications" / f"{APP_ID}.desktop").read_text()
     assert f'Exec="{libdir}/halo-paylink"\n' in desktop
@@ -372,8 +388,32 @@ def test_install_script_installs_and_uninstalls(tmp_path: Path) -> None:
     assert (prefix / "share" / "icons" / "hicolor" / "48x48" / "apps" / f"{APP_ID}.png").is_file()
 
     subprocess.run([*install, "--uninstall"], env=env, check=True, capture_output=True)
-    left = {p.name for p in prefix.rglob("*") if p.is_file() or p.is_symlink()}
-    assert left <= {"mimeinfo.cache"}  # update-desktop-database's index, when that tool exists
+    assert not _installed_files(prefix)
+
+
+def test_install_script_follows_xdg_and_leaves_an_uninstaller(tmp_path: Path) -> None:
+    unpacked, home, data = tmp_path / "unpacked", tmp_path / "home", tmp_path / "it's data"
+    _fake_unpacked_tarball(unpacked)
+    home.mkdir()
+    env = _install_env(HOME=str(home), XDG_DATA_HOME=str(data))
+    subprocess.run(["sh", str(unpacked / "install.sh")], env=env, check=True, capture_output=True)
+
+    libdir = home / ".local" / "lib" / "halo-paylink"
+    assert (data / "applications" / f"{APP_ID}.desktop").is_file()
+    assert (data / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
+    assert (data / "icons" / "hicolor" / "48x48" / "apps" / f"{APP_ID}.png").is_file()
+    assert not (home / ".local" / "share").exists()  # XDG_DATA_HOME, not the default
+    assert (home / ".local" / "bin" / "halo-paylink").resolve() == libdir / "halo-paylink"
+    uninstaller = libdir / "uninstall.sh"
+    assert uninstaller.stat().st_mode & 0o111
+
+    # The tarball is gone by now; the uninstaller needs nothing from it, nor the environment.
+    subprocess.run(["rm", "-rf", str(unpacked)], check=True)
+    done = subprocess.run(
+        [str(uninstaller)], env=_install_env(), check=True, capture_output=True, text=True
+    )
+    assert "Removed Halo PayLink Assistant" in done.stdout
+    assert not _installed_files(data) and not _installed_files(home)
 
 
 def test_tarball_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -396,6 +436,8 @@ def test_tarball_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         f"share/metainfo/{APP_ID}.metainfo.xml",
         *(f"share/icons/hicolor/{s}x{s}/apps/{APP_ID}.png" for s in SIZES),
         f"share/icons/hicolor/scalable/apps/{APP_ID}.svg",
+        "LICENSE",
+        "THIRD_PARTY_NOTICES.md",
     ):
         assert f"{top}/{name}" in members, name
     assert {(m.uid, m.gid, m.uname) for m in members.values()} == {(0, 0, "")}
@@ -477,3 +519,69 @@ def test_smoke_harness_kills_a_hanging_app(smoke: ModuleType, tmp_path: Path) ->
     report = _run_fake(smoke, tmp_path, "hang", timeout=2.0)
     assert report.steps[-1].returncode is None
     assert any("still running after 2 s" in p for p in report.problems), report.problems
+
+
+# --- the bundle check build.py runs after PyInstaller -----------------------------------------
+
+
+def _fake_bundle(folder: Path) -> Path:
+    """A bundle folder with everything `check_bundle` wants and nothing it refuses."""
+    internal = folder / "_internal"
+    licences = internal / f"halo_paylink-{halo_paylink.__version__}.dist-info" / "licenses"
+    licences.mkdir(parents=True)
+    for name in ("LICENSE", "THIRD_PARTY_NOTICES.md"):
+        (folder / name).write_bytes((ROOT / name).read_bytes())
+        (licences / name).write_bytes((ROOT / name).read_bytes())
+    (folder / "LICENSES").mkdir()
+    for text in (ROOT / "LICENSES").glob("*.txt"):
+        (folder / "LICENSES" / text.name).write_bytes(text.read_bytes())
+    (internal / "libreal.so.1").write_bytes(b"lib")
+    (internal / "libwayland-cursor.so.0").write_bytes(b"lib")
+    (internal / "libreal.so").symlink_to("libreal.so.1")
+    return folder
+
+
+def test_bundle_check_passes_a_complete_bundle(tmp_path: Path) -> None:
+    build = load_script("halo_paylink_build", PACKAGING / "build.py")
+    assert build.check_bundle(_fake_bundle(tmp_path / "bundle")) == []
+
+
+def test_bundle_check_finds_missing_legal_files_and_dangling_links(tmp_path: Path) -> None:
+    build = load_script("halo_paylink_build", PACKAGING / "build.py")
+    bundle = _fake_bundle(tmp_path / "bundle")
+    (bundle / "THIRD_PARTY_NOTICES.md").unlink()
+    (bundle / "LICENSE").write_text("something else")
+    next(bundle.glob("_internal/*.dist-info/licenses/LICENSE")).unlink()
+    (bundle / "LICENSES" / "LGPL-3.0-only.txt").unlink()
+    (bundle / "_internal" / "libwayland-cursor.so.0").unlink()
+    (bundle / "_internal" / "libQt6Network.so.6").symlink_to("PySide6/Qt/lib/libQt6Network.so.6")
+    (bundle / "_internal" / "outside").symlink_to(tmp_path)
+    problems = build.check_bundle(bundle)
+    assert problems == [
+        "LICENSE in the bundle differs from the repository's",
+        "LICENSE is not in the bundled metadata (the About dialog reads it)",
+        "THIRD_PARTY_NOTICES.md is missing at the top of the bundle",
+        "LICENSES/LGPL-3.0-only.txt is missing from the bundle",
+        "libwayland-cursor.so.0 is not in the bundle",
+        "dangling symlink: _internal/libQt6Network.so.6",
+        "dangling symlink: _internal/outside",
+    ]
+    assert build.remove_dangling_symlinks(bundle) == [
+        "_internal/libQt6Network.so.6",
+        "_internal/outside",
+    ]
+    assert (bundle / "_internal" / "libreal.so").is_symlink()  # a good link stays
+
+
+BUILT_BUNDLE = ROOT / "dist" / "halo-paylink"
+
+
+@pytest.mark.skipif(
+    not (BUILT_BUNDLE / "halo-paylink").is_file(), reason="no bundle (python3 packaging/build.py)"
+)
+def test_the_built_bundle_passes_the_check() -> None:
+    """CI builds the bundle before the test suite; this repeats its check over the real folder."""
+    build = load_script("halo_paylink_build", PACKAGING / "build.py")
+    assert build.check_bundle(BUILT_BUNDLE) == []
+    wayland = list((BUILT_BUNDLE / "_internal").rglob("libwayland-cursor.so.0"))
+    assert wayland, "no libwayland-cursor.so.0 in the bundle (apt-get install libwayland-cursor0)"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from halo_paylink import __version__
+from halo_paylink.cli.terminal import make_output_safe
 
 if TYPE_CHECKING:
     from halo_paylink.storage.paths import AppPaths
@@ -50,6 +51,7 @@ def build_parser(modules: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    make_output_safe()
     args_list = list(sys.argv[1:] if argv is None else argv)
     named = next((a for a in args_list if a in SUBCOMMANDS), None)
     if named is not None:

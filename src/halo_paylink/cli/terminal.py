@@ -8,10 +8,16 @@ DEL, bidi embeddings, overrides, isolates and marks, other invisible format char
 surrogates (undecodable bytes, which would also make `print` raise). `safe_json` does the same
 inside a JSON document, as JSON escapes, so the document still parses to the same values. `say`
 is `print` with `safe` applied. Pure and thread-safe.
+
+`make_output_safe` keeps the streams themselves from failing on a character their encoding
+lacks: without it a client named "Dvořák" ends the run with UnicodeEncodeError on a Windows
+console in code page 1252, or when `--json > out.json` writes in the locale's encoding.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import re
 import sys
@@ -82,3 +88,27 @@ def say_json(data: Any, *, file: TextIO | None = None, flush: bool = False) -> N
 def say(*parts: object, file: TextIO | None = None, flush: bool = False) -> None:
     """`print(*parts)` with `safe` applied to each part (stdout unless `file`)."""
     print(*(safe(p) for p in parts), file=file or sys.stdout, flush=flush)
+
+
+def make_output_safe(*streams: TextIO | None) -> None:
+    """Let stdout and stderr (or `streams`) print any text without raising.
+
+    A file or a pipe is switched to UTF-8, whatever the locale says, so `--json > out.json` is a
+    valid JSON file and a CSV-minded tool sees the real names. A terminal keeps its encoding
+    (Windows' console already takes every character; a terminal set to a legacy code page shows
+    what it can) and prints a character it cannot show as a backslash escape instead of raising.
+    Streams that are not text files (None under pythonw, a test's capture) are left alone.
+    Call once at start-up, before the first output.
+    """
+    for stream in streams or (sys.stdout, sys.stderr):
+        if not isinstance(stream, io.TextIOWrapper):
+            continue
+        try:
+            tty = stream.isatty()
+            utf8 = codecs.lookup(stream.encoding).name == "utf-8"
+        except (LookupError, ValueError):  # unknown codec name, or a closed stream
+            continue
+        if tty or utf8:
+            stream.reconfigure(errors="backslashreplace")
+        else:
+            stream.reconfigure(encoding="utf-8", errors="backslashreplace")

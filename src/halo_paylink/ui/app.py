@@ -1,12 +1,14 @@
 """Start the window: QApplication, the qasync loop, the crash dialog, the stores, the demo sandbox.
 
-`run_app` is what `halo-paylink` (without a subcommand) calls. Only what the first page needs is
-imported before it paints; httpx, the Halo client, the sandbox (unless `--demo`) and the backfill
-load when a later page first uses them.
+`run_app` is what `halo-paylink` (without a subcommand) and `halo-paylink-gui` call. Only what
+the first page needs is imported before it paints; httpx, the Halo client, the sandbox (unless
+`--demo`) and the backfill load when a later page first uses them.
 
 Shutdown order (all on the GUI thread): the window closes (asking first, and stopping a running
 backfill cleanly) -> every task is cancelled and awaited -> the HTTP client is closed -> the loop
-stops -> the demo sandbox stops. Nothing async runs after that.
+stops -> the demo sandbox stops. Nothing async runs after that. Ctrl-C in the terminal that
+started the window takes the same path (a running backfill stops cleanly, nothing is asked) and the
+process exits with 130, the shell's code for an interrupt; a second Ctrl-C ends it at once.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import shutil
+import signal
+import socket
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +41,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: exit status after Ctrl-C (128 + SIGINT), as shells report an interrupted program
+INTERRUPTED_EXIT = 130
+
 
 def app_icon() -> QIcon | None:
     """The app icon with every bundled size (see `halo_paylink.resources`); None when absent."""
@@ -51,10 +60,36 @@ def app_icon() -> QIcon | None:
     return None if icon.isNull() else icon
 
 
+def set_windows_app_user_model_id(app_id: str = APP_ID, platform: str | None = None) -> bool:
+    """Windows: give this process the app's AppUserModelID; True when Windows accepted it.
+
+    The taskbar groups windows, pins them and finds their Start-menu shortcut by this id; a
+    Python process otherwise gets python.exe's. It must be set before the first window shows,
+    and it matches the id the installer puts on its shortcuts. Elsewhere it does nothing.
+    """
+    if (platform or sys.platform) != "win32":
+        return False
+    import ctypes
+
+    windll: Any = getattr(ctypes, "windll", None)
+    try:
+        result = windll.shell32.SetCurrentProcessExplicitAppUserModelID(app_id)
+    except (AttributeError, OSError) as error:  # very old Windows, or a stripped-down one
+        log.warning("could not set the AppUserModelID: %s", error)
+        return False
+    return bool(result == 0)  # S_OK
+
+
 def make_application() -> QApplication:
-    """The QApplication with names, desktop file name and icon set (reuses an existing one)."""
+    """The QApplication with names, desktop file name, icon and colour scheme set.
+
+    Reuses an existing QApplication. On Windows it also sets the process's AppUserModelID.
+    """
     from PySide6.QtWidgets import QApplication
 
+    from halo_paylink.ui.theme import SchemeFollower
+
+    set_windows_app_user_model_id()
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         app = QApplication(sys.argv[:1])
@@ -62,6 +97,8 @@ def make_application() -> QApplication:
     app.setApplicationDisplayName(APP_NAME)
     app.setOrganizationName("halo-paylink")
     app.setDesktopFileName(APP_ID)
+    if app.findChild(SchemeFollower) is None:
+        SchemeFollower(app)  # owned by the app: light or dark with the desktop
     app.setQuitOnLastWindowClosed(False)  # we quit after the async clean-up, not before
     icon = app_icon()
     if icon is not None:
@@ -215,6 +252,55 @@ def gui_loop(
         asyncio.set_event_loop(None)
 
 
+def _drain(reader: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while reader.recv(64):
+            pass
+
+
+@contextlib.contextmanager
+def ctrl_c_closes(close: Callable[[], None]) -> Iterator[Callable[[], bool]]:
+    """While inside, Ctrl-C (SIGINT) calls `close` once, on the GUI loop; yields "was there one?".
+
+    Qt's loop waits in C++, where Python's signal handlers never get a turn, so the signal also
+    writes a byte to a socket a QSocketNotifier watches: that wakes the loop, Python runs the
+    handler, and the handler leaves the real work to a zero-delay timer (Qt calls are not safe in
+    the middle of whatever Python code the signal interrupted). A second Ctrl-C exits at once
+    with `INTERRUPTED_EXIT`. Main thread only; elsewhere signals cannot be handled and this does
+    nothing.
+    """
+    from PySide6.QtCore import QSocketNotifier, QTimer
+
+    seen: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if seen:
+            print("Interrupted again: quitting at once.", file=sys.stderr, flush=True)
+            os._exit(INTERRUPTED_EXIT)
+        seen.append(True)
+        print("Interrupted: closing the window.", file=sys.stderr, flush=True)
+        QTimer.singleShot(0, close)
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
+    notifier.activated.connect(lambda *_: _drain(reader))
+    old_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    old_handler = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(seen)
+    finally:
+        signal.signal(signal.SIGINT, old_handler)
+        signal.set_wakeup_fd(old_fd)
+        notifier.setEnabled(False)
+        reader.close()
+        writer.close()
+
+
 def run_app(demo: bool, profile: str | None) -> int:
     """Open the assistant window and run until it is closed; returns the process exit code.
 
@@ -222,8 +308,16 @@ def run_app(demo: bool, profile: str | None) -> int:
         demo: start the built-in sandbox in-process on loopback and open the window on it, with
             a visible Demo marker and the demo credentials prefilled; the sandbox stops on quit.
         profile: preselect this saved profile on the first page.
+
+    Returns 0 when the window was closed, `INTERRUPTED_EXIT` after Ctrl-C in the terminal.
     """
-    import os
+    try:
+        return _run_app(demo, profile)
+    except KeyboardInterrupt:  # Ctrl-C before the window's own handler was in place
+        return INTERRUPTED_EXIT
+
+
+def _run_app(demo: bool, profile: str | None) -> int:
     import time
 
     problem = missing_display(os.environ)
@@ -245,8 +339,13 @@ def run_app(demo: bool, profile: str | None) -> int:
     crash = CrashReporter(lambda: window_ref[0] if window_ref else None)
     sandbox: Sandbox | None = None
     demo_home: Path | None = None
+
+    def on_interrupt() -> None:
+        if window_ref:
+            window_ref[0].close_without_asking()
+
     try:
-        with gui_loop(app) as (loop, collector):
+        with gui_loop(app) as (loop, collector), ctrl_c_closes(on_interrupt) as interrupted:
             crash.install(loop)
             demo_info: DemoInfo | None = None
             if demo:
@@ -265,6 +364,8 @@ def run_app(demo: bool, profile: str | None) -> int:
             if os.environ.get(SMOKE_TEST_ENV) == "1":
                 quit_after_first_paint(window, started)
             window.show()
+            if interrupted():  # Ctrl-C while the window was being built
+                window.close_without_asking()
 
             async def main() -> None:
                 await closed
@@ -273,7 +374,7 @@ def run_app(demo: bool, profile: str | None) -> int:
 
             with loop:  # type: ignore[attr-defined]
                 loop.run_until_complete(main())
-        return 0
+        return INTERRUPTED_EXIT if interrupted() else 0
     finally:
         crash.uninstall()
         if sandbox is not None:

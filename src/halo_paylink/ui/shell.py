@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from halo_paylink import APP_NAME
 from halo_paylink.core.wizard import PageId, WizardFlow
+from halo_paylink.ui.about import about_button
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.widgets.common import Banner, BusyIndicator
@@ -191,6 +192,7 @@ class WizardWindow(QDialog):
         outer.addWidget(bottom_line)
         buttons = QHBoxLayout()
         buttons.setContentsMargins(12, 8, 12, 10)
+        buttons.addWidget(about_button(self))
         self.busy = BusyIndicator()
         buttons.addWidget(self.busy, 1)
         self.back_button = QPushButton("< &Back")
@@ -322,6 +324,11 @@ class WizardWindow(QDialog):
             self._closed_emitted = True
             # after this event returns the window is hidden; announce "closed" after that
             QTimer.singleShot(0, self, self.closed.emit)
+
+    def close_without_asking(self) -> None:
+        """Close as if the user had confirmed (Ctrl-C in the terminal): work stops cleanly first."""
+        self._close_confirmed = True
+        self.close()
 
     def _ask_before_close(self) -> None:
         if self._confirm is not None:

@@ -35,7 +35,7 @@ CATEGORY_REASON = {
 def _row_by_id(csv_path) -> dict[int, dict[str, str]]:
     import csv
 
-    with open(csv_path, encoding="utf-8") as handle:
+    with open(csv_path, encoding="utf-8-sig") as handle:
         return {int(r["invoice_id"]): r for r in csv.DictReader(handle)}
 
 

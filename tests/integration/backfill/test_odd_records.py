@@ -41,7 +41,7 @@ UNREADABLE = SkipReason.UNREADABLE.value
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 

@@ -21,7 +21,7 @@ HOSTILE = ['=HYPERLINK("https://evil.example","pay")', "+1+2", "-2+3", "@SUM(A1)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
 
 

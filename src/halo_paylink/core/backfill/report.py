@@ -60,7 +60,8 @@ class CsvReport:
         self.path = path
         self._temp = path.with_name(f".{path.name}.tmp")
         fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
-        self._handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        # UTF-8 with a BOM: Excel reads a CSV without one in the ANSI code page and garbles names.
+        self._handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
         chmod_quietly(self._temp, PRIVATE_FILE_MODE)
         self._writer = csv.writer(self._handle)
         self._writer.writerow(CSV_COLUMNS)
