@@ -5,11 +5,12 @@ Plain data and small helpers shared by `server.py`; nothing here touches the net
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from halo_paylink.halo import ratelimit
 
 #: The fixed, public demo secret (printed by `halo-paylink sandbox`; never a real credential).
 DEMO_CLIENT_SECRET = "demo-secret-not-for-production-0000"
@@ -87,31 +88,17 @@ def scope_allows(granted: Iterable[str], needed: str) -> bool:
     return bool(granted & BROAD_SCOPES) or needed in granted
 
 
-def parse_rate_limit(spec: str) -> tuple[int, float]:
-    """Parse "REQ/SECONDS" (e.g. "300/300") into (requests, window_seconds).
+def parse_rate_limit(spec: str) -> tuple[int, float] | None:
+    """Parse a `--rate-limit` value into (requests, window_seconds), or None for no limit.
+
+    The grammar is the client's, `halo_paylink.halo.ratelimit.parse_rate_limit`: "300/300",
+    "300/5m", "hosted" (300 per 5 minutes), "unlimited".
 
     Raises:
-        ValueError: with a message saying what is wrong, for the CLI to show.
+        ValueError: with a message saying what is wrong and what to type, for the CLI to show.
     """
-    text = spec.strip()
-    if text.lower() == "hosted":
-        return (300, 300.0)
-    parts = text.split("/")
-    if len(parts) != 2:
-        raise ValueError(f"'{spec}' is not REQUESTS/SECONDS, e.g. 300/300 (300 requests per 5 min)")
-    try:
-        requests = int(parts[0])
-    except ValueError:
-        raise ValueError(f"'{parts[0]}' is not a whole number of requests (in '{spec}')") from None
-    try:
-        seconds = float(parts[1])
-    except ValueError:
-        raise ValueError(f"'{parts[1]}' is not a number of seconds (in '{spec}')") from None
-    if requests < 1:
-        raise ValueError(f"the number of requests must be at least 1 (got {requests})")
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"the window must be a positive number of seconds (got {parts[1]})")
-    return (requests, seconds)
+    budget = ratelimit.parse_rate_limit(spec)
+    return None if budget is None else (budget.requests, budget.window_seconds)
 
 
 @dataclass
