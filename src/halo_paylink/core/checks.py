@@ -31,6 +31,7 @@ from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.discovery import discover
 from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.ratelimit import RateLimiter
+from halo_paylink.halo.scopes import scope_allows
 
 
 class CheckId(enum.Enum):
@@ -318,7 +319,7 @@ def _agent_row(
         {"edit:invoices"} if CheckId.EDIT_INVOICES in forbidden else set()
     )
     scopes_known = bool(granted)
-    if scopes_known and not (needed <= granted | {"all"}):
+    if scopes_known and not all(scope_allows(granted, scope) for scope in needed):
         return CheckResult(
             CheckId.AGENT_INVOICE_ACCESS,
             CheckState.SKIPPED,

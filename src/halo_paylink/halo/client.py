@@ -59,6 +59,7 @@ from halo_paylink.halo.ratelimit import (
     Sleep,
     check_rate_limit_budget,
 )
+from halo_paylink.halo.scopes import scope_allows
 from halo_paylink.redact import redact
 
 __all__ = ["HaloClient", "RequestStats"]
@@ -540,15 +541,12 @@ class HaloClient:
         if method == "POST" and mentions_posted and status in (400, 403, 409, 422):
             return HaloError(ErrorKind.EDIT_POSTED_FORBIDDEN, said, status=status)
         if status == 403:
-            if scope is not None and token.scopes:
-                satisfied = facts.SCOPES_IMPLYING.get(scope, frozenset({scope}))
-                if not satisfied & set(token.scopes):
-                    return HaloError(
-                        ErrorKind.MISSING_SCOPE,
-                        f"The token was granted {' '.join(token.scopes)}; this needs {scope}. "
-                        + said,
-                        status=status,
-                    )
+            if scope is not None and token.scopes and not scope_allows(token.scopes, scope):
+                return HaloError(
+                    ErrorKind.MISSING_SCOPE,
+                    f"The token was granted {' '.join(token.scopes)}; this needs {scope}. " + said,
+                    status=status,
+                )
             return HaloError(ErrorKind.FORBIDDEN, said, status=status)
         if status == 404:
             return HaloError(ErrorKind.NOT_FOUND, said, status=status)

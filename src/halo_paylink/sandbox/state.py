@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from halo_paylink.halo import ratelimit
+from halo_paylink.halo.scopes import scope_allows as scope_allows  # Halo's model, enforced here
 
 #: The fixed, public demo secret (printed by `halo-paylink sandbox`; never a real credential).
 DEMO_CLIENT_SECRET = "demo-secret-not-for-production-0000"
@@ -72,20 +72,7 @@ KNOWN_SCOPES: frozenset[str] = frozenset(
     | {f"edit:{area}" for area in _SCOPE_AREAS}
 )
 
-#: Scopes that cover every invoice request. `all:standard` is modelled as covering invoices (U).
-BROAD_SCOPES: frozenset[str] = frozenset({"all", "all:standard"})
-
 AGENT_ACCESS_LEVELS = ("none", "read", "edit")
-
-
-def scope_allows(granted: Iterable[str], needed: str) -> bool:
-    """True when the granted scopes cover `needed` (e.g. "read:invoices").
-
-    Modelled on Halo: `all` (and `all:standard`) cover everything here; `read:` and `edit:` are
-    separate grants, so `edit:invoices` alone does not allow reading (U, the strict choice).
-    """
-    granted = set(granted)
-    return bool(granted & BROAD_SCOPES) or needed in granted
 
 
 def parse_rate_limit(spec: str) -> tuple[int, float] | None:
