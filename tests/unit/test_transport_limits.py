@@ -49,6 +49,7 @@ from halo_paylink.halo.ratelimit import (
     RateLimiter,
     Wait,
 )
+from halo_paylink.halo.session import client_for
 from halo_paylink.redact import MASK, redact
 
 API = "https://acme.halopsa.com/api"
@@ -90,11 +91,11 @@ def mock() -> Iterator[respx.MockRouter]:
 def make_client(
     http: httpx.AsyncClient, clock: FakeClock, *, rand: float = 0.0, **kwargs: object
 ) -> HaloClient:
-    return HaloClient(
+    return client_for(
         http,
         ENDPOINTS,
         CREDS,
-        limiter=RateLimiter.unlimited(clock=clock, sleep=clock.sleep),
+        rate_limit="unlimited",
         clock=clock,
         sleep=clock.sleep,
         wall_clock=lambda: 1_700_000_000.0,

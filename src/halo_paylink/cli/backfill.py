@@ -76,7 +76,12 @@ def add_parser(subparsers: Any) -> None:
         help="continue an interrupted run (default: the latest)",
     )
     mode.add_argument("--undo", metavar="RUN_ID", help="restore the values a run replaced")
-    parser.add_argument("--rate-limit", metavar="REQ/SECONDS", help="e.g. 300/300")
+    parser.add_argument(
+        "--rate-limit",
+        metavar="REQ/SECONDS",
+        help="e.g. 300/300 or 300/5m, 'hosted' or 'unlimited' (default: the profile's, else "
+        "hosted Halo's budget for hosted Halo and none for self-hosted)",
+    )
     parser.add_argument(
         "--batch-size", type=int, default=facts.UPDATE_BATCH_SIZE, help=argparse.SUPPRESS
     )
@@ -279,9 +284,7 @@ async def _backfill(args: argparse.Namespace) -> int:
     from halo_paylink.core.backfill.lock import RunLockedError
     from halo_paylink.core.backfill.outcome import RunOutcome
     from halo_paylink.errors import HaloError
-    from halo_paylink.halo.client import HaloClient
-    from halo_paylink.halo.discovery import discover
-    from halo_paylink.halo.ratelimit import RateLimiter
+    from halo_paylink.halo.session import discover_client
     from halo_paylink.storage.paths import AppPaths
 
     paths = AppPaths.default()
@@ -303,15 +306,15 @@ async def _backfill(args: argparse.Namespace) -> int:
     async with open_connection(args, paths=paths) as (connection, http):
         settings = _settings(args, connection.profile) if mode in ("run", "plan") else None
         try:
-            spec = args.rate_limit or connection.rate_limit
-            limiter = RateLimiter.parse(spec) if spec else None
-        except ValueError as exc:
-            raise CliError("The rate limit cannot be used.", detail=str(exc)) from None
-        try:
-            endpoints = await discover(http, connection.address, tenant=connection.tenant)
+            client = await discover_client(
+                http,
+                connection.address,
+                connection.credentials,
+                tenant=connection.tenant,
+                rate_limit=connection.rate_limit,
+            )
         except HaloError as exc:
             raise CliError.from_halo(exc) from None
-        client = HaloClient(http, endpoints, connection.credentials, limiter=limiter)
         options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
         cancel = CancelToken()
         bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None

@@ -2,8 +2,9 @@
 
 `add_connection_arguments` adds the connection options; `resolve_connection` turns them (plus a
 saved profile, the environment and the keyring) into a typed `Connection`; `open_connection` also
-builds the HTTP client; `print_error` / `print_cli_error` explain a failure: the headline, what
-Halo (or the system) said, and the next step. Everything printed is redacted.
+builds the HTTP client, on which `halo.session` builds the Halo client; `print_error` /
+`print_cli_error` explain a failure: the headline, what Halo (or the system) said, and the next
+step. Everything printed is redacted.
 
 Where the client secret comes from, in order: the `HALO_CLIENT_SECRET` environment variable; the
 system keyring, for a saved profile that keeps its secret there; a hidden prompt, only when stdin
@@ -27,6 +28,7 @@ from halo_paylink.domain import SecretMode
 from halo_paylink.errors import ErrorCategory, ErrorKind, HaloError, detail_label
 from halo_paylink.halo.discovery import parse_address
 from halo_paylink.halo.models import Credentials
+from halo_paylink.halo.ratelimit import parse_rate_limit
 from halo_paylink.redact import redact, register_secret
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import Profile, ProfileStore
@@ -91,7 +93,9 @@ class Connection:
         credentials: client id and secret.
         ca_file: an extra CA certificate file to trust, or None.
         profile: the saved profile used, or None for `--url`.
-        rate_limit: a `RateLimiter.parse` spec from the profile, or None.
+        rate_limit: the rate-limit override in force (`--rate-limit` where the command has it,
+            else the profile's), already checked; None for `halo.ratelimit.choose_limiter`'s
+            default.
         secret_source: where the secret came from: "environment", "keyring" or "prompt".
     """
 
@@ -251,7 +255,8 @@ def resolve_connection(
         prompt: reads the secret without echo (default `getpass.getpass`).
 
     Raises:
-        CliError: bad or missing options, unknown profile, unreadable profiles, no secret.
+        CliError: bad or missing options, unknown profile, unreadable profiles, a rate limit that
+            cannot be read, no secret.
     """
     env = os.environ if environ is None else environ
     can_prompt = _stdin_is_terminal() if interactive is None else interactive
@@ -301,6 +306,12 @@ def resolve_connection(
         parse_address(address)
     except HaloError as exc:
         raise CliError.from_halo(exc, exit_code=USAGE_EXIT) from None
+    rate_limit = getattr(args, "rate_limit", None) or (profile.rate_limit if profile else None)
+    try:  # so is a rate limit that cannot be read
+        if rate_limit:
+            parse_rate_limit(rate_limit)
+    except ValueError as exc:
+        raise CliError("The rate limit cannot be used.", detail=str(exc)) from None
     secret, source = _secret(client_id, profile, secrets, env, can_prompt, prompt)
     register_secret(secret)  # from here on, logs and error texts mask it
     return Connection(
@@ -309,7 +320,7 @@ def resolve_connection(
         credentials=Credentials(client_id=client_id, client_secret=secret),
         ca_file=ca_file,
         profile=profile,
-        rate_limit=profile.rate_limit if profile else None,
+        rate_limit=rate_limit,
         secret_source=source,
     )
 

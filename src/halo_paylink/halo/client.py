@@ -58,6 +58,7 @@ from halo_paylink.halo.ratelimit import (
     RateLimiter,
     Sleep,
     check_rate_limit_budget,
+    choose_limiter,
 )
 from halo_paylink.halo.scopes import scope_allows
 from halo_paylink.redact import redact
@@ -117,7 +118,8 @@ class _Attempts:
 class HaloClient:
     """Typed access to the parts of Halo's API this app uses; runs on one event loop.
 
-    `limiter` defaults to `RateLimiter.hosted()` for Halo-hosted endpoints, else unlimited.
+    Build one with `halo.session.client_for` (or `discover_client`), which also applies a
+    rate-limit override; `limiter` defaults to `choose_limiter`'s choice for the endpoints.
     `clock`/`sleep` (monotonic) and `wall_clock` (Unix time, for Retry-After dates) are injectable;
     `max_retries` bounds the retries of each kind (429s; 5xx and transport failures); `scopes` are
     the scopes the token is requested for. `request_deadline` (seconds per request as a whole),
@@ -161,11 +163,7 @@ class HaloClient:
         self.endpoints = endpoints
         self.stats = RequestStats()
         if limiter is None:
-            limiter = (
-                RateLimiter.hosted(clock=clock, sleep=sleep)
-                if endpoints.hosted
-                else RateLimiter.unlimited(clock=clock, sleep=sleep)
-            )
+            limiter = choose_limiter(endpoints.hosted, clock=clock, sleep=sleep)
         self.limiter = limiter
         self._sleep = sleep
         self._wall_clock = wall_clock

@@ -336,6 +336,28 @@ class RateLimiter:
         slot.at = max(slot.at, self._clock())
 
 
+def choose_limiter(
+    hosted: bool,
+    override: str | None = None,
+    *,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> RateLimiter:
+    """The rate limiter for one Halo instance: the only place this is decided.
+
+    An override (a profile's rate limit or `--rate-limit`, in `parse_rate_limit`'s grammar) wins.
+    Without one, hosted Halo gets its published budget (`HOSTED_BUDGET`) and a self-hosted Halo
+    none, since its limits are its operator's; either way a 429 still holds every caller off
+    (`RateLimiter.hold_off`).
+
+    Raises:
+        ValueError: the override cannot be read (the message says what to type).
+    """
+    if override:
+        return RateLimiter.parse(override, clock=clock, sleep=sleep)
+    return RateLimiter.for_budget(HOSTED_BUDGET if hosted else None, clock=clock, sleep=sleep)
+
+
 def _duration_words(seconds: float) -> str:
     seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)
