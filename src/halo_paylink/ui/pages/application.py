@@ -1,8 +1,9 @@
 """Page 3: create the API application in Halo, paste its credentials, and Test what it may do.
 
-The Test button runs `core.checks.run_checks` on the GUI loop; each check is a row with an icon
-and a word for its state (never colour alone) and, when it failed, the fix. Next is enabled only
-when every row passed for the credentials and address now entered.
+The Test button runs `core.checks.run_checks` on the GUI loop against the endpoints the Connect
+page found (held in `state.connect`, never discovered again); each check is a row with an icon and
+a word for its state (never colour alone) and, when it failed, the fix. Next is enabled only when
+every row passed for the credentials and address now entered.
 """
 
 from __future__ import annotations
@@ -208,7 +209,10 @@ class ApplicationPage(BasePage):
         from halo_paylink.core.checks import run_checks
 
         app, connect = self.state.application, self.state.connect
-        if not app.can_test or self._handle is not None:
+        # The endpoints the Connect page found are the ones tested (and later used): nothing is
+        # discovered again here, so Test cannot pass against another address than Next uses.
+        endpoints = connect.endpoints if connect.complete else None
+        if not app.can_test or self._handle is not None or endpoints is None:
             return
         self.set_error(None)
         app.testing = True
@@ -218,9 +222,9 @@ class ApplicationPage(BasePage):
         self.set_busy("Testing the API application…")
         coro = run_checks(
             self.context.http(),
-            connect.address,
+            endpoints,
             self.context.credentials(),
-            tenant=connect.tenant.strip() or None,
+            rate_limit=self.context.rate_limit,
             on_update=self._row_updated,
         )
         self._handle = self.start(
