@@ -23,10 +23,17 @@ import asyncio
 import contextlib
 import signal
 import sys
-from typing import Any, TextIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TextIO
 
 from halo_paylink.cli.terminal import say, say_json
 from halo_paylink.core.backfill.outcome import Counts
+
+if TYPE_CHECKING:  # the modules themselves are imported when a command runs
+    from halo_paylink.core.backfill import BackfillSettings, CancelToken, Progress, RunResult
+    from halo_paylink.halo.client import HaloClient
+    from halo_paylink.storage.paths import AppPaths
+    from halo_paylink.storage.profiles import Profile
 
 DEFAULT_CONCURRENCY = 4
 #: Exit code when another run against the same Halo is running (try again once it has finished).
@@ -168,7 +175,7 @@ class ProgressBar:
         self.stream = stream
         self.drawn = False
 
-    def __call__(self, progress: Any) -> None:
+    def __call__(self, progress: Progress) -> None:
         width = 28
         fraction = progress.fraction
         if fraction is None:
@@ -180,7 +187,7 @@ class ProgressBar:
             pct = f"{fraction * 100:3.0f}%"
         total = "?" if progress.total is None else str(progress.total)
         eta = "" if progress.eta_seconds is None else f" eta {progress.eta_seconds:4.0f}s"
-        wait = getattr(progress, "wait_line", "")
+        wait = progress.wait_line
         if wait:
             eta = f" · {wait}"
         line = (
@@ -203,7 +210,7 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
-def _settings(args: argparse.Namespace, profile: Any) -> Any:
+def _settings(args: argparse.Namespace, profile: Profile | None) -> BackfillSettings:
     from halo_paylink.cli.common import CliError
     from halo_paylink.core.backfill import BackfillError, BackfillSettings
     from halo_paylink.domain import Numbering
@@ -250,7 +257,7 @@ def _check_run_id_argument(args: argparse.Namespace) -> None:
             )
 
 
-def _apply_run_profile(args: argparse.Namespace, paths: Any) -> None:
+def _apply_run_profile(args: argparse.Namespace, paths: AppPaths) -> None:
     """For --resume/--undo without connection flags: use the profile the run was made with."""
     if args.profile or args.url or args.client_id:
         return
@@ -270,31 +277,20 @@ def _apply_run_profile(args: argparse.Namespace, paths: Any) -> None:
             args.profile = header.profile
 
 
-async def _backfill(args: argparse.Namespace) -> int:
-    from halo_paylink.cli.common import CliError, open_connection
-    from halo_paylink.core.backfill import (
-        BackfillError,
-        CancelToken,
-        RunOptions,
-        plan_backfill,
-        resume_run,
-        run_backfill,
-        undo_run,
-    )
-    from halo_paylink.core.backfill.lock import RunLockedError
-    from halo_paylink.core.backfill.outcome import RunOutcome
-    from halo_paylink.errors import HaloError
-    from halo_paylink.halo.session import discover_client
-    from halo_paylink.storage.paths import AppPaths
+def _mode(args: argparse.Namespace) -> str:
+    """ "undo", "resume", "plan" (a dry run) or "run"."""
+    if args.undo:
+        return "undo"
+    if args.resume is not None:
+        return "resume"
+    return "plan" if args.dry_run else "run"
 
-    paths = AppPaths.default()
-    mode = (
-        "undo"
-        if args.undo
-        else "resume"
-        if args.resume is not None
-        else ("plan" if args.dry_run else "run")
-    )
+
+def _check_mode_arguments(args: argparse.Namespace, mode: str, paths: AppPaths) -> None:
+    """Refuse flags that do not go together (CliError); for --resume/--undo, use the run's
+    profile when no connection was given."""
+    from halo_paylink.cli.common import CliError
+
     if mode in ("undo", "resume"):
         if args.dry_run:
             raise CliError("--dry-run cannot be combined with --resume or --undo.")
@@ -303,6 +299,81 @@ async def _backfill(args: argparse.Namespace) -> int:
     if args.batch_size < 1 or args.concurrency < 1:
         raise CliError("--batch-size and --concurrency must be at least 1.")
 
+
+@contextlib.contextmanager
+def _cancelled_by_signals(cancel: CancelToken) -> Iterator[None]:
+    """Ctrl-C and SIGTERM cancel the run between batches while this is entered (where the loop
+    can handle signals)."""
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, cancel.cancel)
+        loop.add_signal_handler(signal.SIGTERM, cancel.cancel)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
+async def _run_mode(
+    mode: str,
+    args: argparse.Namespace,
+    client: HaloClient,
+    settings: BackfillSettings | None,
+    paths: AppPaths,
+    profile_name: str | None,
+) -> RunResult:
+    """Plan, run, resume or undo, with a progress bar on a terminal and a stop on Ctrl-C."""
+    from halo_paylink.core.backfill import (
+        CancelToken,
+        RunOptions,
+        plan_backfill,
+        resume_run,
+        run_backfill,
+        undo_run,
+    )
+
+    options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
+    cancel = CancelToken()
+    bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
+    with _cancelled_by_signals(cancel):
+        if mode == "resume":
+            return await resume_run(
+                client, paths, args.resume or None, options=options, on_progress=bar, cancel=cancel
+            )
+        if mode == "undo":
+            return await undo_run(
+                client, paths, args.undo, options=options, on_progress=bar, cancel=cancel
+            )
+        assert settings is not None
+        if mode == "plan":
+            return await plan_backfill(
+                client, settings, paths=paths, options=options, on_progress=bar, cancel=cancel
+            )
+        return await run_backfill(
+            client,
+            settings,
+            paths,
+            profile=profile_name,
+            options=options,
+            on_progress=bar,
+            cancel=cancel,
+        )
+
+
+async def _backfill(args: argparse.Namespace) -> int:
+    from halo_paylink.cli.common import CliError, open_connection
+    from halo_paylink.core.backfill import BackfillError
+    from halo_paylink.core.backfill.lock import RunLockedError
+    from halo_paylink.core.backfill.outcome import RunOutcome
+    from halo_paylink.errors import HaloError
+    from halo_paylink.halo.session import discover_client
+    from halo_paylink.storage.paths import AppPaths
+
+    paths = AppPaths.default()
+    mode = _mode(args)
+    _check_mode_arguments(args, mode, paths)
     async with open_connection(args, paths=paths) as (connection, http):
         settings = _settings(args, connection.profile) if mode in ("run", "plan") else None
         try:
@@ -315,44 +386,9 @@ async def _backfill(args: argparse.Namespace) -> int:
             )
         except HaloError as exc:
             raise CliError.from_halo(exc) from None
-        options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
-        cancel = CancelToken()
-        bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGINT, cancel.cancel)
-            loop.add_signal_handler(signal.SIGTERM, cancel.cancel)
         profile_name = connection.profile.name if connection.profile else None
         try:
-            if mode == "plan":
-                assert settings is not None
-                result = await plan_backfill(
-                    client, settings, paths=paths, options=options, on_progress=bar, cancel=cancel
-                )
-            elif mode == "run":
-                assert settings is not None
-                result = await run_backfill(
-                    client,
-                    settings,
-                    paths,
-                    profile=profile_name,
-                    options=options,
-                    on_progress=bar,
-                    cancel=cancel,
-                )
-            elif mode == "resume":
-                result = await resume_run(
-                    client,
-                    paths,
-                    args.resume or None,
-                    options=options,
-                    on_progress=bar,
-                    cancel=cancel,
-                )
-            else:
-                result = await undo_run(
-                    client, paths, args.undo, options=options, on_progress=bar, cancel=cancel
-                )
+            result = await _run_mode(mode, args, client, settings, paths, profile_name)
         except RunLockedError as exc:
             raise CliError(
                 str(exc), next_step="See `halo-paylink runs`.", exit_code=BUSY_EXIT
@@ -361,15 +397,11 @@ async def _backfill(args: argparse.Namespace) -> int:
             raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
         except HaloError as exc:  # the local pre-flight: a folder or disk problem, found first
             raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
-        finally:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signal.SIGINT)
-                loop.remove_signal_handler(signal.SIGTERM)
     _print_result(result, mode, args.json)
     return int(result.outcome.exit_code)
 
 
-def result_to_json(result: Any, mode: str) -> dict[str, Any]:
+def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
     data: dict[str, Any] = {
         "ok": result.outcome.success,
         "mode": mode,
@@ -410,7 +442,7 @@ def result_to_json(result: Any, mode: str) -> dict[str, Any]:
     return data
 
 
-def _print_result(result: Any, mode: str, json_mode: bool) -> None:
+def _print_result(result: RunResult, mode: str, json_mode: bool) -> None:
     if json_mode:
         say_json(result_to_json(result, mode))
         return
