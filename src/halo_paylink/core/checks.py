@@ -248,7 +248,18 @@ async def run_checks(
 
     agent_name = await _agent_name(client)
     forbidden: list[CheckId] = []
+    first_invoice_id = await _check_read(client, rows, forbidden)
+    await _check_edit(client, rows, forbidden, first_invoice_id)
+    rows.set(_agent_row(rows, forbidden, granted, agent_name))
+    return CheckReport(rows.results(), endpoints, agent_name)
 
+
+#: Refusals that may be the agent's rights rather than the application's scopes.
+_MAYBE_AGENT = (ErrorKind.FORBIDDEN, ErrorKind.AGENT_LACKS_INVOICE_PERMISSION)
+
+
+async def _check_read(client: HaloClient, rows: _Checklist, forbidden: list[CheckId]) -> int | None:
+    """READ_INVOICES: list one invoice; returns its id (None when there is none or it failed)."""
     rows.busy(CheckId.READ_INVOICES, "Reading one invoice…")
     first_invoice_id: int | None = None
     try:
@@ -269,11 +280,17 @@ async def run_checks(
             )
     except HaloError as error:
         rows.set(_failed(CheckId.READ_INVOICES, error, fix=_scope_fix("read:invoices", error)))
-        if error.kind in (ErrorKind.FORBIDDEN, ErrorKind.AGENT_LACKS_INVOICE_PERMISSION):
+        if error.kind in _MAYBE_AGENT:
             forbidden.append(CheckId.READ_INVOICES)
+    return first_invoice_id
 
+
+async def _check_edit(
+    client: HaloClient, rows: _Checklist, forbidden: list[CheckId], invoice_id: int | None
+) -> None:
+    """EDIT_INVOICES: a validate-only edit of `invoice_id`, which changes no data."""
     rows.busy(CheckId.EDIT_INVOICES, "Validating an invoice edit (nothing is saved)…")
-    if first_invoice_id is None:
+    if invoice_id is None:
         rows.set(
             CheckResult(
                 CheckId.EDIT_INVOICES,
@@ -284,24 +301,21 @@ async def run_checks(
                 "the permission will be confirmed by the first write.",
             )
         )
-    else:
-        try:
-            await client.validate_invoice_edit(first_invoice_id)
-            rows.set(
-                CheckResult(
-                    CheckId.EDIT_INVOICES,
-                    CheckState.PASS,
-                    message=f"Halo accepted a validate-only edit of invoice {first_invoice_id}.",
-                    note=facts.UNVERIFIED_NOTES["validate_only"],
-                )
+        return
+    try:
+        await client.validate_invoice_edit(invoice_id)
+        rows.set(
+            CheckResult(
+                CheckId.EDIT_INVOICES,
+                CheckState.PASS,
+                message=f"Halo accepted a validate-only edit of invoice {invoice_id}.",
+                note=facts.UNVERIFIED_NOTES["validate_only"],
             )
-        except HaloError as error:
-            rows.set(_failed(CheckId.EDIT_INVOICES, error, fix=_scope_fix("edit:invoices", error)))
-            if error.kind in (ErrorKind.FORBIDDEN, ErrorKind.AGENT_LACKS_INVOICE_PERMISSION):
-                forbidden.append(CheckId.EDIT_INVOICES)
-
-    rows.set(_agent_row(rows, forbidden, granted, agent_name))
-    return CheckReport(rows.results(), endpoints, agent_name)
+        )
+    except HaloError as error:
+        rows.set(_failed(CheckId.EDIT_INVOICES, error, fix=_scope_fix("edit:invoices", error)))
+        if error.kind in _MAYBE_AGENT:
+            forbidden.append(CheckId.EDIT_INVOICES)
 
 
 def _scope_fix(scope: str, error: HaloError) -> str:
