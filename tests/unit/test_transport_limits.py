@@ -46,7 +46,6 @@ from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.ratelimit import (
     HOLD_OFF_REASON,
     RATE_LIMIT_BUDGET_SECONDS,
-    RateLimiter,
     Wait,
 )
 from halo_paylink.halo.session import client_for
@@ -225,11 +224,11 @@ async def test_a_stalled_body_fails_at_the_deadline_as_a_timeout_and_is_retried(
         sleeps.append(seconds)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        client = HaloClient(
+        client = client_for(
             http,
             ENDPOINTS,
             CREDS,
-            limiter=RateLimiter.unlimited(sleep=no_sleep),
+            rate_limit="unlimited",
             sleep=no_sleep,
             max_retries=2,
             request_deadline=0.05,
@@ -430,7 +429,7 @@ async def test_cancelling_during_a_rate_limit_wait_takes_effect_at_once(
             started.set()
 
     async with httpx.AsyncClient() as http:
-        client = HaloClient(http, ENDPOINTS, CREDS, limiter=RateLimiter.unlimited())
+        client = client_for(http, ENDPOINTS, CREDS, rate_limit="unlimited")
         client.limiter.on_wait = on_wait
         task = asyncio.ensure_future(client.get_invoice(1))
         await started.wait()
