@@ -122,19 +122,17 @@ class SandboxProcess:
 
 
 async def _client(info: dict[str, Any], limiter: Any = None):  # type: ignore[no-untyped-def]
-    from halo_paylink.halo.client import HaloClient
-    from halo_paylink.halo.discovery import discover
     from halo_paylink.halo.http import make_http_client
     from halo_paylink.halo.models import Credentials
-    from halo_paylink.halo.ratelimit import RateLimiter
+    from halo_paylink.halo.session import discover_client
 
     http = make_http_client(timeout=60.0)
-    endpoints = await discover(http, info["url"])
-    client = HaloClient(
+    client = await discover_client(
         http,
-        endpoints,
+        info["url"],
         Credentials(info["client_id"], info["secret"]),
-        limiter=limiter or RateLimiter.unlimited(),
+        rate_limit="unlimited",
+        limiter=limiter,
     )
     return http, client
 

@@ -21,10 +21,10 @@ from halo_paylink.core.backfill import BackfillSettings, RunOptions, RunOutcome
 from halo_paylink.core.backfill.runner import resume_run, run_backfill
 from halo_paylink.domain import Numbering
 from halo_paylink.halo.client import HaloClient
-from halo_paylink.halo.discovery import discover
 from halo_paylink.halo.http import make_http_client
 from halo_paylink.halo.models import Credentials
 from halo_paylink.halo.ratelimit import RateLimiter
+from halo_paylink.halo.session import discover_client
 from halo_paylink.sandbox import Sandbox, SandboxConfig
 from halo_paylink.sandbox.seed import DEMO_BENJI_TEMPLATE
 from halo_paylink.storage.paths import AppPaths
@@ -88,10 +88,9 @@ def _modes() -> list[tuple[str, dict[str, Any], Callable[[Sandbox], None]]]:
 
 
 async def _client(http: Any, box: Sandbox, **limits: Any) -> HaloClient:
-    endpoints = await discover(http, box.url)
     credentials = Credentials(box.config.client_id, box.config.client_secret)
-    return HaloClient(
-        http, endpoints, credentials, limiter=RateLimiter.unlimited(), sleep=_quick, **limits
+    return await discover_client(
+        http, box.url, credentials, limiter=RateLimiter.unlimited(), sleep=_quick, **limits
     )
 
 

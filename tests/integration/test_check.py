@@ -237,3 +237,20 @@ def test_a_mistyped_address_is_reported_before_the_secret_is_asked_for(capsys):
     assert "Halo web address" in err
     assert "secret" not in err.lower()
     assert "Halo said" not in err  # our own finding, not Halo's words
+
+
+@pytest.mark.anyio
+async def test_endpoints_already_found_are_checked_without_discovering_again(sandbox):
+    from halo_paylink.halo.discovery import discover
+    from halo_paylink.sandbox.server import AUTHINFO
+
+    async with httpx.AsyncClient() as http:
+        endpoints = await discover(http, sandbox.url)
+        asked = sandbox.stats.count("GET", AUTHINFO)
+        report = await run_checks(
+            http,
+            endpoints,
+            Credentials(sandbox.config.client_id, sandbox.config.client_secret),
+        )
+    assert report.all_passed and report.endpoints is endpoints
+    assert sandbox.stats.count("GET", AUTHINFO) == asked == 1

@@ -18,12 +18,11 @@ import httpx
 import pytest
 
 from halo_paylink.errors import ErrorKind, HaloError
-from halo_paylink.halo import facts
+from halo_paylink.halo import facts, session
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.discovery import discover
 from halo_paylink.halo.http import make_http_client
 from halo_paylink.halo.models import Credentials, HaloEndpoints
-from halo_paylink.halo.ratelimit import RateLimiter
 from halo_paylink.sandbox.server import Sandbox, SandboxConfig
 
 LINK = "https://www.benjipays.com/portal/acme/pay/?InvoiceNumber=INV-1"
@@ -88,12 +87,12 @@ async def client_for(
     scopes: tuple[str, ...] = facts.REQUESTED_SCOPES,
     tenant: str | None = None,
 ) -> HaloClient:
-    endpoints = await discover(http, box.url, tenant=tenant)
-    return HaloClient(
+    return await session.discover_client(
         http,
-        endpoints,
+        box.url,
         credentials or creds(box),
-        limiter=RateLimiter.unlimited(clock=clock, sleep=clock.sleep),
+        tenant=tenant,
+        rate_limit="unlimited",
         clock=clock,
         sleep=clock.sleep,
         max_retries=max_retries,
@@ -124,7 +123,7 @@ async def test_discover_under_a_path_without_authinfo(
         assert endpoints.from_authinfo is False
         assert endpoints.web_url == box.url
         assert endpoints.web_url.endswith("/halo")
-        client = HaloClient(http, endpoints, creds(box), clock=clock, sleep=clock.sleep)
+        client = session.client_for(http, endpoints, creds(box), clock=clock, sleep=clock.sleep)
         pages = [p async for p in client.invoice_pages()]
         assert sum(len(p.invoices) for p in pages) == 3
     finally:
@@ -389,9 +388,8 @@ async def test_hosted_limiter_keeps_under_the_sandbox_budget(
     box = start(SandboxConfig(invoices=5, rate_limit=(5, 10.0)), clock)
     try:
         endpoints = await discover(http, box.url)
-        limiter = RateLimiter(5, 10.0, clock=clock, sleep=clock.sleep)
-        client = HaloClient(
-            http, endpoints, creds(box), limiter=limiter, clock=clock, sleep=clock.sleep
+        client = session.client_for(
+            http, endpoints, creds(box), rate_limit="5/10", clock=clock, sleep=clock.sleep
         )
         invoice_id = first_id(box)
         # Sequential on purpose: with a fake clock that jumps while a concurrent request is still
@@ -458,7 +456,7 @@ async def test_refused_when_nothing_listens(clock: SharedClock, http: httpx.Asyn
 async def test_timeout(sandbox: Sandbox, clock: SharedClock) -> None:
     async with make_http_client(timeout=0.2) as http:
         endpoints: HaloEndpoints = await discover(http, sandbox.url)
-        client = HaloClient(
+        client = session.client_for(
             http, endpoints, creds(sandbox), clock=clock, sleep=clock.sleep, max_retries=0
         )
         await client.token()

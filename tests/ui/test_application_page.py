@@ -148,3 +148,29 @@ def test_keyring_unavailable_says_why_and_disables_remember(
     type_credentials(qtbot, page, "demo-client", DEMO_CLIENT_SECRET)
     run_test(qtbot, window)
     assert window.next_button.isEnabled()
+
+
+def test_test_checks_the_endpoints_the_connect_page_found(
+    qtbot: Any, app_window: Any, sandbox: Any
+) -> None:
+    """Test must not discover again: it checks (and Next then uses) what the Connect page found."""
+    found = app_window.context.state.connect.endpoints
+    assert found is not None and found.from_authinfo and found.tenant == sandbox.config.tenant
+    # From now on, discovering the same address would answer differently: without authinfo the
+    # addresses are derived, and 127.0.0.1 names no tenant.
+    sandbox.config.authinfo = False
+    sent: list[Any] = []
+
+    async def record(request: Any) -> None:
+        sent.append(request)
+
+    app_window.context.http().event_hooks["request"].append(record)
+    page = app_window.current_page
+    type_credentials(qtbot, page, "demo-client", DEMO_CLIENT_SECRET)
+    rows = run_test(qtbot, app_window)
+    assert [r.state for r in rows] == [CheckRowState.PASS] * 5
+    assert not [r for r in sent if r.url.path.endswith("/authinfo")]
+    token_requests = [str(r.url) for r in sent if r.url.path.endswith("/token")]
+    assert token_requests == [found.token_url]
+    assert "?tenant=" in found.token_url
+    assert all(str(r.url).startswith(found.resource_url) for r in sent if "/api/" in str(r.url))

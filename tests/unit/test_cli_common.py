@@ -143,6 +143,58 @@ def test_env_wins_over_keyring_and_overrides_apply(paths: AppPaths, profiles: Pr
     assert conn.tenant == "other" and conn.ca_file == "mine.pem"
 
 
+def parse_with_rate_limit(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_connection_arguments(parser)
+    parser.add_argument("--rate-limit")  # as `backfill` has it
+    return parser.parse_args(list(argv))
+
+
+def test_rate_limit_flag_beats_the_profiles(paths: AppPaths, profiles: ProfileStore) -> None:
+    conn = resolve_connection(
+        parse_with_rate_limit("--profile", "acme", "--rate-limit", "10/1m"),
+        paths,
+        profiles,
+        environ={SECRET_ENV: "env-secret-123"},
+        interactive=False,
+        prompt=no_prompt,
+    )
+    assert conn.rate_limit == "10/1m"
+    conn = resolve_connection(
+        parse_with_rate_limit("--profile", "acme"),
+        paths,
+        profiles,
+        environ={SECRET_ENV: "env-secret-123"},
+        interactive=False,
+        prompt=no_prompt,
+    )
+    assert conn.rate_limit == "300/300"
+
+
+@pytest.mark.parametrize("where", ["flag", "profile"])
+def test_a_rate_limit_that_cannot_be_read_is_a_usage_error_before_the_secret(
+    paths: AppPaths, profiles: ProfileStore, where: str
+) -> None:
+    profiles.save(
+        Profile(name="odd", web_url="https://acme.halopsa.com", client_id="c", rate_limit="fast")
+    )
+    argv = ("--profile", "odd") if where == "profile" else ("--profile", "acme")
+    extra = ("--rate-limit", "fast") if where == "flag" else ()
+    with pytest.raises(CliError) as caught:
+        resolve_connection(
+            parse_with_rate_limit(*argv, *extra),
+            paths,
+            profiles,
+            BrokenStore(),  # never reached
+            environ={},
+            interactive=True,
+            prompt=no_prompt,
+        )
+    assert caught.value.headline == "The rate limit cannot be used."
+    assert "write REQUESTS/SECONDS" in caught.value.detail
+    assert caught.value.exit_code == 2
+
+
 def test_prompt_only_on_a_terminal(paths: AppPaths, profiles: ProfileStore) -> None:
     prompts: list[str] = []
 

@@ -18,6 +18,7 @@ from halo_paylink.halo import facts
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.ratelimit import RateLimiter
+from halo_paylink.halo.session import client_for
 
 API = "https://acme.halopsa.com/api"
 TOKEN_URL = "https://acme.halopsa.com/auth/token"
@@ -70,11 +71,12 @@ def make_client(
     limiter: RateLimiter | None = None,
     max_retries: int = 5,
 ) -> HaloClient:
-    return HaloClient(
+    return client_for(
         http,
         endpoints,
         CREDS,
-        limiter=limiter or RateLimiter.unlimited(clock=clock, sleep=clock.sleep),
+        rate_limit="unlimited",
+        limiter=limiter,
         clock=clock,
         sleep=clock.sleep,
         max_retries=max_retries,

@@ -30,18 +30,18 @@ from halo_paylink.core.backfill.report import CSV_COLUMNS, CsvReport
 from halo_paylink.errors import ErrorKind, HaloError, LocalError
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.models import Credentials, HaloEndpoints
-from halo_paylink.halo.ratelimit import RateLimiter
+from halo_paylink.halo.session import client_for
 from halo_paylink.storage.secrets import KEYRING_SERVICE, KeyringSecretStore, describe_backend
 
 CREDS = Credentials("client", "shh-secret-1")
 
 
 def make_client(http: httpx.AsyncClient, endpoints: HaloEndpoints, clock: FakeClock) -> HaloClient:
-    return HaloClient(
+    return client_for(
         http,
         endpoints,
         CREDS,
-        limiter=RateLimiter.unlimited(clock=clock, sleep=clock.sleep),
+        rate_limit="unlimited",
         clock=clock,
         sleep=clock.sleep,
         wall_clock=lambda: 1_700_000_000.0,

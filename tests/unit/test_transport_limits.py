@@ -46,9 +46,9 @@ from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.ratelimit import (
     HOLD_OFF_REASON,
     RATE_LIMIT_BUDGET_SECONDS,
-    RateLimiter,
     Wait,
 )
+from halo_paylink.halo.session import client_for
 from halo_paylink.redact import MASK, redact
 
 API = "https://acme.halopsa.com/api"
@@ -90,11 +90,11 @@ def mock() -> Iterator[respx.MockRouter]:
 def make_client(
     http: httpx.AsyncClient, clock: FakeClock, *, rand: float = 0.0, **kwargs: object
 ) -> HaloClient:
-    return HaloClient(
+    return client_for(
         http,
         ENDPOINTS,
         CREDS,
-        limiter=RateLimiter.unlimited(clock=clock, sleep=clock.sleep),
+        rate_limit="unlimited",
         clock=clock,
         sleep=clock.sleep,
         wall_clock=lambda: 1_700_000_000.0,
@@ -224,11 +224,11 @@ async def test_a_stalled_body_fails_at_the_deadline_as_a_timeout_and_is_retried(
         sleeps.append(seconds)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        client = HaloClient(
+        client = client_for(
             http,
             ENDPOINTS,
             CREDS,
-            limiter=RateLimiter.unlimited(sleep=no_sleep),
+            rate_limit="unlimited",
             sleep=no_sleep,
             max_retries=2,
             request_deadline=0.05,
@@ -429,7 +429,7 @@ async def test_cancelling_during_a_rate_limit_wait_takes_effect_at_once(
             started.set()
 
     async with httpx.AsyncClient() as http:
-        client = HaloClient(http, ENDPOINTS, CREDS, limiter=RateLimiter.unlimited())
+        client = client_for(http, ENDPOINTS, CREDS, rate_limit="unlimited")
         client.limiter.on_wait = on_wait
         task = asyncio.ensure_future(client.get_invoice(1))
         await started.wait()

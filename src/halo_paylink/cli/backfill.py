@@ -23,12 +23,19 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 from halo_paylink.cli.terminal import say, say_json
 
 if TYPE_CHECKING:
     from halo_paylink.core.backfill import Counts, Progress, RunResult
+
+if TYPE_CHECKING:  # the modules themselves are imported when a command runs
+    from halo_paylink.core.backfill import BackfillSettings, CancelToken, Progress, RunResult
+    from halo_paylink.halo.client import HaloClient
+    from halo_paylink.storage.paths import AppPaths
+    from halo_paylink.storage.profiles import Profile
 
 DEFAULT_CONCURRENCY = 4
 #: Exit code when another run against the same Halo is running (try again once it has finished).
@@ -78,7 +85,12 @@ def add_parser(subparsers: Any) -> None:
         help="continue an interrupted run (default: the latest)",
     )
     mode.add_argument("--undo", metavar="RUN_ID", help="restore the values a run replaced")
-    parser.add_argument("--rate-limit", metavar="REQ/SECONDS", help="e.g. 300/300")
+    parser.add_argument(
+        "--rate-limit",
+        metavar="REQ/SECONDS",
+        help="e.g. 300/300 or 300/5m, 'hosted' or 'unlimited' (default: the profile's, else "
+        "hosted Halo's budget for hosted Halo and none for self-hosted)",
+    )
     parser.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help=argparse.SUPPRESS
@@ -198,7 +210,7 @@ def _stderr_is_terminal() -> bool:
         return False
 
 
-def _settings(args: argparse.Namespace, profile: Any) -> Any:
+def _settings(args: argparse.Namespace, profile: Profile | None) -> BackfillSettings:
     from halo_paylink.cli.common import CliError
     from halo_paylink.core.backfill import BackfillError, BackfillSettings
     from halo_paylink.domain import Numbering
@@ -245,7 +257,7 @@ def _check_run_id_argument(args: argparse.Namespace) -> None:
             )
 
 
-def _apply_run_profile(args: argparse.Namespace, paths: Any) -> None:
+def _apply_run_profile(args: argparse.Namespace, paths: AppPaths) -> None:
     """For --resume/--undo without connection flags: use the profile the run was made with."""
     if args.profile or args.url or args.client_id:
         return
@@ -265,33 +277,20 @@ def _apply_run_profile(args: argparse.Namespace, paths: Any) -> None:
             args.profile = header.profile
 
 
-async def _backfill(args: argparse.Namespace) -> int:
-    from halo_paylink.cli.common import CliError, open_connection
-    from halo_paylink.core.backfill import (
-        BackfillError,
-        CancelToken,
-        RunOptions,
-        plan_backfill,
-        resume_run,
-        run_backfill,
-        undo_run,
-    )
-    from halo_paylink.core.backfill.lock import RunLockedError
-    from halo_paylink.core.backfill.outcome import RunOutcome
-    from halo_paylink.errors import HaloError, LocalError
-    from halo_paylink.halo.client import HaloClient
-    from halo_paylink.halo.discovery import discover
-    from halo_paylink.halo.ratelimit import RateLimiter
-    from halo_paylink.storage.paths import AppPaths
+def _mode(args: argparse.Namespace) -> str:
+    """ "undo", "resume", "plan" (a dry run) or "run"."""
+    if args.undo:
+        return "undo"
+    if args.resume is not None:
+        return "resume"
+    return "plan" if args.dry_run else "run"
 
-    paths = AppPaths.default()
-    mode = (
-        "undo"
-        if args.undo
-        else "resume"
-        if args.resume is not None
-        else ("plan" if args.dry_run else "run")
-    )
+
+def _check_mode_arguments(args: argparse.Namespace, mode: str, paths: AppPaths) -> None:
+    """Refuse flags that do not go together (CliError); for --resume/--undo, use the run's
+    profile when no connection was given."""
+    from halo_paylink.cli.common import CliError
+
     if mode in ("undo", "resume"):
         if args.dry_run:
             raise CliError("--dry-run cannot be combined with --resume or --undo.")
@@ -300,56 +299,96 @@ async def _backfill(args: argparse.Namespace) -> int:
     if (args.batch_size is not None and args.batch_size < 1) or args.concurrency < 1:
         raise CliError("--batch-size and --concurrency must be at least 1.")
 
+
+@contextlib.contextmanager
+def _cancelled_by_signals(cancel: CancelToken) -> Iterator[None]:
+    """Ctrl-C and SIGTERM cancel the run between batches while this is entered (where the loop
+    can handle signals)."""
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, cancel.cancel)
+        loop.add_signal_handler(signal.SIGTERM, cancel.cancel)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
+async def _run_mode(
+    mode: str,
+    args: argparse.Namespace,
+    client: HaloClient,
+    settings: BackfillSettings | None,
+    paths: AppPaths,
+    profile_name: str | None,
+) -> RunResult:
+    """Plan, run, resume or undo, with a progress bar on a terminal and a stop on Ctrl-C."""
+    from halo_paylink.core.backfill import (
+        CancelToken,
+        RunOptions,
+        plan_backfill,
+        resume_run,
+        run_backfill,
+        undo_run,
+    )
+
+    options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
+    cancel = CancelToken()
+    bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
+    with _cancelled_by_signals(cancel):
+        if mode == "resume":
+            return await resume_run(
+                client, paths, args.resume or None, options=options, on_progress=bar, cancel=cancel
+            )
+        if mode == "undo":
+            return await undo_run(
+                client, paths, args.undo, options=options, on_progress=bar, cancel=cancel
+            )
+        assert settings is not None
+        if mode == "plan":
+            return await plan_backfill(
+                client, settings, paths=paths, options=options, on_progress=bar, cancel=cancel
+            )
+        return await run_backfill(
+            client,
+            settings,
+            paths,
+            profile=profile_name,
+            options=options,
+            on_progress=bar,
+            cancel=cancel,
+        )
+
+
+async def _backfill(args: argparse.Namespace) -> int:
+    from halo_paylink.cli.common import CliError, open_connection
+    from halo_paylink.core.backfill import BackfillError
+    from halo_paylink.core.backfill.lock import RunLockedError
+    from halo_paylink.core.backfill.outcome import RunOutcome
+    from halo_paylink.errors import HaloError, LocalError
+    from halo_paylink.halo.session import discover_client
+    from halo_paylink.storage.paths import AppPaths
+
+    paths = AppPaths.default()
+    mode = _mode(args)
+    _check_mode_arguments(args, mode, paths)
     async with open_connection(args, paths=paths) as (connection, http):
         settings = _settings(args, connection.profile) if mode in ("run", "plan") else None
         try:
-            spec = args.rate_limit or connection.rate_limit
-            limiter = RateLimiter.parse(spec) if spec else None
-        except ValueError as exc:
-            raise CliError("The rate limit cannot be used.", detail=str(exc)) from None
-        try:
-            endpoints = await discover(http, connection.address, tenant=connection.tenant)
+            client = await discover_client(
+                http,
+                connection.address,
+                connection.credentials,
+                tenant=connection.tenant,
+                rate_limit=connection.rate_limit,
+            )
         except HaloError as exc:
             raise CliError.from_halo(exc) from None
-        client = HaloClient(http, endpoints, connection.credentials, limiter=limiter)
-        options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
-        cancel = CancelToken()
-        bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGINT, cancel.cancel)
-            loop.add_signal_handler(signal.SIGTERM, cancel.cancel)
         profile_name = connection.profile.name if connection.profile else None
         try:
-            if mode == "plan":
-                assert settings is not None
-                result = await plan_backfill(
-                    client, settings, paths=paths, options=options, on_progress=bar, cancel=cancel
-                )
-            elif mode == "run":
-                assert settings is not None
-                result = await run_backfill(
-                    client,
-                    settings,
-                    paths,
-                    profile=profile_name,
-                    options=options,
-                    on_progress=bar,
-                    cancel=cancel,
-                )
-            elif mode == "resume":
-                result = await resume_run(
-                    client,
-                    paths,
-                    args.resume or None,
-                    options=options,
-                    on_progress=bar,
-                    cancel=cancel,
-                )
-            else:
-                result = await undo_run(
-                    client, paths, args.undo, options=options, on_progress=bar, cancel=cancel
-                )
+            result = await _run_mode(mode, args, client, settings, paths, profile_name)
         except RunLockedError as exc:
             raise CliError(
                 str(exc), next_step="See `halo-paylink runs`.", exit_code=BUSY_EXIT
@@ -358,10 +397,6 @@ async def _backfill(args: argparse.Namespace) -> int:
             raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
         except LocalError as exc:  # the local pre-flight: a folder or disk problem, found first
             raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
-        finally:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signal.SIGINT)
-                loop.remove_signal_handler(signal.SIGTERM)
     _print_result(result, mode, args.json)
     return int(result.outcome.exit_code)
 

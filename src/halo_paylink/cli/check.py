@@ -87,6 +87,7 @@ async def _check(args: argparse.Namespace) -> int:
             connection.address,
             connection.credentials,
             tenant=connection.tenant,
+            rate_limit=connection.rate_limit,
         )
     if args.json:
         say_json(report_to_json(report))

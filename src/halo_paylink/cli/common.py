@@ -2,8 +2,9 @@
 
 `add_connection_arguments` adds the connection options; `resolve_connection` turns them (plus a
 saved profile, the environment and the keyring) into a typed `Connection`; `open_connection` also
-builds the HTTP client; `print_error` / `print_cli_error` explain a failure: the headline, what
-Halo (or the system) said, and the next step. Everything printed is redacted.
+builds the HTTP client, on which `halo.session` builds the Halo client; `print_error` /
+`print_cli_error` explain a failure: the headline, what Halo (or the system) said, and the next
+step. Everything printed is redacted.
 
 Where the client secret comes from, in order: the `HALO_CLIENT_SECRET` environment variable; the
 system keyring, for a saved profile that keeps its secret there; a hidden prompt, only when stdin
@@ -34,6 +35,7 @@ from halo_paylink.errors import (
 )
 from halo_paylink.halo.discovery import parse_address
 from halo_paylink.halo.models import Credentials
+from halo_paylink.halo.ratelimit import parse_rate_limit
 from halo_paylink.redact import redact, register_secret
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import Profile, ProfileStore
@@ -98,7 +100,9 @@ class Connection:
         credentials: client id and secret.
         ca_file: an extra CA certificate file to trust, or None.
         profile: the saved profile used, or None for `--url`.
-        rate_limit: a `RateLimiter.parse` spec from the profile, or None.
+        rate_limit: the rate-limit override in force (`--rate-limit` where the command has it,
+            else the profile's), already checked; None for `halo.ratelimit.choose_limiter`'s
+            default.
         secret_source: where the secret came from: "environment", "keyring" or "prompt".
     """
 
@@ -258,67 +262,119 @@ def resolve_connection(
         prompt: reads the secret without echo (default `getpass.getpass`).
 
     Raises:
-        CliError: bad or missing options, unknown profile, unreadable profiles, no secret.
+        CliError: bad or missing options, unknown profile, unreadable profiles, a rate limit that
+            cannot be read, no secret.
     """
     env = os.environ if environ is None else environ
     can_prompt = _stdin_is_terminal() if interactive is None else interactive
-    profile_name = getattr(args, "profile", None)
-    url = getattr(args, "url", None)
-    client_id_arg = getattr(args, "client_id", None)
-    tenant_arg = getattr(args, "tenant", None) or None
-    ca_file_arg = getattr(args, "ca_file", None) or None
-
-    for name, value in (
-        ("--profile", profile_name),
-        ("--url", url),
-        ("--client-id", client_id_arg),
-        ("--tenant", tenant_arg),
-    ):
-        _check_text_option(name, value)
+    given = _Given.of(args)
     profile: Profile | None = None
-    if profile_name:
-        if url or client_id_arg:
+    if given.profile:
+        if given.url or given.client_id:
             raise _usage("Use either --profile or --url/--client-id, not both.")
         if profiles is None:
             profiles = ProfileStore(paths or AppPaths.default())
-        profile = _find_profile(profiles, profile_name)
-        address, client_id = profile.web_url, profile.client_id
-        if not address or not client_id:
+        profile = _find_profile(profiles, given.profile)
+        target = given.over_profile(profile)
+    else:
+        target = given.without_profile()
+    _check_before_the_secret(target)
+    secret, source = _secret(target.client_id, profile, secrets, env, can_prompt, prompt)
+    register_secret(secret)  # from here on, logs and error texts mask it
+    return Connection(
+        address=target.address,
+        tenant=target.tenant,
+        credentials=Credentials(client_id=target.client_id, client_secret=secret),
+        ca_file=target.ca_file,
+        profile=profile,
+        rate_limit=target.rate_limit,
+        secret_source=source,
+    )
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where to connect, from the flags or a saved profile, before the secret is known."""
+
+    address: str
+    client_id: str
+    tenant: str | None
+    ca_file: str | None
+    rate_limit: str | None
+
+
+@dataclass(frozen=True)
+class _Given:
+    """The connection options as given on the command line (None when not given)."""
+
+    profile: str | None
+    url: str | None
+    client_id: str | None
+    tenant: str | None
+    ca_file: str | None
+    rate_limit: str | None
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> _Given:
+        """Read the options (a command without one, e.g. `check` and --rate-limit, gives None)
+        and refuse text that is not plain: CliError."""
+        given = cls(
+            profile=getattr(args, "profile", None),
+            url=getattr(args, "url", None),
+            client_id=getattr(args, "client_id", None),
+            tenant=getattr(args, "tenant", None) or None,
+            ca_file=getattr(args, "ca_file", None) or None,
+            rate_limit=getattr(args, "rate_limit", None) or None,
+        )
+        for name, value in (
+            ("--profile", given.profile),
+            ("--url", given.url),
+            ("--client-id", given.client_id),
+            ("--tenant", given.tenant),
+        ):
+            _check_text_option(name, value)
+        return given
+
+    def over_profile(self, profile: Profile) -> _Target:
+        """The saved connection, with the flags given overriding it."""
+        if not profile.web_url or not profile.client_id:
             raise _usage(
                 f"The saved connection '{profile.name}' has no address or client ID yet.",
                 "Finish it in the Halo PayLink window, or give --url and --client-id instead.",
             )
-        tenant = tenant_arg or profile.tenant
-        ca_file = ca_file_arg or profile.ca_file
-    else:
-        if not url and not client_id_arg:
-            raise _usage("No Halo connection was given.")
-        if not url:
-            raise _usage("--client-id needs --url (the Halo web address).")
-        if not client_id_arg:
-            raise _usage("--url needs --client-id (the API application's client ID).")
-        address, client_id, tenant, ca_file = (
-            url.strip(),
-            client_id_arg.strip(),
-            tenant_arg,
-            ca_file_arg,
+        return _Target(
+            address=profile.web_url,
+            client_id=profile.client_id,
+            tenant=self.tenant or profile.tenant,
+            ca_file=self.ca_file or profile.ca_file,
+            rate_limit=self.rate_limit or profile.rate_limit,
         )
 
-    try:  # a mistyped address is reported before anyone is asked for a secret
-        parse_address(address)
+    def without_profile(self) -> _Target:
+        """The connection the flags describe: --url and --client-id are both needed."""
+        if not self.url and not self.client_id:
+            raise _usage("No Halo connection was given.")
+        if not self.url:
+            raise _usage("--client-id needs --url (the Halo web address).")
+        if not self.client_id:
+            raise _usage("--url needs --client-id (the API application's client ID).")
+        return _Target(
+            self.url.strip(), self.client_id.strip(), self.tenant, self.ca_file, self.rate_limit
+        )
+
+
+def _check_before_the_secret(target: _Target) -> None:
+    """A mistyped address or a rate limit that cannot be read is reported before anyone is asked
+    for a secret."""
+    try:
+        parse_address(target.address)
     except HaloError as exc:
         raise CliError.from_halo(exc, exit_code=USAGE_EXIT) from None
-    secret, source = _secret(client_id, profile, secrets, env, can_prompt, prompt)
-    register_secret(secret)  # from here on, logs and error texts mask it
-    return Connection(
-        address=address,
-        tenant=tenant,
-        credentials=Credentials(client_id=client_id, client_secret=secret),
-        ca_file=ca_file,
-        profile=profile,
-        rate_limit=profile.rate_limit if profile else None,
-        secret_source=source,
-    )
+    try:
+        if target.rate_limit:
+            parse_rate_limit(target.rate_limit)
+    except ValueError as exc:
+        raise CliError("The rate limit cannot be used.", detail=str(exc)) from None
 
 
 @asynccontextmanager

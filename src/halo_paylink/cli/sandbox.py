@@ -18,7 +18,7 @@ from typing import Any
 from halo_paylink.sandbox.state import PAGE_SIZE_ECHOES, parse_rate_limit
 
 
-def _rate_limit(text: str) -> tuple[int, float]:
+def _rate_limit(text: str) -> tuple[int, float] | None:
     try:
         return parse_rate_limit(text)
     except ValueError as exc:

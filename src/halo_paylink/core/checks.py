@@ -26,11 +26,12 @@ import httpx
 
 from halo_paylink.errors import EXPLANATIONS, ErrorKind, HaloError
 from halo_paylink.halo import facts
-from halo_paylink.halo.auth import TokenProvider
 from halo_paylink.halo.client import HaloClient
 from halo_paylink.halo.discovery import discover
 from halo_paylink.halo.models import Credentials, HaloEndpoints
-from halo_paylink.halo.ratelimit import RateLimiter
+from halo_paylink.halo.ratelimit import RateLimiter, parse_rate_limit
+from halo_paylink.halo.scopes import scope_allows
+from halo_paylink.halo.session import client_for
 
 
 class CheckId(enum.Enum):
@@ -150,13 +151,19 @@ class _Checklist:
 
 
 async def _scopes_allowed(
-    http: httpx.AsyncClient, endpoints: HaloEndpoints, credentials: Credentials
+    http: httpx.AsyncClient, client: HaloClient, credentials: Credentials
 ) -> dict[str, bool]:
-    """Ask for each scope alone to learn which one the application may not use."""
+    """Ask for each scope alone to learn which one the application may not use.
+
+    Each ask is a client of its own for that one scope, sharing `client`'s limiter.
+    """
     allowed: dict[str, bool] = {}
     for scope in facts.REQUESTED_SCOPES:
+        one = client_for(
+            http, client.endpoints, credentials, limiter=client.limiter, scopes=(scope,)
+        )
         try:
-            await TokenProvider(http, endpoints, credentials, scopes=(scope,)).get()
+            await one.token()
             allowed[scope] = True
         except HaloError as error:
             if error.kind is not ErrorKind.MISSING_SCOPE:
@@ -167,22 +174,40 @@ async def _scopes_allowed(
 
 async def run_checks(
     http: httpx.AsyncClient,
-    address: str,
+    where: str | HaloEndpoints,
     credentials: Credentials,
     *,
     tenant: str | None = None,
+    rate_limit: str | None = None,
     limiter: RateLimiter | None = None,
     on_update: Callable[[CheckResult], None] | None = None,
 ) -> CheckReport:
-    """Run every check in order against the Halo at `address`; never changes data.
+    """Run every check in order against one Halo; never changes data.
 
-    `on_update` is called (on the calling loop) each time a row changes, for live display.
+    Args:
+        http: the shared HTTP client.
+        where: the address to discover (`halo-paylink check`), or the endpoints already found
+            (the wizard's Connect page): those are checked as they are, nothing is discovered
+            again, and the first row reports them.
+        credentials: the API application's client id and secret.
+        tenant: an explicit tenant for discovery (not used with endpoints).
+        rate_limit, limiter: as for `halo.session.client_for`.
+        on_update: called (on the calling loop) each time a row changes, for live display.
+
+    Raises:
+        ValueError: `rate_limit` cannot be read (before any request is sent).
     """
+    if limiter is None and rate_limit:
+        parse_rate_limit(rate_limit)
     rows = _Checklist(on_update)
 
     rows.busy(CheckId.DISCOVERY, "Looking for Halo at that address…")
     try:
-        endpoints = await discover(http, address, tenant=tenant)
+        endpoints = (
+            where
+            if isinstance(where, HaloEndpoints)
+            else await discover(http, where, tenant=tenant)
+        )
     except HaloError as error:
         rows.set(_failed(CheckId.DISCOVERY, error))
         rows.skip_rest(CheckId.DISCOVERY)
@@ -197,7 +222,7 @@ async def run_checks(
         )
     )
 
-    client = HaloClient(http, endpoints, credentials, limiter=limiter)
+    client = client_for(http, endpoints, credentials, rate_limit=rate_limit, limiter=limiter)
     rows.busy(CheckId.TOKEN, "Requesting a token…")
     try:
         token = await client.token()
@@ -206,7 +231,7 @@ async def run_checks(
             rows.set(_failed(CheckId.TOKEN, error))
             rows.skip_rest(CheckId.TOKEN)
             return CheckReport(rows.results(), endpoints)
-        return await _report_missing_scopes(http, endpoints, credentials, rows, error)
+        return await _report_missing_scopes(http, client, credentials, rows, error)
     granted = set(token.scopes)
     rows.set(
         CheckResult(
@@ -223,7 +248,18 @@ async def run_checks(
 
     agent_name = await _agent_name(client)
     forbidden: list[CheckId] = []
+    first_invoice_id = await _check_read(client, rows, forbidden)
+    await _check_edit(client, rows, forbidden, first_invoice_id)
+    rows.set(_agent_row(rows, forbidden, granted, agent_name))
+    return CheckReport(rows.results(), endpoints, agent_name)
 
+
+#: Refusals that may be the agent's rights rather than the application's scopes.
+_MAYBE_AGENT = (ErrorKind.FORBIDDEN, ErrorKind.AGENT_LACKS_INVOICE_PERMISSION)
+
+
+async def _check_read(client: HaloClient, rows: _Checklist, forbidden: list[CheckId]) -> int | None:
+    """READ_INVOICES: list one invoice; returns its id (None when there is none or it failed)."""
     rows.busy(CheckId.READ_INVOICES, "Reading one invoice…")
     first_invoice_id: int | None = None
     try:
@@ -244,11 +280,17 @@ async def run_checks(
             )
     except HaloError as error:
         rows.set(_failed(CheckId.READ_INVOICES, error, fix=_scope_fix("read:invoices", error)))
-        if error.kind in (ErrorKind.FORBIDDEN, ErrorKind.AGENT_LACKS_INVOICE_PERMISSION):
+        if error.kind in _MAYBE_AGENT:
             forbidden.append(CheckId.READ_INVOICES)
+    return first_invoice_id
 
+
+async def _check_edit(
+    client: HaloClient, rows: _Checklist, forbidden: list[CheckId], invoice_id: int | None
+) -> None:
+    """EDIT_INVOICES: a validate-only edit of `invoice_id`, which changes no data."""
     rows.busy(CheckId.EDIT_INVOICES, "Validating an invoice edit (nothing is saved)…")
-    if first_invoice_id is None:
+    if invoice_id is None:
         rows.set(
             CheckResult(
                 CheckId.EDIT_INVOICES,
@@ -259,24 +301,21 @@ async def run_checks(
                 "the permission will be confirmed by the first write.",
             )
         )
-    else:
-        try:
-            await client.validate_invoice_edit(first_invoice_id)
-            rows.set(
-                CheckResult(
-                    CheckId.EDIT_INVOICES,
-                    CheckState.PASS,
-                    message=f"Halo accepted a validate-only edit of invoice {first_invoice_id}.",
-                    note=facts.UNVERIFIED_NOTES["validate_only"],
-                )
+        return
+    try:
+        await client.validate_invoice_edit(invoice_id)
+        rows.set(
+            CheckResult(
+                CheckId.EDIT_INVOICES,
+                CheckState.PASS,
+                message=f"Halo accepted a validate-only edit of invoice {invoice_id}.",
+                note=facts.UNVERIFIED_NOTES["validate_only"],
             )
-        except HaloError as error:
-            rows.set(_failed(CheckId.EDIT_INVOICES, error, fix=_scope_fix("edit:invoices", error)))
-            if error.kind in (ErrorKind.FORBIDDEN, ErrorKind.AGENT_LACKS_INVOICE_PERMISSION):
-                forbidden.append(CheckId.EDIT_INVOICES)
-
-    rows.set(_agent_row(rows, forbidden, granted, agent_name))
-    return CheckReport(rows.results(), endpoints, agent_name)
+        )
+    except HaloError as error:
+        rows.set(_failed(CheckId.EDIT_INVOICES, error, fix=_scope_fix("edit:invoices", error)))
+        if error.kind in _MAYBE_AGENT:
+            forbidden.append(CheckId.EDIT_INVOICES)
 
 
 def _scope_fix(scope: str, error: HaloError) -> str:
@@ -318,7 +357,7 @@ def _agent_row(
         {"edit:invoices"} if CheckId.EDIT_INVOICES in forbidden else set()
     )
     scopes_known = bool(granted)
-    if scopes_known and not (needed <= granted | {"all"}):
+    if scopes_known and not all(scope_allows(granted, scope) for scope in needed):
         return CheckResult(
             CheckId.AGENT_INVOICE_ACCESS,
             CheckState.SKIPPED,
@@ -341,14 +380,15 @@ def _agent_row(
 
 async def _report_missing_scopes(
     http: httpx.AsyncClient,
-    endpoints: HaloEndpoints,
+    client: HaloClient,
     credentials: Credentials,
     rows: _Checklist,
     error: HaloError,
 ) -> CheckReport:
     """The token endpoint refused our scopes: name each missing one."""
+    endpoints = client.endpoints
     try:
-        allowed = await _scopes_allowed(http, endpoints, credentials)
+        allowed = await _scopes_allowed(http, client, credentials)
     except HaloError as other:
         rows.set(_failed(CheckId.TOKEN, other))
         rows.skip_rest(CheckId.TOKEN)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import enum
 import html
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from halo_paylink.domain import Numbering
 from halo_paylink.halo import facts
@@ -44,6 +45,149 @@ class LinkProblem:
     message: str
 
 
+@dataclass(frozen=True)
+class _Link:
+    """What the checks of a link template look at.
+
+    Attributes:
+        template: the template, stripped.
+        parts: the link with the placeholder filled, split; None when it cannot be split.
+        host: its host name, lower-case ("" when none).
+        port_ok: no port, or one from 1 to 65535.
+        filled_length: its length with `SAMPLE_INVOICE_NUMBER` filled in.
+        placeholders: how often the placeholder appears.
+    """
+
+    template: str
+    parts: SplitResult | None
+    host: str
+    port_ok: bool
+    filled_length: int
+    placeholders: int
+
+    @classmethod
+    def of(cls, template: str) -> _Link:
+        probe = template.replace(facts.BENJI_PLACEHOLDER, "1")
+        parts: SplitResult | None
+        port_ok = True
+        try:
+            parts = urlsplit(probe)
+            host = (parts.hostname or "").lower()
+            try:
+                port_ok = parts.port != 0
+            except ValueError:
+                port_ok = False
+        except ValueError:
+            parts, host = None, ""
+        return cls(
+            template=template,
+            parts=parts,
+            host=host,
+            port_ok=port_ok,
+            filled_length=len(fill_link(template, SAMPLE_INVOICE_NUMBER)),
+            placeholders=template.count(facts.BENJI_PLACEHOLDER),
+        )
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One finding: reported when `applies` to the link, saying `message` (or what it returns)."""
+
+    severity: Severity
+    code: str
+    applies: Callable[[_Link], bool]
+    message: str | Callable[[_Link], str]
+
+    def check(self, link: _Link) -> LinkProblem | None:
+        if not self.applies(link):
+            return None
+        message = self.message if isinstance(self.message, str) else self.message(link)
+        return LinkProblem(self.severity, self.code, message)
+
+
+#: What a link template may not be (errors) or should not be (warnings), in the order reported.
+_RULES: tuple[_Rule, ...] = (
+    _Rule(
+        Severity.ERROR,
+        "whitespace",
+        lambda link: any(ch.isspace() for ch in link.template.replace(facts.BENJI_PLACEHOLDER, "")),
+        "The link contains spaces or line breaks.",
+    ),
+    _Rule(
+        Severity.ERROR,
+        "control_characters",
+        lambda link: any(unicodedata.category(ch) in _INVISIBLE for ch in link.template),
+        "The link contains invisible or control characters (often copied along from a "
+        "document or chat); paste it again from Benji Pays.",
+    ),
+    _Rule(
+        Severity.ERROR,
+        "malformed",
+        lambda link: link.parts is None,
+        "The link is not a valid web address (a stray '[' or ']' outside [Invoice No.]?); "
+        "paste it again from Benji Pays.",
+    ),
+    _Rule(
+        Severity.ERROR,
+        "not_https",
+        lambda link: link.parts is not None and link.parts.scheme.lower() != "https",
+        "The link must start with https://.",
+    ),
+    _Rule(
+        Severity.ERROR,
+        "no_host",
+        lambda link: link.parts is not None and not link.host,
+        "The link has no web address.",
+    ),
+    _Rule(
+        Severity.ERROR,
+        "credentials",
+        lambda link: link.parts is not None and "@" in link.parts.netloc,
+        "The link contains a user name or password (something@ before the host); paste "
+        "the pay-now link exactly as Benji Pays shows it.",
+    ),
+    _Rule(
+        Severity.ERROR,
+        "bad_port",
+        lambda link: not link.port_ok,
+        "The port in the link is not a number from 1 to 65535.",
+    ),
+    _Rule(
+        Severity.ERROR,
+        "too_long",
+        lambda link: link.filled_length > LINK_MAX_LENGTH,
+        lambda link: (
+            f"With an invoice number filled in, the link is {link.filled_length} characters "
+            f"long; Halo keeps at most {LINK_MAX_LENGTH}. Use the short pay-now link from Benji "
+            "Pays."
+        ),
+    ),
+    _Rule(
+        Severity.ERROR,
+        "no_placeholder",
+        lambda link: link.placeholders == 0,
+        f"The link must contain {facts.BENJI_PLACEHOLDER} where the invoice number goes.",
+    ),
+    _Rule(
+        Severity.WARNING,
+        "placeholder_repeated",
+        lambda link: link.placeholders > 1,
+        lambda link: (
+            f"{facts.BENJI_PLACEHOLDER} appears {link.placeholders} times; every one will be "
+            "filled."
+        ),
+    ),
+    _Rule(
+        Severity.WARNING,
+        "not_benji_host",
+        lambda link: bool(link.host) and not is_benji_host(link.host),
+        lambda link: (
+            f"{link.host} is not a Benji Pays address; check that this is your pay-now link."
+        ),
+    ),
+)
+
+
 def validate_link_template(text: str) -> list[LinkProblem]:
     """Check a pay-now link template; an empty list means it is fine.
 
@@ -53,100 +197,11 @@ def validate_link_template(text: str) -> list[LinkProblem]:
     Benji Pays host (accepted: the link is treated as opaque), the placeholder more than once.
     Never raises, whatever the text.
     """
-    problems: list[LinkProblem] = []
     template = text.strip()
     if not template:
         return [LinkProblem(Severity.ERROR, "empty", "Paste the pay-now link from Benji Pays.")]
-    if any(ch.isspace() for ch in template.replace(facts.BENJI_PLACEHOLDER, "")):
-        problems.append(
-            LinkProblem(Severity.ERROR, "whitespace", "The link contains spaces or line breaks.")
-        )
-    if any(unicodedata.category(ch) in _INVISIBLE for ch in template):
-        problems.append(
-            LinkProblem(
-                Severity.ERROR,
-                "control_characters",
-                "The link contains invisible or control characters (often copied along from a "
-                "document or chat); paste it again from Benji Pays.",
-            )
-        )
-    probe = template.replace(facts.BENJI_PLACEHOLDER, "1")
-    port_ok = True
-    try:
-        parts = urlsplit(probe)
-        host = (parts.hostname or "").lower()
-        try:
-            port_ok = parts.port != 0
-        except ValueError:
-            port_ok = False
-    except ValueError:
-        parts, host = None, ""
-    if parts is None:
-        problems.append(
-            LinkProblem(
-                Severity.ERROR,
-                "malformed",
-                "The link is not a valid web address (a stray '[' or ']' outside [Invoice No.]?); "
-                "paste it again from Benji Pays.",
-            )
-        )
-    elif parts.scheme.lower() != "https":
-        problems.append(
-            LinkProblem(Severity.ERROR, "not_https", "The link must start with https://.")
-        )
-    if parts is not None and not host:
-        problems.append(LinkProblem(Severity.ERROR, "no_host", "The link has no web address."))
-    if parts is not None and "@" in parts.netloc:
-        problems.append(
-            LinkProblem(
-                Severity.ERROR,
-                "credentials",
-                "The link contains a user name or password (something@ before the host); paste "
-                "the pay-now link exactly as Benji Pays shows it.",
-            )
-        )
-    if not port_ok:
-        problems.append(
-            LinkProblem(
-                Severity.ERROR, "bad_port", "The port in the link is not a number from 1 to 65535."
-            )
-        )
-    filled = len(fill_link(template, SAMPLE_INVOICE_NUMBER))
-    if filled > LINK_MAX_LENGTH:
-        problems.append(
-            LinkProblem(
-                Severity.ERROR,
-                "too_long",
-                f"With an invoice number filled in, the link is {filled} characters long; Halo "
-                f"keeps at most {LINK_MAX_LENGTH}. Use the short pay-now link from Benji Pays.",
-            )
-        )
-    count = template.count(facts.BENJI_PLACEHOLDER)
-    if count == 0:
-        problems.append(
-            LinkProblem(
-                Severity.ERROR,
-                "no_placeholder",
-                f"The link must contain {facts.BENJI_PLACEHOLDER} where the invoice number goes.",
-            )
-        )
-    elif count > 1:
-        problems.append(
-            LinkProblem(
-                Severity.WARNING,
-                "placeholder_repeated",
-                f"{facts.BENJI_PLACEHOLDER} appears {count} times; every one will be filled.",
-            )
-        )
-    if host and not is_benji_host(host):
-        problems.append(
-            LinkProblem(
-                Severity.WARNING,
-                "not_benji_host",
-                f"{host} is not a Benji Pays address; check that this is your pay-now link.",
-            )
-        )
-    return problems
+    link = _Link.of(template)
+    return [problem for rule in _RULES if (problem := rule.check(link)) is not None]
 
 
 def is_benji_host(host: str) -> bool:

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import httpx
 
@@ -291,33 +292,13 @@ class TokenProvider:
         )
 
     def _error_for(self, response: httpx.Response) -> HaloError:
-        status = response.status_code
-        secret = self._credentials.client_secret
-        error_code, description = "", ""
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            error_code = str(body.get("error") or "")
-            description = str(body.get("error_description") or body.get("message") or "")
-        said = redact(server_message(response), secret)
-        lowered = description.lower()
-        tenant_sent = self.endpoints.tenant is not None
-
-        if error_code == "invalid_client" or (status == 401 and not error_code):
-            if status == 401 and not error_code and looks_like_html(response):
-                return HaloError(ErrorKind.NOT_HALO, said, status=status)
-            if any(marker in lowered for marker in facts.UNKNOWN_CLIENT_ID_MARKERS):
-                return HaloError(ErrorKind.INVALID_CLIENT_ID, said, status=status)
-            return HaloError(ErrorKind.INVALID_SECRET, said, status=status)
-        if error_code in facts.SCOPE_NOT_ALLOWED_ERRORS and any(
-            marker in lowered for marker in facts.SCOPE_NOT_ALLOWED_MARKERS
-        ):
-            return HaloError(ErrorKind.MISSING_SCOPE, said, status=status)
-        if error_code in facts.WRONG_GRANT_ERRORS:
-            return HaloError(ErrorKind.WRONG_GRANT, said, status=status)
-        if tenant_sent and status in facts.WRONG_TENANT_TOKEN_STATUSES:
+        """Name a refused token request: by its OAuth error first, then by its HTTP status."""
+        refusal = _Refusal.of(response, self._credentials.client_secret)
+        status, said = refusal.status, refusal.said
+        kind = refusal.oauth_kind()
+        if kind is not None:
+            return HaloError(kind, said, status=status)
+        if self.endpoints.tenant is not None and status in facts.WRONG_TENANT_TOKEN_STATUSES:
             return HaloError(
                 ErrorKind.INVALID_TENANT,
                 f"The token endpoint answered HTTP {status} for tenant "
@@ -325,13 +306,6 @@ class TokenProvider:
                 f"tenant. {said}",
                 status=status,
             )
-        if status == 403:
-            kind = (
-                ErrorKind.MISSING_SCOPE
-                if any(marker in said.lower() for marker in facts.SCOPE_NOT_ALLOWED_MARKERS)
-                else ErrorKind.FORBIDDEN
-            )
-            return HaloError(kind, said, status=status)
         if status == 429:
             return HaloError(
                 ErrorKind.RATE_LIMITED,
@@ -339,17 +313,80 @@ class TokenProvider:
                 status=status,
                 retry_after=rate_limit_wait(response, 1, now=self._wall_clock(), rand=self._rand),
             )
-        if status >= 500:
-            return HaloError(ErrorKind.SERVER_ERROR, said, status=status)
-        if looks_like_html(response) or status in (404, 405):
-            return HaloError(
-                ErrorKind.NOT_HALO,
-                f"{self.endpoints.auth_url}/token answered HTTP {status}: {said}",
-                status=status,
-            )
-        if body is None:
-            return HaloError(ErrorKind.MALFORMED_RESPONSE, said, status=status)
-        return HaloError(ErrorKind.REJECTED, said, status=status)
+        kind = refusal.status_kind()
+        if kind is ErrorKind.NOT_HALO:
+            said = f"{self.endpoints.auth_url}/token answered HTTP {status}: {said}"
+        return HaloError(kind, said, status=status)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """What a refused token request said.
+
+    Attributes:
+        error: the OAuth `error` code ("" when none).
+        description: `error_description` (or `message`), lower-cased.
+        said: what the server said, redacted, for an error's detail.
+        html: the answer is an HTML page.
+        unreadable: the body is not JSON (or is JSON null).
+    """
+
+    status: int
+    error: str
+    description: str
+    said: str
+    html: bool
+    unreadable: bool
+
+    @classmethod
+    def of(cls, response: httpx.Response, secret: str) -> _Refusal:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error, description = "", ""
+        if isinstance(body, dict):
+            error = str(body.get("error") or "")
+            description = str(body.get("error_description") or body.get("message") or "")
+        return cls(
+            status=response.status_code,
+            error=error,
+            description=description.lower(),
+            said=redact(server_message(response), secret),
+            html=looks_like_html(response),
+            unreadable=body is None,
+        )
+
+    def oauth_kind(self) -> ErrorKind | None:
+        """What the OAuth error names (a bare 401 counts as invalid_client), or None."""
+        if self.error == "invalid_client" or (self.status == 401 and not self.error):
+            if self.status == 401 and not self.error and self.html:
+                return ErrorKind.NOT_HALO
+            if any(marker in self.description for marker in facts.UNKNOWN_CLIENT_ID_MARKERS):
+                return ErrorKind.INVALID_CLIENT_ID
+            return ErrorKind.INVALID_SECRET
+        if self.error in facts.SCOPE_NOT_ALLOWED_ERRORS and any(
+            marker in self.description for marker in facts.SCOPE_NOT_ALLOWED_MARKERS
+        ):
+            return ErrorKind.MISSING_SCOPE
+        if self.error in facts.WRONG_GRANT_ERRORS:
+            return ErrorKind.WRONG_GRANT
+        return None
+
+    def status_kind(self) -> ErrorKind:
+        """What the status (or the body's shape) says when nothing more specific did."""
+        if self.status == 403:
+            said = self.said.lower()
+            if any(marker in said for marker in facts.SCOPE_NOT_ALLOWED_MARKERS):
+                return ErrorKind.MISSING_SCOPE
+            return ErrorKind.FORBIDDEN
+        if self.status >= 500:
+            return ErrorKind.SERVER_ERROR
+        if self.html or self.status in (404, 405):
+            return ErrorKind.NOT_HALO
+        if self.unreadable:
+            return ErrorKind.MALFORMED_RESPONSE
+        return ErrorKind.REJECTED
 
 
 def _consume_exception(future: asyncio.Future[Token]) -> None:

@@ -58,7 +58,9 @@ from halo_paylink.halo.ratelimit import (
     RateLimiter,
     Sleep,
     check_rate_limit_budget,
+    choose_limiter,
 )
+from halo_paylink.halo.scopes import scope_allows
 from halo_paylink.redact import redact
 
 __all__ = ["HaloClient", "RequestStats"]
@@ -113,10 +115,61 @@ class _Attempts:
         self.unclear = False  # an attempt got no clear answer: it may have been applied
 
 
+class _PageWalk:
+    """Where `invoice_pages` is in the listing, and whether the page just read was the last."""
+
+    def __init__(self, page_size: int, start_page: int) -> None:
+        self.size = page_size
+        self.start_page = start_page
+        self.page_no = start_page
+        self.seen = 0
+        self.previous_ids: tuple[tuple[int, ...], tuple[str, ...]] | None = None
+
+    def params(self) -> dict[str, str]:
+        return {"pageinate": "true", "page_size": str(self.size), "page_no": str(self.page_no)}
+
+    def take(
+        self, invoices: tuple[Invoice, ...], odd_rows: tuple[Any, ...], record_count: int | None
+    ) -> tuple[InvoicePage, bool]:
+        """The page read, and whether to read the next one."""
+        ids = (tuple(invoice.id for invoice in invoices), tuple(map(repr, odd_rows)))
+        repeated = bool(ids[0] or ids[1]) and ids == self.previous_ids
+        self.previous_ids = ids
+        rows = len(invoices) + len(odd_rows)
+        self.seen += rows
+        # Fewer rows than asked on the first page: the end, or a silent server cap. Only the
+        # first page can reveal the cap; with more rows announced (or nothing announced),
+        # later pages are asked at this size, and an empty page ends the list.
+        first_short = self.page_no == self.start_page and 0 < rows < self.size
+        if first_short and (record_count is None or self.seen < record_count):
+            self.size = rows
+        page = InvoicePage(
+            page_no=self.page_no,
+            page_size=self.size,
+            record_count=record_count,
+            invoices=invoices,
+            odd_rows=odd_rows,
+        )
+        self.page_no += 1
+        # The same rows as the page before: Halo ignores page_no, or a page's worth of new
+        # invoices pushed the list on. Either way reading on cannot help; the caller sees the
+        # repeated ids (see `core.backfill.listing`) and reads again or says so.
+        return page, not repeated and not self._ended(rows, record_count)
+
+    def _ended(self, rows: int, record_count: int | None) -> bool:
+        if rows == 0:
+            return True
+        if rows < self.size and (record_count is None or self.seen >= record_count):
+            return True
+        # a full page beyond the count: the count is wrong, say so, stop reading
+        return record_count is not None and self.seen >= record_count + self.size
+
+
 class HaloClient:
     """Typed access to the parts of Halo's API this app uses; runs on one event loop.
 
-    `limiter` defaults to `RateLimiter.hosted()` for Halo-hosted endpoints, else unlimited.
+    Build one with `halo.session.client_for` (or `discover_client`), which also applies a
+    rate-limit override; `limiter` defaults to `choose_limiter`'s choice for the endpoints.
     `clock`/`sleep` (monotonic) and `wall_clock` (Unix time, for Retry-After dates) are injectable;
     `max_retries` bounds the retries of each kind (429s; 5xx and transport failures); `scopes` are
     the scopes the token is requested for. `request_deadline` (seconds per request as a whole),
@@ -160,11 +213,7 @@ class HaloClient:
         self.endpoints = endpoints
         self.stats = RequestStats()
         if limiter is None:
-            limiter = (
-                RateLimiter.hosted(clock=clock, sleep=sleep)
-                if endpoints.hosted
-                else RateLimiter.unlimited(clock=clock, sleep=sleep)
-            )
+            limiter = choose_limiter(endpoints.hosted, clock=clock, sleep=sleep)
         self.limiter = limiter
         self._sleep = sleep
         self._wall_clock = wall_clock
@@ -249,45 +298,14 @@ class HaloClient:
         }
         if not any(k.lower().startswith("order") for k in base):
             base.update(facts.LISTING_ORDER)
-        size = page_size
-        page_no = start_page
-        seen = 0
-        previous_ids: tuple[tuple[int, ...], tuple[str, ...]] | None = None
+        pages = _PageWalk(page_size, start_page)
         while True:
-            params = {**base, "pageinate": "true", "page_size": str(size), "page_no": str(page_no)}
+            params = {**base, **pages.params()}
             response = await self._request("GET", "/Invoice", params=params, scope=_READ)
-            body = parse_json(response)
-            invoices, odd_rows, record_count = self._parse_envelope(body)
-            ids = (tuple(invoice.id for invoice in invoices), tuple(map(repr, odd_rows)))
-            repeated = bool(ids[0] or ids[1]) and ids == previous_ids
-            previous_ids = ids
-            rows = len(invoices) + len(odd_rows)
-            seen += rows
-            # Fewer rows than asked on the first page: the end, or a silent server cap. Only the
-            # first page can reveal the cap; with more rows announced (or nothing announced),
-            # later pages are asked at this size, and an empty page ends the list.
-            first_short = page_no == start_page and 0 < rows < size
-            if first_short and (record_count is None or seen < record_count):
-                size = rows
-            yield InvoicePage(
-                page_no=page_no,
-                page_size=size,
-                record_count=record_count,
-                invoices=invoices,
-                odd_rows=odd_rows,
-            )
-            if repeated:
-                # The same rows as the page before: Halo ignores page_no, or a page's worth of
-                # new invoices pushed the list on. Either way reading on cannot help; the caller
-                # sees the repeated ids (see `core.backfill.listing`) and reads again or says so.
+            page, more = pages.take(*self._parse_envelope(parse_json(response)))
+            yield page
+            if not more:
                 return
-            if rows == 0:
-                return
-            if rows < size and (record_count is None or seen >= record_count):
-                return
-            if record_count is not None and seen >= record_count + size:
-                return  # a full page beyond the count: the count is wrong, say so, stop reading
-            page_no += 1
 
     async def get_invoice(self, invoice_id: int, *, include_details: bool = False) -> Invoice:
         """One invoice (`GET {resource}/Invoice/{id}`), which Halo sends without an envelope."""
@@ -540,15 +558,12 @@ class HaloClient:
         if method == "POST" and mentions_posted and status in (400, 403, 409, 422):
             return HaloError(ErrorKind.EDIT_POSTED_FORBIDDEN, said, status=status)
         if status == 403:
-            if scope is not None and token.scopes:
-                satisfied = facts.SCOPES_IMPLYING.get(scope, frozenset({scope}))
-                if not satisfied & set(token.scopes):
-                    return HaloError(
-                        ErrorKind.MISSING_SCOPE,
-                        f"The token was granted {' '.join(token.scopes)}; this needs {scope}. "
-                        + said,
-                        status=status,
-                    )
+            if scope is not None and token.scopes and not scope_allows(token.scopes, scope):
+                return HaloError(
+                    ErrorKind.MISSING_SCOPE,
+                    f"The token was granted {' '.join(token.scopes)}; this needs {scope}. " + said,
+                    status=status,
+                )
             return HaloError(ErrorKind.FORBIDDEN, said, status=status)
         if status == 404:
             return HaloError(ErrorKind.NOT_FOUND, said, status=status)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
@@ -121,6 +122,116 @@ def _check_host(host: str, *, explicit_scheme: bool) -> None:
         )
 
 
+def _has_invisible(text: str) -> bool:
+    return any(unicodedata.category(ch) in _INVISIBLE for ch in text)
+
+
+def _looks_like_email(text: str) -> bool:
+    return text.lower().startswith("mailto:") or ("://" not in text and bool(_EMAIL.match(text)))
+
+
+#: What the pasted text as a whole may not be, in the order checked, each with what to say.
+_TEXT_RULES: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (lambda text: not text, f"The address is empty. Paste your Halo address, {_EXAMPLE}."),
+    (
+        lambda text: any(ch.isspace() for ch in text),
+        f"The address contains spaces. Paste only the address itself, {_EXAMPLE}.",
+    ),
+    (
+        _has_invisible,
+        "The address contains an invisible or control character (often copied along from a "
+        f"document or chat). Type the address again, {_EXAMPLE}.",
+    ),
+    (
+        _looks_like_email,
+        f"That looks like an email address. Paste the web address you log in to Halo at, "
+        f"{_EXAMPLE}.",
+    ),
+)
+
+#: "https:/x", "https//x", "https:\\x": a scheme whose "://" was mistyped.
+_BROKEN_SEPARATOR = re.compile(r"^(https?)(?::/(?!/)|//|:\\\\)", re.IGNORECASE)
+#: After "name:", what makes it a port ("host:8443", "host:") rather than a scheme.
+_PORT_AFTER_COLON = re.compile(r"^\d*($|[/?#])")
+_SCHEME_NAME = re.compile(r"^[a-z][a-z0-9+.-]*$")
+_WEB_SCHEMES = ("http", "https")
+_PORT_MESSAGE = "The port in the address is not a number between 1 and 65535."
+
+
+def _incomplete(scheme: str) -> HaloError:
+    return _bad(f"The address is incomplete: it should start with {scheme}://.")
+
+
+def _unsupported(scheme: str, separator: str) -> HaloError:
+    return _bad(f"Addresses starting with {scheme}{separator} are not supported; use https://.")
+
+
+def _split_scheme(text: str, original: str) -> tuple[str, str, bool]:
+    """(scheme, the rest, whether a scheme was typed); https when none was."""
+    broken = _BROKEN_SEPARATOR.match(text)
+    if broken and "://" not in text:
+        raise _incomplete(broken.group(1).lower())
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        scheme, explicit = scheme.lower(), True
+    elif text.startswith("//"):
+        scheme, rest, explicit = "https", text[2:], True
+    else:
+        match = _SCHEME.match(text)
+        if match and not _PORT_AFTER_COLON.match(match.group(2)):
+            # "ftp:x" or "https:acme…": a scheme without "//" (a bare "host:port" is not one)
+            name = match.group(1).lower()
+            raise _incomplete(name) if name in _WEB_SCHEMES else _unsupported(name, ":")
+        scheme, rest, explicit = "https", text, False
+    if not _SCHEME_NAME.match(scheme):
+        raise _bad(f"{original.strip()!r} is not a web address ({_EXAMPLE}).")
+    if scheme not in _WEB_SCHEMES:
+        raise _unsupported(scheme, "://")
+    return scheme, rest, explicit
+
+
+def _split_location(url: str, original: str) -> tuple[SplitResult, str, int | None]:
+    """(the parts of `url`, its host without a trailing dot, its port or None)."""
+    try:
+        parts = urlsplit(url)
+        netloc, raw_host = parts.netloc, parts.hostname
+    except ValueError:  # e.g. "[::1" (an unclosed bracket) or "[x]" (not an IPv6 address)
+        raise _bad(
+            "The address has a bracketed IPv6 part that is not a valid IPv6 address "
+            "(e.g. https://[2001:db8::10])."
+        ) from None
+    if "@" in netloc:
+        raise _bad(
+            f"The address contains a user name or password. Paste only the address, {_EXAMPLE}."
+        )
+    host = (raw_host or "").rstrip(".")
+    if not netloc or not host:
+        raise _bad(f"{original.strip()!r} has no host name ({_EXAMPLE}).")
+    try:
+        port = parts.port
+    except ValueError:
+        raise _bad(_PORT_MESSAGE) from None
+    if port == 0:
+        raise _bad(_PORT_MESSAGE)
+    return parts, host, port
+
+
+def _web_prefix(path: str, hosted: bool) -> tuple[str, bool]:
+    """The path Halo lives under ("" or "/halo") and whether that is certain.
+
+    Hosted Halo never lives under a path, so anything there is a page. Otherwise the path stops
+    before its first `api` or `auth` segment; a path without one may be a page of the web app.
+    """
+    segments = [seg for seg in path.split("/") if seg]
+    cut = next((i for i, seg in enumerate(segments) if seg.lower() in _SERVER_SEGMENTS), None)
+    if hosted:
+        return "", True
+    if cut is not None:
+        segments = segments[:cut]
+    prefix = "/" + "/".join(segments) if segments else ""
+    return prefix, cut is not None or not segments
+
+
 def parse_address(text: str) -> ParsedAddress:
     """Normalise a pasted Halo address; pure, no I/O, safe to call on every keystroke.
 
@@ -131,70 +242,11 @@ def parse_address(text: str) -> ParsedAddress:
     """
     original = text or ""
     text = _strip_decoration(original)
-    if not text:
-        raise _bad("The address is empty. Paste your Halo address, " + _EXAMPLE + ".")
-    if any(ch.isspace() for ch in text):
-        raise _bad("The address contains spaces. Paste only the address itself, " + _EXAMPLE + ".")
-    if any(unicodedata.category(ch) in _INVISIBLE for ch in text):
-        raise _bad(
-            "The address contains an invisible or control character (often copied along from "
-            "a document or chat). Type the address again, " + _EXAMPLE + "."
-        )
-    if text.lower().startswith("mailto:") or ("://" not in text and _EMAIL.match(text)):
-        raise _bad(
-            "That looks like an email address. Paste the web address you log in to Halo at, "
-            + _EXAMPLE
-            + "."
-        )
-
-    broken = re.match(r"^(https?)(?::/(?!/)|//|:\\\\)", text, re.IGNORECASE)
-    if broken and "://" not in text:
-        raise _bad(f"The address is incomplete: it should start with {broken.group(1).lower()}://.")
-    explicit_scheme = True
-    if "://" in text:
-        scheme, rest = text.split("://", 1)
-        scheme = scheme.lower()
-    elif text.startswith("//"):
-        scheme, rest = "https", text[2:]
-    else:
-        match = _SCHEME.match(text)
-        if match and not re.match(r"^\d*($|[/?#])", match.group(2)):
-            # "ftp:x" or "https:acme…": a scheme without "//" (a bare "host:port" is not one)
-            name = match.group(1).lower()
-            if name in ("http", "https"):
-                raise _bad(f"The address is incomplete: it should start with {name}://.")
-            raise _bad(f"Addresses starting with {name}: are not supported; use https://.")
-        scheme, rest, explicit_scheme = "https", text, False
-    if not scheme or not re.match(r"^[a-z][a-z0-9+.-]*$", scheme):
-        raise _bad(f"{original.strip()!r} is not a web address ({_EXAMPLE}).")
-    if scheme not in ("http", "https"):
-        raise _bad(f"Addresses starting with {scheme}:// are not supported; use https://.")
-
-    try:
-        parts = urlsplit(f"{scheme}://{rest}")
-        netloc, raw_host = parts.netloc, parts.hostname
-    except ValueError:  # e.g. "[::1" (an unclosed bracket) or "[x]" (not an IPv6 address)
-        raise _bad(
-            "The address has a bracketed IPv6 part that is not a valid IPv6 address "
-            "(e.g. https://[2001:db8::10])."
-        ) from None
-    if not netloc:
-        raise _bad(f"{original.strip()!r} has no host name ({_EXAMPLE}).")
-    if "@" in netloc:
-        raise _bad(
-            "The address contains a user name or password. Paste only the address, "
-            + _EXAMPLE
-            + "."
-        )
-    host = (raw_host or "").rstrip(".")
-    if not host:
-        raise _bad(f"{original.strip()!r} has no host name ({_EXAMPLE}).")
-    try:
-        port = parts.port
-    except ValueError:
-        raise _bad("The port in the address is not a number between 1 and 65535.") from None
-    if port == 0:
-        raise _bad("The port in the address is not a number between 1 and 65535.")
+    for refuses, message in _TEXT_RULES:
+        if refuses(text):
+            raise _bad(message)
+    scheme, rest, explicit_scheme = _split_scheme(text, original)
+    parts, host, port = _split_location(f"{scheme}://{rest}", original)
     _check_host(host, explicit_scheme=explicit_scheme)
     if scheme == "http" and not is_loopback_host(host):
         raise HaloError(
@@ -202,23 +254,12 @@ def parse_address(text: str) -> ParsedAddress:
             f"http://{host} is not encrypted; Halo must be reached over https "
             f"(use https://{host}). Plain http is allowed only for this computer (the sandbox).",
         )
-
     hosted, tenant = _hosted_tenant(host)
-    segments = [seg for seg in parts.path.split("/") if seg]
-    cut = next((i for i, seg in enumerate(segments) if seg.lower() in _SERVER_SEGMENTS), None)
-    path_certain = True
-    if hosted:
-        segments = []  # hosted Halo never lives under a path; anything there is a page
-    elif cut is not None:
-        segments = segments[:cut]
-    elif segments:
-        path_certain = False
+    prefix, path_certain = _web_prefix(parts.path, hosted)
     netloc = f"[{host}]" if ":" in host else host
-    default_port = 443 if scheme == "https" else 80
-    if port is not None and port != default_port:
+    if port is not None and port != (443 if scheme == "https" else 80):
         netloc += f":{port}"
-    path = "/" + "/".join(segments) if segments else ""
-    web_url = f"{scheme}://{netloc}{path}"
+    web_url = f"{scheme}://{netloc}{prefix}"
     _check_http_library_accepts(web_url, host)
     return ParsedAddress(web_url, hosted, tenant, path_certain)
 

@@ -150,12 +150,13 @@ HOSTED_DOMAINS: tuple[str, ...] = ("halopsa.com", "haloitsm.com")
 #: (V) Success responses carry `expires_in`; this is used only when Halo leaves it out.
 DEFAULT_TOKEN_TTL_SECONDS = 3600.0
 
-#: (U) Scopes that include every invoice right. A token granted one of these is not "missing" a
-#: narrower scope; `edit:invoices` is assumed to include reading.
-SCOPES_IMPLYING: dict[str, frozenset[str]] = {
-    "read:invoices": frozenset({"read:invoices", "edit:invoices", "all", "all:standard"}),
-    "edit:invoices": frozenset({"edit:invoices", "all", "all:standard"}),
-}
+#: (V, live report) `edit:AREA` includes `read:AREA`: a token granted `edit:invoices` may read
+#: invoices. Used through `halo.scopes`.
+EDIT_IMPLIES_READ = True
+
+#: Scopes that include every `read:`/`edit:` area scope (used through `halo.scopes`). `all` is
+#: what working clients use for everything; (U) that `all:standard` includes invoices.
+BROAD_SCOPES: frozenset[str] = frozenset({"all", "all:standard"})
 
 #: (U) OAuth errors meaning the API application is not a client-credentials ("Client ID and
 #: Secret (Services)") application.

@@ -313,11 +313,41 @@ def _exception_chain(exc: BaseException) -> list[BaseException]:
     return chain
 
 
+@dataclass(frozen=True)
+class _Cause:
+    """How to recognise one kind of failure: the exception itself is one of `raised`, or any
+    exception in its chain is one of `in_chain`, or the chain's text holds one of `markers`."""
+
+    kind: ErrorKind
+    raised: tuple[type[BaseException], ...] = ()
+    in_chain: tuple[type[BaseException], ...] = ()
+    markers: tuple[str, ...] = ()
+
+    def matches(self, exc: BaseException, chain: list[BaseException], lowered: str) -> bool:
+        return (
+            isinstance(exc, self.raised)
+            or any(isinstance(e, self.in_chain) for e in chain)
+            or any(m in lowered for m in self.markers)
+        )
+
+
+#: The failures `error_from_exception` tells apart, in the order tried; anything else is NETWORK.
+_CAUSES: tuple[_Cause, ...] = (
+    _Cause(ErrorKind.TIMEOUT, raised=(httpx.TimeoutException,), in_chain=(TimeoutError,)),
+    _Cause(ErrorKind.BAD_ADDRESS, raised=(httpx.UnsupportedProtocol, httpx.InvalidURL)),
+    _Cause(ErrorKind.NOT_HALO, raised=(httpx.TooManyRedirects,)),
+    _Cause(ErrorKind.DNS, in_chain=(socket.gaierror,), markers=_DNS_MARKERS),
+    _Cause(ErrorKind.REFUSED, in_chain=(ConnectionRefusedError,), markers=_REFUSED_MARKERS),
+    _Cause(ErrorKind.TLS, in_chain=(ssl.SSLError, ssl.CertificateError), markers=_TLS_MARKERS),
+)
+
+
 def error_from_exception(exc: BaseException) -> HaloError:
     """Name an httpx (or lower-level) failure that produced no HTTP response.
 
     DNS, refused connections and certificate problems are told apart by the exception chain first
-    and, since httpcore often flattens them into text, by well-known message fragments.
+    and, since httpcore often flattens them into text, by well-known message fragments (see
+    `_CAUSES`).
     """
     if isinstance(exc, HaloError):
         return exc
@@ -327,29 +357,12 @@ def error_from_exception(exc: BaseException) -> HaloError:
     text = " | ".join(str(e) for e in chain if str(e))
     lowered = text.lower()
     detail = text[:MAX_DETAIL] or exc.__class__.__name__
-    if isinstance(exc, httpx.TimeoutException) or any(
-        isinstance(e, TimeoutError | socket.timeout) for e in chain
+    kind = next((c.kind for c in _CAUSES if c.matches(exc, chain, lowered)), ErrorKind.NETWORK)
+    if kind is ErrorKind.TLS and (
+        "wrong_version_number" in lowered or "wrong version number" in lowered
     ):
-        return HaloError(ErrorKind.TIMEOUT, detail)
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return HaloError(ErrorKind.BAD_ADDRESS, detail)
-    if isinstance(exc, httpx.TooManyRedirects):
-        return HaloError(ErrorKind.NOT_HALO, detail)
-    if any(isinstance(e, socket.gaierror) for e in chain) or any(
-        m in lowered for m in _DNS_MARKERS
-    ):
-        return HaloError(ErrorKind.DNS, detail)
-    if any(isinstance(e, ConnectionRefusedError) for e in chain) or any(
-        m in lowered for m in _REFUSED_MARKERS
-    ):
-        return HaloError(ErrorKind.REFUSED, detail)
-    if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain) or any(
-        m in lowered for m in _TLS_MARKERS
-    ):
-        if "wrong_version_number" in lowered or "wrong version number" in lowered:
-            detail += " (the server may speak plain http on this port)"
-        return HaloError(ErrorKind.TLS, detail)
-    return HaloError(ErrorKind.NETWORK, detail)
+        detail += " (the server may speak plain http on this port)"
+    return HaloError(kind, detail)
 
 
 def parse_json(response: httpx.Response) -> Any:

@@ -13,6 +13,7 @@ the waiting task ends it at once.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -24,8 +25,84 @@ from halo_paylink.halo import facts
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
 
-_SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.IGNORECASE)
-_UNITS = {None: 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+@dataclass(frozen=True)
+class RateBudget:
+    """At most `requests` requests in any rolling `window_seconds`."""
+
+    requests: int
+    window_seconds: float
+
+
+#: (V) Hosted Halo's published budget.
+HOSTED_BUDGET = RateBudget(facts.HOSTED_RATE_LIMIT_REQUESTS, facts.HOSTED_RATE_LIMIT_WINDOW_SECONDS)
+#: Rate-limit words that mean "no budget" (a self-hosted Halo whose operator set none).
+NO_LIMIT_WORDS = frozenset({"unlimited", "none", "off", "0"})
+#: The rate-limit word for hosted Halo's budget.
+HOSTED_WORD = "hosted"
+#: What to type, for error messages and help texts.
+RATE_LIMIT_SYNTAX = (
+    "REQUESTS/SECONDS, e.g. 300/300 for 300 requests per 5 minutes (the window may also be "
+    "written 5m or 1h), 'hosted' for hosted Halo's budget, or 'unlimited'"
+)
+
+_REQUESTS = re.compile(r"\d+")
+_WINDOW = re.compile(r"(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?", re.IGNORECASE)
+_UNIT_SECONDS = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_rate_limit(spec: str) -> RateBudget | None:
+    """Parse a rate-limit value: the one grammar of `--rate-limit`, of profiles and the sandbox.
+
+    Accepted, case-insensitive, with spaces around each part ignored:
+
+    - `REQUESTS/WINDOW`: REQUESTS a whole number, at least 1; WINDOW a decimal number above 0
+      ("300", "2.5") in seconds, or followed by a unit: `s`/`sec`, `m`/`min` or `h` ("5m").
+    - `hosted`: hosted Halo's published budget (`HOSTED_BUDGET`).
+    - `unlimited`, `none`, `off` or `0`: no budget.
+
+    Numbers are plain digits: no sign, exponent or digit separator.
+
+    Returns:
+        The budget, or None for no budget.
+
+    Raises:
+        ValueError: with a message that names the part that is wrong and says what to type.
+    """
+    text = (spec or "").strip()
+    word = text.lower()
+    if word in NO_LIMIT_WORDS:
+        return None
+    if word == HOSTED_WORD:
+        return HOSTED_BUDGET
+    parts = text.split("/")
+    if len(parts) != 2:
+        raise ValueError(f"Rate limit {spec!r} is not understood: write {RATE_LIMIT_SYNTAX}.")
+    requests_text, window_text = parts[0].strip(), parts[1].strip()
+    if not _REQUESTS.fullmatch(requests_text):
+        raise ValueError(
+            f"Rate limit {spec!r}: {requests_text!r} is not a whole number of requests; "
+            "write REQUESTS/SECONDS, e.g. 300/300."
+        )
+    window = _WINDOW.fullmatch(window_text)
+    if window is None:
+        raise ValueError(
+            f"Rate limit {spec!r}: {window_text!r} is not a number of seconds (or of minutes or "
+            "hours, as in 5m or 1h); write REQUESTS/SECONDS, e.g. 300/300."
+        )
+    requests = int(requests_text)
+    seconds = float(window.group(1)) * _UNIT_SECONDS[(window.group(2) or "").lower()]
+    if requests < 1:
+        raise ValueError(
+            f"Rate limit {spec!r} must allow at least 1 request per window; write e.g. 300/300, "
+            "or 'unlimited' for no limit."
+        )
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(
+            f"Rate limit {spec!r} needs a positive window, longer than 0 seconds and finite; "
+            "write e.g. 300/300."
+        )
+    return RateBudget(requests, seconds)
 
 
 #: Seconds a client may spend, in total, holding off after Halo's 429s before it gives up with
@@ -115,13 +192,8 @@ class RateLimiter:
 
     @classmethod
     def hosted(cls, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> RateLimiter:
-        """Hosted Halo's published budget (facts.HOSTED_RATE_LIMIT_*)."""
-        return cls(
-            facts.HOSTED_RATE_LIMIT_REQUESTS,
-            facts.HOSTED_RATE_LIMIT_WINDOW_SECONDS,
-            clock=clock,
-            sleep=sleep,
-        )
+        """Hosted Halo's published budget (`HOSTED_BUDGET`, from facts.HOSTED_RATE_LIMIT_*)."""
+        return cls.for_budget(HOSTED_BUDGET, clock=clock, sleep=sleep)
 
     @classmethod
     def unlimited(
@@ -134,27 +206,25 @@ class RateLimiter:
     def parse(
         cls, spec: str, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
     ) -> RateLimiter:
-        """Parse "REQUESTS/SECONDS" ("300/300"; "300/5m" and "none"/"unlimited" also work).
+        """A limiter for a rate-limit value (see `parse_rate_limit` for the grammar).
 
         Raises:
             ValueError: with a message fit to show the user.
         """
-        text = (spec or "").strip().lower()
-        if text in ("none", "unlimited", "off", "0"):
+        return cls.for_budget(parse_rate_limit(spec), clock=clock, sleep=sleep)
+
+    @classmethod
+    def for_budget(
+        cls,
+        budget: RateBudget | None,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> RateLimiter:
+        """A limiter for `budget`; None means no budget (see `unlimited`)."""
+        if budget is None:
             return cls.unlimited(clock=clock, sleep=sleep)
-        match = _SPEC.match(text)
-        if not match:
-            raise ValueError(
-                f"Rate limit {spec!r} is not understood: write REQUESTS/SECONDS, e.g. 300/300 "
-                "for 300 requests per 5 minutes, or 'unlimited'."
-            )
-        requests, amount, unit = int(match.group(1)), float(match.group(2)), match.group(3)
-        seconds = amount * _UNITS[unit.lower() if unit else None]
-        if requests < 1:
-            raise ValueError(f"Rate limit {spec!r} must allow at least 1 request.")
-        if seconds <= 0:
-            raise ValueError(f"Rate limit {spec!r} needs a window longer than 0 seconds.")
-        return cls(requests, seconds, clock=clock, sleep=sleep)
+        return cls(budget.requests, budget.window_seconds, clock=clock, sleep=sleep)
 
     def hold_off(self, seconds: float) -> float:
         """After a 429: nobody starts a request until `seconds` from now (never shortens a hold).
@@ -264,6 +334,28 @@ class RateLimiter:
         exactly as a slot frees can arrive before the server's slot does, and get a 429).
         """
         slot.at = max(slot.at, self._clock())
+
+
+def choose_limiter(
+    hosted: bool,
+    override: str | None = None,
+    *,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> RateLimiter:
+    """The rate limiter for one Halo instance: the only place this is decided.
+
+    An override (a profile's rate limit or `--rate-limit`, in `parse_rate_limit`'s grammar) wins.
+    Without one, hosted Halo gets its published budget (`HOSTED_BUDGET`) and a self-hosted Halo
+    none, since its limits are its operator's; either way a 429 still holds every caller off
+    (`RateLimiter.hold_off`).
+
+    Raises:
+        ValueError: the override cannot be read (the message says what to type).
+    """
+    if override:
+        return RateLimiter.parse(override, clock=clock, sleep=sleep)
+    return RateLimiter.for_budget(HOSTED_BUDGET if hosted else None, clock=clock, sleep=sleep)
 
 
 def _duration_words(seconds: float) -> str:

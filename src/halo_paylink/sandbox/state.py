@@ -6,11 +6,12 @@ Plain data and small helpers shared by the sandbox's modules; nothing here touch
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from halo_paylink.halo import ratelimit
+from halo_paylink.halo.scopes import scope_allows as scope_allows  # Halo's model, enforced here
 
 #: The fixed, public demo secret (printed by `halo-paylink sandbox`; never a real credential).
 DEMO_CLIENT_SECRET = "demo-secret-not-for-production-0000"
@@ -72,47 +73,20 @@ KNOWN_SCOPES: frozenset[str] = frozenset(
     | {f"edit:{area}" for area in _SCOPE_AREAS}
 )
 
-#: Scopes that cover every invoice request. `all:standard` is modelled as covering invoices (U).
-BROAD_SCOPES: frozenset[str] = frozenset({"all", "all:standard"})
-
 AGENT_ACCESS_LEVELS = ("none", "read", "edit")
 
 
-def scope_allows(granted: Iterable[str], needed: str) -> bool:
-    """True when the granted scopes cover `needed` (e.g. "read:invoices").
+def parse_rate_limit(spec: str) -> tuple[int, float] | None:
+    """Parse a `--rate-limit` value into (requests, window_seconds), or None for no limit.
 
-    Modelled on Halo: `all` (and `all:standard`) cover everything here; `read:` and `edit:` are
-    separate grants, so `edit:invoices` alone does not allow reading (U, the strict choice).
-    """
-    granted = set(granted)
-    return bool(granted & BROAD_SCOPES) or needed in granted
-
-
-def parse_rate_limit(spec: str) -> tuple[int, float]:
-    """Parse "REQ/SECONDS" (e.g. "300/300") into (requests, window_seconds).
+    The grammar is the client's, `halo_paylink.halo.ratelimit.parse_rate_limit`: "300/300",
+    "300/5m", "hosted" (300 per 5 minutes), "unlimited".
 
     Raises:
-        ValueError: with a message saying what is wrong, for the CLI to show.
+        ValueError: with a message saying what is wrong and what to type, for the CLI to show.
     """
-    text = spec.strip()
-    if text.lower() == "hosted":
-        return (300, 300.0)
-    parts = text.split("/")
-    if len(parts) != 2:
-        raise ValueError(f"'{spec}' is not REQUESTS/SECONDS, e.g. 300/300 (300 requests per 5 min)")
-    try:
-        requests = int(parts[0])
-    except ValueError:
-        raise ValueError(f"'{parts[0]}' is not a whole number of requests (in '{spec}')") from None
-    try:
-        seconds = float(parts[1])
-    except ValueError:
-        raise ValueError(f"'{parts[1]}' is not a number of seconds (in '{spec}')") from None
-    if requests < 1:
-        raise ValueError(f"the number of requests must be at least 1 (got {requests})")
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"the window must be a positive number of seconds (got {parts[1]})")
-    return (requests, seconds)
+    budget = ratelimit.parse_rate_limit(spec)
+    return None if budget is None else (budget.requests, budget.window_seconds)
 
 
 @dataclass

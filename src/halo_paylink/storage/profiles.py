@@ -74,7 +74,8 @@ class Profile:
         client_id: the API application's client id.
         secret_mode: where the client secret comes from.
         ca_file: an extra CA certificate file to trust (self-hosted Halo), or None.
-        rate_limit: a `RateLimiter.parse` spec ("300/300"), or None for the default.
+        rate_limit: a rate-limit override in `halo.ratelimit.parse_rate_limit`'s grammar
+            ("300/300", "hosted", "unlimited"), or None for the default.
         pdf: PDF options.
         link: payment link settings.
         demo: True for the built-in sandbox profile.

@@ -197,22 +197,25 @@ class AppContext(QObject):
         register_secret(app.secret)
         return Credentials(app.client_id.strip(), app.secret)
 
+    @property
+    def rate_limit(self) -> str | None:
+        """The profile's rate-limit override, or None (see `halo.ratelimit.choose_limiter`)."""
+        return self.profile.rate_limit if self.profile is not None else None
+
     def halo_client(self, endpoints: HaloEndpoints | None = None) -> HaloClient:
-        """A Halo client on the shared HTTP client for the discovered endpoints."""
-        from halo_paylink.halo.client import HaloClient
-        from halo_paylink.halo.ratelimit import RateLimiter
+        """A Halo client (`halo.session.client_for`) on the shared HTTP client for `endpoints`,
+        by default the ones the Connect page found.
+
+        Raises:
+            RuntimeError: Halo has not been found yet.
+            ValueError: the profile's rate limit cannot be read.
+        """
+        from halo_paylink.halo.session import client_for
 
         endpoints = endpoints or self.state.connect.endpoints
         if endpoints is None:
             raise RuntimeError("Halo has not been found yet.")
-        spec = self.profile.rate_limit if self.profile is not None else None
-        if spec:
-            limiter = RateLimiter.parse(spec)
-        elif endpoints.hosted:
-            limiter = RateLimiter.hosted()
-        else:
-            limiter = RateLimiter.unlimited()
-        return HaloClient(self.http(), endpoints, self.credentials(), limiter=limiter)
+        return client_for(self.http(), endpoints, self.credentials(), rate_limit=self.rate_limit)
 
     async def _close_retired(self, client: httpx.AsyncClient) -> None:
         await client.aclose()

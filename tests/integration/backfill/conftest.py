@@ -14,10 +14,10 @@ from halo_paylink.core.backfill import BackfillSettings
 from halo_paylink.domain import Numbering
 from halo_paylink.halo import facts
 from halo_paylink.halo.client import HaloClient
-from halo_paylink.halo.discovery import discover
 from halo_paylink.halo.http import make_http_client
 from halo_paylink.halo.models import Credentials
 from halo_paylink.halo.ratelimit import RateLimiter
+from halo_paylink.halo.session import discover_client
 from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE, Sandbox, SandboxConfig
 from halo_paylink.storage.paths import AppPaths
 
@@ -51,17 +51,22 @@ def paths() -> AppPaths:
 
 @asynccontextmanager
 async def halo_client(
-    sandbox: Sandbox, *, limiter: RateLimiter | None = None, client_cls: type = HaloClient
+    sandbox: Sandbox,
+    *,
+    limiter: RateLimiter | None = None,
+    client_cls: type[HaloClient] = HaloClient,
 ) -> AsyncIterator[HaloClient]:
     async with make_http_client(timeout=10.0) as http:
-        endpoints = await discover(http, sandbox.url)
         credentials = Credentials(sandbox.config.client_id, sandbox.config.client_secret)
-        yield client_cls(
+        yield await discover_client(
             http,
-            endpoints,
+            sandbox.url,
             credentials,
+            # The limiter's own waits (pacing, a 429's hold-off) follow the real clock, since the
+            # sandbox's rate windows do; only the client's back-off is cut short.
             limiter=limiter or RateLimiter.unlimited(),
             sleep=quick_sleep,
+            client_class=client_cls,
         )
 
 

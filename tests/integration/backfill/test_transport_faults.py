@@ -21,10 +21,10 @@ import pytest
 from halo_paylink.core.backfill import RunOptions, RunOutcome, run_backfill
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo.client import HaloClient
-from halo_paylink.halo.discovery import discover
 from halo_paylink.halo.http import make_http_client
 from halo_paylink.halo.models import Credentials
 from halo_paylink.halo.ratelimit import RateLimiter
+from halo_paylink.halo.session import discover_client
 from halo_paylink.sandbox import Sandbox
 from halo_paylink.sandbox.server import INVOICE_POST
 from halo_paylink.storage.logs import setup_logging, shutdown_logging
@@ -42,11 +42,10 @@ GUARD_SECONDS = 30
 @asynccontextmanager
 async def limited_client(box: Sandbox, **limits: Any) -> AsyncIterator[HaloClient]:
     async with make_http_client(timeout=10.0) as http:
-        endpoints = await discover(http, box.url)
         credentials = Credentials(box.config.client_id, box.config.client_secret)
-        yield HaloClient(
+        yield await discover_client(
             http,
-            endpoints,
+            box.url,
             credentials,
             limiter=RateLimiter.unlimited(),
             sleep=quick_sleep,

@@ -1,11 +1,14 @@
 """Page 3: create the API application in Halo, paste its credentials, and Test what it may do.
 
-The Test button runs `core.checks.run_checks` on the GUI loop; each check is a row with an icon
-and a word for its state (never colour alone) and, when it failed, the fix. Next is enabled only
-when every row passed for the credentials and address now entered.
+The Test button runs `core.checks.run_checks` on the GUI loop against the endpoints the Connect
+page found (held in `state.connect`, never discovered again); each check is a row with an icon and
+a word for its state (never colour alone) and, when it failed, the fix. Next is enabled only when
+every row passed for the credentials and address now entered.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -27,6 +30,10 @@ from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.common import FieldMessage, heading, stacked, std_icon, wrap_label
+
+if TYPE_CHECKING:  # imported when Test runs, so the first page paints without them
+    from halo_paylink.core.checks import CheckReport, CheckResult
+    from halo_paylink.storage.secrets import StoreStatus
 
 STEPS = (
     "<ol>"
@@ -109,11 +116,8 @@ class CheckRowWidget(QFrame):
         self.setAccessibleDescription(" ".join(x for x in (row.message, row.fix) if x))
 
 
-def row_from_result(result: object) -> CheckRow:
+def row_from_result(result: CheckResult) -> CheckRow:
     """Convert a `core.checks.CheckResult` into the page's row (no network types in the flow)."""
-    from halo_paylink.core.checks import CheckResult
-
-    assert isinstance(result, CheckResult)
     return CheckRow(
         key=result.id.value,
         title=result.title,
@@ -131,7 +135,7 @@ class ApplicationPage(BasePage):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self._handle: TaskHandle[object] | None = None
+        self._handle: TaskHandle[CheckReport] | None = None
         self.body.addWidget(heading("Create the API application in Halo"))
         self.body.addWidget(wrap_label(STEPS, rich=True))
 
@@ -208,7 +212,10 @@ class ApplicationPage(BasePage):
         from halo_paylink.core.checks import run_checks
 
         app, connect = self.state.application, self.state.connect
-        if not app.can_test or self._handle is not None:
+        # The endpoints the Connect page found are the ones tested (and later used): nothing is
+        # discovered again here, so Test cannot pass against another address than Next uses.
+        endpoints = connect.endpoints if connect.complete else None
+        if not app.can_test or self._handle is not None or endpoints is None:
             return
         self.set_error(None)
         app.testing = True
@@ -218,9 +225,9 @@ class ApplicationPage(BasePage):
         self.set_busy("Testing the API application…")
         coro = run_checks(
             self.context.http(),
-            connect.address,
+            endpoints,
             self.context.credentials(),
-            tenant=connect.tenant.strip() or None,
+            rate_limit=self.context.rate_limit,
             on_update=self._row_updated,
         )
         self._handle = self.start(
@@ -233,7 +240,7 @@ class ApplicationPage(BasePage):
         )
         self._render()
 
-    def _row_updated(self, result: object) -> None:
+    def _row_updated(self, result: CheckResult) -> None:
         row = row_from_result(result)
         rows = self.state.application.rows
         for i, old in enumerate(rows):
@@ -244,10 +251,7 @@ class ApplicationPage(BasePage):
             rows.append(row)
         self._render_rows()
 
-    def _tested(self, report: object, fingerprint: tuple[object, ...]) -> None:
-        from halo_paylink.core.checks import CheckReport
-
-        assert isinstance(report, CheckReport)
+    def _tested(self, report: CheckReport, fingerprint: tuple[object, ...]) -> None:
         app = self.state.application
         app.rows = [row_from_result(r) for r in report.results]
         app.tested_for = fingerprint
@@ -356,10 +360,7 @@ class ApplicationPage(BasePage):
         self.secret_edit.setReadOnly(testing)
         self._render_rows()
 
-    def _status_known(self, status: object) -> None:
-        from halo_paylink.storage.secrets import StoreStatus
-
-        assert isinstance(status, StoreStatus)
+    def _status_known(self, status: StoreStatus) -> None:
         self.state.application.keyring_ok = status.secure
         self._store_status_text()
         self._render()
