@@ -81,6 +81,7 @@ def cmd_test(extra: list[str]) -> int:
             ],
         ),
         ("mypy", [py, "-m", "mypy"]),
+        ("complexity (no function above 20)", [py, "scripts/complexity.py", "--max", "20"]),
     ]
     if not extra:
         for title, args in steps:

@@ -52,15 +52,16 @@ USAGE_EXIT = 2
 FAILURE_EXIT = 1
 
 
-class CliError(Exception):
-    """A failure the CLI explains and exits on.
+class CliError(UsageError):
+    """A failure the CLI explains and exits on: a `UsageError` with an exit code, or the CLI's
+    wrapping of any other `PaylinkError` (`from_halo`), which then explains it.
 
     Attributes:
         headline: what went wrong, one sentence.
         detail: what Halo or the system said (redacted); may be empty.
         next_step: what the user should do.
         exit_code: 2 for usage problems (bad options, no secret), 1 otherwise.
-        error: the underlying HaloError, when there is one.
+        error: the underlying `HaloError` or `LocalError`, when there is one.
     """
 
     def __init__(
@@ -72,12 +73,9 @@ class CliError(Exception):
         exit_code: int = USAGE_EXIT,
         error: PaylinkError | None = None,
     ) -> None:
-        self.headline = headline
-        self.detail = redact(detail)
-        self.next_step = next_step
         self.exit_code = exit_code
         self.error = error
-        super().__init__(headline if not self.detail else f"{headline} {self.detail}")
+        super().__init__(headline, next_step, redact(detail))
 
     @classmethod
     def from_halo(cls, error: PaylinkError, *, exit_code: int = FAILURE_EXIT) -> CliError:
@@ -452,14 +450,9 @@ def print_error(err: PaylinkError, json_mode: bool, *, stream: TextIO | None = N
 
 
 def print_cli_error(
-    error: CliError | PaylinkError, json_mode: bool = False, *, stream: TextIO | None = None
+    error: PaylinkError, json_mode: bool = False, *, stream: TextIO | None = None
 ) -> None:
-    """Like `print_error`, for a `CliError` (usage problems, missing secret) or any
-    `PaylinkError`."""
-    if isinstance(error, PaylinkError):
-        print_error(error, json_mode, stream=stream)
-        return
-    if error.error is not None:
-        print_error(error.error, json_mode, stream=stream)
-        return
-    print_error(UsageError(error.headline, error.next_step, error.detail), json_mode, stream=stream)
+    """Like `print_error`; a `CliError` that wraps a Halo or local failure explains that."""
+    if isinstance(error, CliError) and error.error is not None:
+        error = error.error
+    print_error(error, json_mode, stream=stream)

@@ -781,35 +781,15 @@ class Engine:
         self._odd_seen.clear()
         pages = self._prefetched(filters)
         try:
-            consider, sizer = self.consider, self.sizer
             async for page in pages:
                 audit.see(page)
                 # An undo's total is the invoices it restores (set up front), not all of Halo's.
                 announced = page.record_count
                 if not self.expected and announced is not None:
                     self.total = max(self.total or 0, announced)
-                if self.stopping:
+                if self.stopping or await self._gives_way(audit, announced):
                     break
-                if (
-                    self.narrow is not None
-                    and audit.pages == 1
-                    and announced is not None
-                    and announced >= facts.NARROW_FROM_INVOICES
-                    and await self._narrow_read()
-                ):
-                    break
-                for row in page.odd_rows:
-                    self.consider_odd_row(row)
-                for invoice in page.invoices:
-                    consider(invoice, batch)
-                    if len(batch) >= sizer.size and await self.submit(batch, last=False):
-                        batch = []
-                        # Only an await can stop the run, so this is the only place to look.
-                        if self.stopping:
-                            break
-                if not self._in_flight or len(self._skips) + len(self._odd) > 1000:
-                    await self._flush_skips()
-                self.emit()
+                batch = await self._take_page(page, batch)
                 if self.stopping:
                     break
                 if audit.pages == 1 and self._fetching_is_cheaper(announced, page.page_size):
@@ -821,6 +801,33 @@ class Engine:
         finally:
             await pages.aclose()  # stops the read-ahead task when we leave early
         await self.submit(batch)  # sent, or journaled as not written when stopping
+
+    async def _gives_way(self, audit: ListingAudit, announced: int | None) -> bool:
+        """After the first page of a long list: whether this read gives way to a narrower one."""
+        return (
+            self.narrow is not None
+            and audit.pages == 1
+            and announced is not None
+            and announced >= facts.NARROW_FROM_INVOICES
+            and await self._narrow_read()
+        )
+
+    async def _take_page(self, page: InvoicePage, batch: list[_Item]) -> list[_Item]:
+        """Decide one page's rows, sending full batches; returns the batch being filled."""
+        consider, sizer = self.consider, self.sizer
+        for row in page.odd_rows:
+            self.consider_odd_row(row)
+        for invoice in page.invoices:
+            consider(invoice, batch)
+            if len(batch) >= sizer.size and await self.submit(batch, last=False):
+                batch = []
+                # Only an await can stop the run, so this is the only place to look.
+                if self.stopping:
+                    break
+        if not self._in_flight or len(self._skips) + len(self._odd) > 1000:
+            await self._flush_skips()
+        self.emit()
+        return batch
 
     async def _prefetched(
         self, filters: Mapping[str, str] | None

@@ -234,7 +234,7 @@ class ApplicationPage(BasePage):
             coro,
             name="run checks",
             on_result=lambda report: self._tested(report, fingerprint),
-            on_error=self.set_halo_error,
+            on_error=self.set_failure,
             on_cancelled=self._test_cancelled,
             on_finally=self._test_ended,
         )

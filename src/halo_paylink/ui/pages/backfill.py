@@ -348,7 +348,7 @@ class BackfillPage(BasePage):
         if problem is None:
             self.set_error(None)
         elif problem.error is not None:
-            self.set_halo_error(problem.error)
+            self.set_failure(problem.error)
         else:
             self.set_error(BannerMessage(problem.headline, problem.detail))
 

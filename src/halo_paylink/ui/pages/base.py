@@ -96,17 +96,14 @@ class BasePage(QWidget):
             self._error = message
             self.changed.emit()
 
-    def set_halo_error(self, error: BaseException) -> None:
-        """Show a `HaloError` (headline + next step + what Halo said) or any other error."""
-        from halo_paylink.errors import PaylinkError
+    def set_failure(self, error: BaseException) -> None:
+        """Show any failure in the banner as `errors.explain` words it for the CLI too: the
+        headline, the next step, and the detail with its label."""
+        from halo_paylink.errors import explain
 
-        if isinstance(error, PaylinkError):
-            detail = error.next_step
-            if error.detail:
-                detail += f"\nDetails: {error.detail}"
-            self.set_error(BannerMessage(error.headline, detail))
-        else:
-            self.set_error(BannerMessage("Something went wrong.", str(error)))
+        explained = explain(error)
+        detail = "\n".join(part for part in (explained.next_step, explained.detail) if part)
+        self.set_error(BannerMessage(explained.headline, detail))
 
     def start(self, coro: Coroutine[Any, Any, T], **callbacks: Any) -> TaskHandle[T]:
         """Run `coro` on the GUI loop (see `TaskRunner.start`), owned by this page: callbacks run

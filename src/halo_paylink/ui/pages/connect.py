@@ -196,7 +196,7 @@ class ConnectPage(BasePage):
 
     def _failed(self, key: DiscoveryKey, error: BaseException) -> None:
         if self.presenter.discovery_failed(key, error):
-            self.set_halo_error(error)
+            self.set_failure(error)
 
     def _discovery_ended(self, generation: int) -> None:
         if generation != self._generation:
