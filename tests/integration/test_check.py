@@ -254,3 +254,25 @@ async def test_endpoints_already_found_are_checked_without_discovering_again(san
         )
     assert report.all_passed and report.endpoints is endpoints
     assert sandbox.stats.count("GET", AUTHINFO) == asked == 1
+
+
+def test_check_says_what_was_learned_about_this_halo(sandbox, capsys, monkeypatch):
+    """Before anything is measured every line says it rests on the model; a measured fact
+    (here the admin's Pay-button answer) says when and how it was learned."""
+    from halo_paylink.core.backfill.pilot import record_pay_button
+    from halo_paylink.storage.paths import AppPaths
+
+    code, report = run_check(sandbox, capsys, monkeypatch=monkeypatch)
+    assert code == 0
+    learned = {line["topic"]: line for line in report["learned"]}
+    assert not any(line["measured"] for line in learned.values())
+    assert learned["Payment status codes"]["source"].startswith("model (unverified)")
+    record_pay_button(AppPaths.default(), sandbox.url, True, invoice="INV-7")
+    code, report = run_check(sandbox, capsys, monkeypatch=monkeypatch)
+    button = {line["topic"]: line for line in report["learned"]}["The portal shows the Pay button"]
+    assert button["measured"] and button["finding"] == "yes, the admin saw it"
+    assert "INV-7" in button["source"]
+    monkeypatch.setenv("HALO_CLIENT_SECRET", sandbox.config.client_secret)
+    main(["check", "--url", sandbox.url, "--client-id", sandbox.config.client_id])
+    text = capsys.readouterr().out
+    assert "What we learned about your Halo:" in text and "yes, the admin saw it" in text

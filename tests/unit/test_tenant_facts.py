@@ -151,3 +151,25 @@ def test_any_json_reads_without_raising(data: object) -> None:
     found = TenantFacts.from_json({"codes": data, "measured": data, "contradicted": data})
     assert isinstance(found, TenantFacts)
     assert TenantFacts.from_json(data) is not None
+
+
+def test_learned_lines_say_measured_or_model() -> None:
+    from halo_paylink.core.backfill.tenant import learned_lines
+
+    fresh = {line.topic: line for line in learned_lines(TenantFacts())}
+    assert not any(line.measured for line in fresh.values())
+    assert "Proven paid" not in fresh
+    learner = StatusLearner()
+    learner.observe_all(invoice(i, code=2, paid=100) for i in range(1, ENOUGH + 1))
+    learner.observe(invoice(999, code=0))
+    found = TenantFacts(last_full_scan="2026-11-30T08:00:00+00:00")
+    found.learn_codes(learner, "2026-11-30")
+    found.measure(FactId.SAVE_MOVES_LAST_SYNCED, True, on="2026-11-30", how="the pilot")
+    lines = {line.topic: line for line in learned_lines(found)}
+    assert lines["Payment status codes"].finding == f"paid: 2 ({ENOUGH}); unpaid: 0 (1)"
+    assert lines["Proven paid"].finding == "status 2 left unread on long lists"
+    assert lines["Saving a link pushes the invoice to the accounting tool"].finding == (
+        "yes (last_synced moved)"
+    )
+    assert lines["Last full read"].finding == "2026-11-30" and lines["Last full read"].measured
+    assert not lines["Largest page"].measured

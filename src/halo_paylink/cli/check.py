@@ -8,10 +8,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from halo_paylink.cli.terminal import say, say_json
 from halo_paylink.core.checks import CheckReport, CheckResult, CheckState, run_checks
+
+if TYPE_CHECKING:
+    from halo_paylink.core.backfill.tenant import LearnedLine
 
 SYMBOLS = {
     CheckState.PASS: "PASS",
@@ -47,9 +50,10 @@ def result_to_json(result: CheckResult) -> dict[str, Any]:
     }
 
 
-def report_to_json(report: CheckReport) -> dict[str, Any]:
+def report_to_json(report: CheckReport, learned: list[LearnedLine]) -> dict[str, Any]:
     endpoints = report.endpoints
     return {
+        "learned": [line.to_json() for line in learned],
         "ok": report.all_passed,
         "endpoints": None
         if endpoints is None
@@ -65,7 +69,15 @@ def report_to_json(report: CheckReport) -> dict[str, Any]:
     }
 
 
-def print_human(report: CheckReport) -> None:
+def print_learned(learned: list[LearnedLine]) -> None:
+    say()
+    say("What we learned about your Halo:")
+    for line in learned:
+        say(f"  {line.topic}: {line.finding}")
+        say(f"       ({line.source})")
+
+
+def print_human(report: CheckReport, learned: list[LearnedLine]) -> None:
     for result in report.results:
         say(f"[{SYMBOLS[result.state]}] {result.title}")
         if result.message:
@@ -74,12 +86,15 @@ def print_human(report: CheckReport) -> None:
             say(f"       Fix: {result.fix}")
         if result.note:
             say(f"       Note: {result.note}")
+    print_learned(learned)
     say()
     say("All checks passed." if report.all_passed else "Some checks failed; see the fixes above.")
 
 
 async def _check(args: argparse.Namespace) -> int:
     from halo_paylink.cli.common import open_connection
+    from halo_paylink.core.backfill.tenant import learned_lines, load_tenant_facts, tenant_file
+    from halo_paylink.storage.paths import AppPaths
 
     async with open_connection(args) as (connection, http):
         report = await run_checks(
@@ -89,10 +104,13 @@ async def _check(args: argparse.Namespace) -> int:
             tenant=connection.tenant,
             rate_limit=connection.rate_limit,
         )
+    web_url = report.endpoints.web_url if report.endpoints else connection.address
+    path = tenant_file(AppPaths.default(), web_url)
+    learned = learned_lines(await asyncio.to_thread(load_tenant_facts, path))
     if args.json:
-        say_json(report_to_json(report))
+        say_json(report_to_json(report, learned))
     else:
-        print_human(report)
+        print_human(report, learned)
     return 0 if report.all_passed else 1
 
 

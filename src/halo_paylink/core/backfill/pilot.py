@@ -20,15 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from halo_paylink.core.backfill.journal import Header, JournalWriter, RunKind, journal_path, utc_now
-from halo_paylink.core.backfill.lock import exclusive_run, note_run_id
+from halo_paylink.core.backfill.lock import exclusive_run
 from halo_paylink.core.backfill.model import (
     BackfillError,
     BackfillSettings,
     InvoiceSource,
     RunOptions,
     RunResult,
-    new_run_id,
     web_url_of,
 )
 from halo_paylink.core.backfill.modes import pilot_mode
@@ -140,7 +138,7 @@ async def run_pilot(
         HaloError: Halo failed while the pilot invoice was found or read back.
     """
     from halo_paylink.core.backfill.engine import Engine
-    from halo_paylink.core.backfill.runner import execute_attempt
+    from halo_paylink.core.backfill.runner import execute_attempt, open_backfill_journal
 
     settings.check()
     options = options or RunOptions()
@@ -166,25 +164,10 @@ async def run_pilot(
     if decision.action is not Action.WRITE:
         reason = decision.reason.label if decision.reason else "it needs no change"
         raise BackfillError(f"Invoice {invoice_id} would not get a link: {reason}.")
-    await asyncio.to_thread(paths.ensure)
-    run_id = new_run_id()
-    note_run_id(run_id)
-    path = journal_path(paths.journals_dir, run_id)
-    header = Header(
-        run_id=run_id,
-        kind=RunKind.BACKFILL,
-        started=utc_now(),
-        web_url=web_url_of(client),
-        target=target.spec,
-        template=settings.template.strip(),
-        numbering=settings.numbering.value,
-        overwrite=settings.overwrite,
-        profile=profile,
-        server_filter=False,
-        pilot=True,
+    header, journal = await open_backfill_journal(
+        client, settings, paths, profile=profile, pilot=True
     )
-    journal = await asyncio.to_thread(JournalWriter, path, create=True)
-    await asyncio.to_thread(journal.append, [header], sync=True)
+    run_id = header.run_id
     engine = Engine(
         client,
         target=target,

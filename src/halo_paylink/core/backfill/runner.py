@@ -414,24 +414,8 @@ async def run_backfill(
     """
     settings.check()
     options = options or RunOptions()
-    await asyncio.to_thread(paths.ensure)
-    run_id = new_run_id()
-    note_run_id(run_id)
-    path = journal_path(paths.journals_dir, run_id)
-    header = Header(
-        run_id=run_id,
-        kind=RunKind.BACKFILL,
-        started=utc_now(),
-        web_url=web_url_of(client),
-        target=settings.link_target().spec,
-        template=settings.template.strip(),
-        numbering=settings.numbering.value,
-        overwrite=settings.overwrite,
-        profile=profile,
-        server_filter=settings.server_filter,
-    )
-    journal = await asyncio.to_thread(JournalWriter, path, create=True)
-    await asyncio.to_thread(journal.append, [header], sync=True)
+    header, journal = await open_backfill_journal(client, settings, paths, profile=profile)
+    run_id, path = header.run_id, journal.path
     learning = await _learning(client, paths, header.server_filter, options)
     engine = _backfill_engine(
         client, header, journal, options, on_progress, cancel, clock, None, learning
@@ -451,6 +435,38 @@ async def run_backfill(
         client=client,
         learning=learning,
     )
+
+
+async def open_backfill_journal(
+    client: InvoiceSource,
+    settings: BackfillSettings,
+    paths: AppPaths,
+    *,
+    profile: str | None,
+    pilot: bool = False,
+) -> tuple[Header, JournalWriter]:
+    """A new run's journal, created with its header (fsynced) before anything is sent."""
+    await asyncio.to_thread(paths.ensure)
+    run_id = new_run_id()
+    note_run_id(run_id)
+    header = Header(
+        run_id=run_id,
+        kind=RunKind.BACKFILL,
+        started=utc_now(),
+        web_url=web_url_of(client),
+        target=settings.link_target().spec,
+        template=settings.template.strip(),
+        numbering=settings.numbering.value,
+        overwrite=settings.overwrite,
+        profile=profile,
+        server_filter=settings.server_filter and not pilot,
+        pilot=pilot,
+    )
+    journal = await asyncio.to_thread(
+        JournalWriter, journal_path(paths.journals_dir, run_id), create=True
+    )
+    await asyncio.to_thread(journal.append, [header], sync=True)
+    return header, journal
 
 
 def _backfill_engine(
