@@ -85,6 +85,24 @@ def add_parser(subparsers: Any) -> None:
         help="continue an interrupted run (default: the latest)",
     )
     mode.add_argument("--undo", metavar="RUN_ID", help="restore the values a run replaced")
+    mode.add_argument(
+        "--pilot",
+        nargs="?",
+        const="",
+        metavar="INVOICE_ID",
+        help="write the link to one invoice first (default: the newest that needs one), read it "
+        "back and say what changed",
+    )
+    mode.add_argument(
+        "--pay-button",
+        choices=("seen", "missing"),
+        help="record what Halo's customer portal showed on the pilot invoice",
+    )
+    parser.add_argument(
+        "--full-read",
+        action="store_true",
+        help="read every invoice, even where a narrower read would miss none",
+    )
     parser.add_argument(
         "--rate-limit",
         metavar="REQ/SECONDS",
@@ -283,6 +301,10 @@ def _mode(args: argparse.Namespace) -> str:
         return "undo"
     if args.resume is not None:
         return "resume"
+    if args.pilot is not None:
+        return "pilot"
+    if args.pay_button:
+        return "pay-button"
     return "plan" if args.dry_run else "run"
 
 
@@ -291,6 +313,14 @@ def _check_mode_arguments(args: argparse.Namespace, mode: str, paths: AppPaths) 
     profile when no connection was given."""
     from halo_paylink.cli.common import CliError
 
+    if mode in ("pilot", "pay-button") and args.dry_run:
+        raise CliError(f"--dry-run cannot be combined with --{mode}.")
+    if mode == "pilot" and args.pilot and not args.pilot.isdigit():
+        raise CliError(
+            f"--pilot takes an invoice id (a number), not {args.pilot!r}.",
+            next_step="Give the id Halo shows for the invoice, or leave it out to pilot the "
+            "newest invoice that needs a link.",
+        )
     if mode in ("undo", "resume"):
         if args.dry_run:
             raise CliError("--dry-run cannot be combined with --resume or --undo.")
@@ -334,7 +364,9 @@ async def _run_mode(
         undo_run,
     )
 
-    options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
+    options = RunOptions(
+        batch_size=args.batch_size, concurrency=args.concurrency, full_read=args.full_read
+    )
     cancel = CancelToken()
     bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
     with _cancelled_by_signals(cancel):
@@ -362,6 +394,86 @@ async def _run_mode(
         )
 
 
+async def _pilot(
+    args: argparse.Namespace,
+    client: HaloClient,
+    settings: BackfillSettings,
+    paths: AppPaths,
+    profile_name: str | None,
+) -> int:
+    """Run the pilot and say what it showed, and what to do next; exit 0 when the link saved."""
+    from halo_paylink.core.backfill import CancelToken, RunOptions
+    from halo_paylink.core.backfill.pilot import run_pilot
+
+    cancel = CancelToken()
+    with _cancelled_by_signals(cancel):
+        report = await run_pilot(
+            client,
+            settings,
+            paths,
+            invoice_id=int(args.pilot) if args.pilot else None,
+            profile=profile_name,
+            options=RunOptions(concurrency=1),
+            cancel=cancel,
+        )
+    moved = report.synced_moved
+    pushed = (
+        "no last_synced in Halo's answer: whether saving pushes to the accounting tool is unknown"
+        if moved is None
+        else "moved: saving the link pushed the invoice to the accounting tool"
+        if moved
+        else "did not move: saving the link did not push the invoice to the accounting tool"
+    )
+    if args.json:
+        say_json(
+            {
+                "ok": report.saved,
+                "pilot": {
+                    "run_id": report.result.run_id,
+                    "invoice_id": report.invoice_id,
+                    "invoice_number": report.invoice_number,
+                    "field": report.field,
+                    "before": report.before,
+                    "after": report.after,
+                    "last_synced_before": report.synced_before,
+                    "last_synced_after": report.synced_after,
+                    "last_synced_moved": moved,
+                    "outcome": report.result.outcome.value,
+                },
+            }
+        )
+        return 0 if report.saved else report.result.outcome.exit_code
+    say(f"Pilot: invoice {report.invoice_number or report.invoice_id} (id {report.invoice_id})")
+    say(f"  {report.field}: {report.before or '(empty)'} -> {report.after or '(empty)'}")
+    say(f"  last_synced: {pushed}")
+    if not report.saved:
+        say(f"  The link did not save ({report.result.outcome.value}): {report.result.detail}")
+        return report.result.outcome.exit_code
+    say(f"Next: {report.portal_hint} Then record what you saw, with the same connection:")
+    say("  halo-paylink backfill ... --pay-button seen     (or --pay-button missing)")
+    say(f"To undo the pilot alone: halo-paylink backfill ... --undo {report.result.run_id}")
+    return 0
+
+
+def _record_pay_button(args: argparse.Namespace, paths: AppPaths, web_url: str) -> int:
+    from halo_paylink.core.backfill.pilot import record_pay_button
+
+    seen = args.pay_button == "seen"
+    record_pay_button(paths, web_url, seen, invoice="the pilot invoice")
+    if args.json:
+        say_json({"ok": True, "pay_button_shown": seen})
+        return 0
+    if seen:
+        say("Recorded: the portal shows the Pay button. Later runs on this Halo skip the pilot.")
+    else:
+        say(
+            "Recorded: the portal did not show the Pay button. Choose a custom field the portal "
+            "shows (--link-field custom:NAME) and pilot again, or stop here; undo the pilot with "
+            "--undo RUN_ID."
+        )
+    return 0
+
+
 async def _backfill(args: argparse.Namespace) -> int:
     from halo_paylink.cli.common import CliError, open_connection
     from halo_paylink.core.backfill import BackfillError
@@ -387,6 +499,14 @@ async def _backfill(args: argparse.Namespace) -> int:
         except HaloError as exc:
             raise CliError.from_halo(exc) from None
         profile_name = connection.profile.name if connection.profile else None
+        if mode == "pay-button":
+            return _record_pay_button(args, paths, client.endpoints.web_url)
+        if mode == "pilot":
+            settings = _settings(args, connection.profile)
+            try:
+                return await _pilot(args, client, settings, paths, profile_name)
+            except BackfillError as exc:
+                raise CliError(str(exc)) from None
         try:
             result = await _run_mode(mode, args, client, settings, paths, profile_name)
         except RunLockedError as exc:

@@ -1,0 +1,53 @@
+"""The pilot from the CLI, as a real process: one invoice written and read back, the admin's
+Pay-button answer recorded, `check` showing it, and the pilot undone on its own."""
+
+from __future__ import annotations
+
+import json
+
+from halo_paylink.domain import Numbering
+from halo_paylink.sandbox import Sandbox
+
+from .cli_helpers import backfill_args, cli_env, run_cli
+from .conftest import LINK_FIELD, expected_link, snapshot
+
+
+def test_cli_pilot_then_pay_button_then_check(make_sandbox, tmp_path) -> None:
+    box: Sandbox = make_sandbox(invoices=120)
+    env = cli_env(tmp_path, box.config.client_secret)
+    before = snapshot(box)
+    pilot = run_cli([*backfill_args(box, "--numbering", "halo"), "--pilot"], env)
+    assert pilot.returncode == 0, pilot.stdout + pilot.stderr
+    assert "Traceback" not in pilot.stderr
+    lines = pilot.stdout
+    assert "Pilot: invoice" in lines and "Halo's customer portal" in lines
+    assert "--pay-button seen" in lines and "--undo " in lines
+    (invoice_id,) = box.post_counts()
+    assert snapshot(box)[invoice_id][LINK_FIELD] == expected_link(
+        before[invoice_id], Numbering.HALO
+    )
+
+    as_json = run_cli([*backfill_args(box, "--numbering", "halo"), "--pilot", "--json"], env)
+    data = json.loads(as_json.stdout)["pilot"]
+    assert data["invoice_id"] != invoice_id  # the first pilot's invoice has its link now
+    assert data["after"] == expected_link(before[data["invoice_id"]], Numbering.HALO)
+
+    recorded = run_cli([*backfill_args(box), "--pay-button", "seen"], env)
+    assert recorded.returncode == 0 and "Later runs on this Halo skip the pilot" in recorded.stdout
+    check = run_cli(["check", "--url", box.url, "--client-id", box.config.client_id, "--json"], env)
+    learned = {line["topic"]: line for line in json.loads(check.stdout)["learned"]}
+    assert learned["The portal shows the Pay button"]["measured"] is True
+
+    undo = run_cli([*backfill_args(box), "--undo", data["run_id"], "--json"], env)
+    assert undo.returncode == 0, undo.stderr
+    assert not snapshot(box)[data["invoice_id"]].get(LINK_FIELD)
+
+
+def test_cli_pilot_refuses_a_bad_invoice_id_without_a_traceback(make_sandbox, tmp_path) -> None:
+    box: Sandbox = make_sandbox(invoices=20)
+    env = cli_env(tmp_path, box.config.client_secret)
+    bad = run_cli([*backfill_args(box), "--pilot", "INV-7"], env)
+    assert bad.returncode == 2 and "takes an invoice id" in bad.stderr
+    gone = run_cli([*backfill_args(box), "--pilot", "999999"], env)
+    assert gone.returncode == 2 and "Halo has no invoice 999999" in gone.stderr
+    assert "Traceback" not in bad.stderr + gone.stderr and box.post_counts() == {}
