@@ -566,3 +566,41 @@ def test_a_write_that_may_have_landed_is_never_journaled_as_not_written(
     result = run(halo, paths)
     assert result.outcome is RunOutcome.RATE_LIMITED
     assert result.counts.unknown == 7 and result.counts.not_written == 0
+
+
+# --- a save counts only when Halo shows it ---------------------------------------------------
+
+
+class OneHeaderHalo(ShiftingHalo):
+    """Answers a batch POST with one object, the first invoice's (as Halo's 2026 API documents
+    it), and can silently drop the writes to some invoices."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]], *, drops: set[int] = frozenset()) -> None:
+        super().__init__(rows)
+        self.drops = set(drops)
+
+    async def update_invoices(self, changes: Any) -> list[Mapping[str, Any]]:
+        kept = [c for c in changes if c["id"] not in self.drops]
+        await super().update_invoices(kept) if kept else None
+        self.posts.append([c["id"] for c in changes if c["id"] in self.drops])
+        first = changes[0]
+        return [dict(self.rows[first["id"]])] if first["id"] not in self.drops else []
+
+
+def test_saves_halo_did_not_show_are_read_back_before_they_count(paths: AppPaths) -> None:
+    halo = OneHeaderHalo([invoice(i) for i in range(1, 61)])
+    result = run(halo, paths)
+    assert result.outcome is RunOutcome.COMPLETED, result.detail
+    assert halo.open_unlinked() == [] and set(halo.post_counts().values()) == {1}
+    assert result.counts.written == 60
+    assert_adds_up(result)
+    assert halo.reads > 7  # 6 pages and the end, then the list again to confirm the saves
+
+
+def test_a_write_halo_answers_but_never_keeps_is_never_called_done(paths: AppPaths) -> None:
+    halo = OneHeaderHalo([invoice(i) for i in range(1, 31)], drops={17})
+    result = run(halo, paths)
+    assert result.outcome is RunOutcome.INCOMPLETE, result.detail
+    assert result.outcome.resumable and "unfinished" in result.detail
+    assert result.counts.written == 29
+    assert halo.open_unlinked() == [17]

@@ -564,20 +564,25 @@ class Engine:
         self.sizer.answered(
             len(items), self.clock() - started, retried=_retries(self.client) > retries_before
         )
-        ok, ignored = self._check_saved(items, saved)
+        ok, ignored, unconfirmed = self._check_saved(items, saved)
         await self._record(
             batch_no,
             written=ok,
             failed=ignored,
             reason="Halo answered without saving the link (field ignored?)",
         )
+        self._unconfirmed(unconfirmed)
         settled.update(i.id for i in items)
 
-    def _check_saved(self, items: list[_Item], saved: Any) -> tuple[list[_Item], list[_Item]]:
-        """Split into saved / ignored using Halo's answer, when the answer shows the target.
+    def _check_saved(
+        self, items: list[_Item], saved: Any
+    ) -> tuple[list[_Item], list[_Item], list[_Item]]:
+        """Split into saved / ignored / unconfirmed by Halo's answer.
 
-        The answer's shape is unverified: an invoice missing from it, or an answer without the
-        target field, counts as saved (Halo said 2xx).
+        A save is confirmed by what Halo returned for that invoice, never by the status alone:
+        an invoice missing from the answer (Halo may return one object for a whole batch) is
+        unconfirmed, and is read again before it counts (see `_unconfirmed`). An answer that
+        shows the invoice but not the target field counts as saved.
         """
         returned: dict[int, Mapping[str, Any]] = {}
         if isinstance(saved, list):
@@ -588,15 +593,16 @@ class Engine:
                     if isinstance(invoice_id, int):
                         returned[int(invoice_id)] = obj
         if not returned:
-            return list(items), []
+            return [], [], list(items)
         target = self.target
         field = target.field if isinstance(target, FieldTarget) else None
         ok: list[_Item] = []
         ignored: list[_Item] = []
+        unconfirmed: list[_Item] = []
         for item in items:
             answer = returned.get(item.id)
             if answer is None:
-                ok.append(item)
+                unconfirmed.append(item)
             elif field is not None:
                 # The same test as below, on the dict itself (no Invoice per row).
                 if field in answer and normalize(answer[field]) != normalize(item.new):
@@ -609,7 +615,19 @@ class Engine:
                     ignored.append(item)
                 else:
                     ok.append(item)
-        return ok, ignored
+        return ok, ignored, unconfirmed
+
+    def _unconfirmed(self, items: list[_Item]) -> None:
+        """Writes Halo answered 2xx for without showing them: not counted yet. They are settled
+        like an earlier attempt's unknown writes: the next time the invoice is read (a read of
+        the list, or one by one at the end), the link it holds decides whether the write
+        landed or is made again. Until then the run cannot be complete."""
+        if not items:
+            return
+        self.tally.unknown -= len(items)
+        for item in items:
+            self.handled.discard(item.id)
+            self.unknown[item.id] = item
 
     async def _record(
         self,
@@ -721,6 +739,7 @@ class Engine:
                 )
                 self.emit(force=True)
         await self.drain()
+        await self._confirm_by_reading_again(filters)
         leftovers = self.leftovers()
         if not self.stopping and leftovers:
             await self._verify_leftovers(leftovers)
@@ -801,6 +820,27 @@ class Engine:
         finally:
             await pages.aclose()  # stops the read-ahead task when we leave early
         await self.submit(batch)  # sent, or journaled as not written when stopping
+
+    async def _confirm_by_reading_again(self, filters: Mapping[str, str] | None) -> None:
+        """Saves Halo did not show in its answers are read back: by one more read of the list
+        when they outnumber its pages, else one by one (`leftovers`)."""
+        listing = self.listing
+        if self.stopping or not self.mode.needs_whole_listing or listing is None:
+            return
+        unconfirmed = sum(1 for i in self.unknown if i not in self.handled)
+        if unconfirmed <= max(1, listing.pages):
+            return
+        self.message = "Reading the list again to confirm the saves"
+        self.emit(force=True)
+        audit = ListingAudit()
+        learner, self.learner = self.learner, None  # the codes were learned from the first read
+        try:
+            await self._read_listing(filters, audit)
+            await self.drain()
+        finally:
+            self.learner = learner
+        if audit.consistent:
+            self.listing = audit
 
     async def _gives_way(self, audit: ListingAudit, announced: int | None) -> bool:
         """After the first page of a long list: whether this read gives way to a narrower one."""
