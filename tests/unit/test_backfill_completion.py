@@ -604,3 +604,32 @@ def test_a_write_halo_answers_but_never_keeps_is_never_called_done(paths: AppPat
     assert result.outcome.resumable and "unfinished" in result.detail
     assert result.counts.written == 29
     assert halo.open_unlinked() == [17]
+
+
+# --- progress a user can believe -------------------------------------------------------------
+
+
+@pytest.mark.allow_log_warnings(r"backfill: a batch write failed")
+def test_a_resumed_run_reports_its_own_pace_and_no_time_left_once_done(paths: AppPaths) -> None:
+    halo = ShiftingHalo([invoice(i) for i in range(1, 31)])
+    halo.fail_update = ValueError("odd")
+    first = run(halo, paths)
+    assert first.counts.skipped_total + first.counts.unknown > 0
+    halo.fail_update = None
+    ticks = iter(range(10_000))
+    seen: list[Any] = []
+    asyncio.run(
+        runner.resume_run(
+            halo,
+            paths,
+            options=OPTIONS,
+            on_progress=seen.append,
+            clock=lambda: float(next(ticks)),  # one second per look at the clock
+        )
+    )
+    assert seen, "no progress was reported"
+    # At most every invoice of the run in the attempt's own seconds, never the earlier ones'.
+    assert max(p.rate for p in seen) <= 30.0
+    last = seen[-1]
+    assert last.done == last.total and last.eta_seconds is None
+    assert last.message == ""  # nothing said to be going on once it is over

@@ -196,6 +196,7 @@ class Engine:
         self.live: LiveRunReport | None = None  # fed every record this attempt appends
         if prior is not None:
             self._resume_from(prior)
+        self._done_before = self.tally.done  # settled by earlier attempts of this run
 
     def _resume_from(self, prior: JournalState) -> None:
         """Take over what the journal settled: those invoices are not decided again."""
@@ -216,10 +217,12 @@ class Engine:
     def snapshot(self, phase: Phase | None = None) -> Progress:
         done = self.tally.done
         elapsed = max(self.clock() - self.started, 1e-9)
-        rate = done / elapsed
+        # This attempt's pace: what earlier attempts settled (a resume) took no time now.
+        rate = max(done - self._done_before, 0) / elapsed
         eta = None
-        if self.total is not None and rate > 0:
-            eta = max(self.total - done, 0) / rate
+        left = max(self.total - done, 0) if self.total is not None else None
+        if left and rate > 0:
+            eta = left / rate
         wait = getattr(getattr(self.client, "limiter", None), "waiting", None)
         return Progress(
             phase=phase or self.phase,
@@ -839,6 +842,7 @@ class Engine:
             await self.drain()
         finally:
             self.learner = learner
+            self.message = ""
         if audit.consistent:
             self.listing = audit
 
