@@ -120,7 +120,7 @@ class ShiftingHalo:
         self.posts.append(ids)
         for change in changes:
             self.rows[change["id"]].update(change)
-        return []
+        return [dict(self.rows[i]) for i in ids]  # each invoice as saved, as Halo answers
 
     async def validate_invoice_edit(self, invoice_id: int) -> None:
         return None
