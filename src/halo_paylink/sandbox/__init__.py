@@ -9,15 +9,19 @@ from halo_paylink.sandbox.seed import DEMO_BENJI_TEMPLATE, SeedResult, seed_invo
 from halo_paylink.sandbox.server import Sandbox
 from halo_paylink.sandbox.state import (
     DEMO_CLIENT_SECRET,
+    MIXES,
     ListingFault,
     SandboxConfig,
     SandboxStats,
+    StatusCodes,
     parse_rate_limit,
+    parse_status_codes,
 )
 
 __all__ = [
     "DEMO_BENJI_TEMPLATE",
     "DEMO_CLIENT_SECRET",
+    "MIXES",
     "Fault",
     "FaultInjector",
     "ListingFault",
@@ -25,6 +29,8 @@ __all__ = [
     "SandboxConfig",
     "SandboxStats",
     "SeedResult",
+    "StatusCodes",
     "parse_rate_limit",
+    "parse_status_codes",
     "seed_invoices",
 ]

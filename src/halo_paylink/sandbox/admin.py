@@ -19,14 +19,23 @@ from halo_paylink.sandbox.listing_faults import (
     ListingDisturbances,
     check_listing_fault,
 )
-from halo_paylink.sandbox.seed import ODD, TEMPLATE, odd_records, seed_invoices, template_invoices
+from halo_paylink.sandbox.seed import (
+    ODD,
+    OLD_MIX_TEMPLATES,
+    TEMPLATE,
+    odd_records,
+    seed_invoices,
+    template_invoices,
+)
 from halo_paylink.sandbox.state import (
     DEMO_PROBLEM_APPLICATIONS,
+    MIXES,
     PAGE_SIZE_ECHOES,
     ListingFault,
     RateWindow,
     SandboxConfig,
     SandboxStats,
+    StatusCodes,
 )
 from halo_paylink.sandbox.store import InvoiceStore, StoreLock
 
@@ -40,17 +49,26 @@ class SandboxControls:
         self._state = threading.RLock()
         self.faults = FaultInjector()
         self.stats = SandboxStats()
-        self._store = InvoiceStore(seed_invoices(self.config.invoices, self.config.seed))
-        self.lock = StoreLock(self._state, self._store.mark_changed)
         if self.config.page_size_echo not in PAGE_SIZE_ECHOES:
             raise ValueError(f"page_size_echo must be one of {PAGE_SIZE_ECHOES}")
+        if self.config.mix not in MIXES:
+            raise ValueError(f"mix must be one of {MIXES}")
+        if not isinstance(self.config.status_codes, StatusCodes):
+            raise ValueError("status_codes must be a StatusCodes")
+        codes = self.config.status_codes
+        seeded = seed_invoices(
+            self.config.invoices, self.config.seed, mix=self.config.mix, codes=codes
+        )
+        self._store = InvoiceStore(seeded)
+        self.lock = StoreLock(self._state, self._store.mark_changed)
         self._disturbances = ListingDisturbances()
         self._applications = Applications(clock)
         self._rate = RateWindow(*self.config.rate_limit) if self.config.rate_limit else None
-        if self.config.templates:
-            self._store.add(template_invoices(self.config.templates), TEMPLATE)
+        templates = self.config.templates + (OLD_MIX_TEMPLATES if self.config.mix == "old" else 0)
+        if templates:
+            self._store.add(template_invoices(templates, codes), TEMPLATE)
         if self.config.odd_records:
-            records, self._store.odd_ids = odd_records()
+            records, self._store.odd_ids = odd_records(codes=codes)
             self._store.add(records, ODD)
         self.add_application(self.config.client_id, self.config.client_secret)
         for demo in DEMO_PROBLEM_APPLICATIONS:
@@ -141,7 +159,9 @@ class SandboxControls:
             records = {
                 lowest - k: {**record, "id": lowest - k}
                 for k, record in zip(
-                    range(1, count + 1), template_invoices(count).values(), strict=True
+                    range(1, count + 1),
+                    template_invoices(count, self.config.status_codes).values(),
+                    strict=True,
                 )
             }
             self._store.add(records, TEMPLATE)
@@ -154,7 +174,7 @@ class SandboxControls:
         with self._state:
             if first_id is None:
                 first_id = 1
-            records, ids = odd_records(first_id)
+            records, ids = odd_records(first_id, self.config.status_codes)
             self._store.add(records, ODD)
             self._store.odd_ids.update(ids)
             return ids

@@ -163,7 +163,9 @@ class InvoiceListing:
         envelope["invoices"] = [self._row(i, includelines) for i in chosen]
         with self._stats.lock:
             self._stats.listing_pages += 1
-        self._disturbances.shift_after(self._store, ids, page_no, page_size)
+        self._disturbances.shift_after(
+            self._store, ids, page_no, page_size, self._config.status_codes.paid
+        )
         return envelope
 
     def _row(self, invoice_id: int, includelines: bool) -> Invoice:

@@ -16,7 +16,7 @@ from typing import Any
 
 from halo_paylink.sandbox.http import Request, Response, json_response, text_response
 from halo_paylink.sandbox.records import UNINDEXED_FIELDS, Invoice, finite_number
-from halo_paylink.sandbox.state import SandboxConfig, SandboxStats
+from halo_paylink.sandbox.state import SandboxConfig, SandboxStats, StatusCodes
 from halo_paylink.sandbox.store import InvoiceStore
 from halo_paylink.sandbox.validation import field_errors, problem
 
@@ -129,7 +129,7 @@ def _target(
     one; or the answer refusing the POST (no such invoice, or a posted one that may not be
     edited)."""
     if raw_id is None or raw_id <= 0:
-        return None, new_invoice()
+        return None, new_invoice(config.status_codes)
     current = store.stored(raw_id)
     if current is None:
         return text_response(404, f"Invoice {raw_id} not found.")
@@ -222,8 +222,8 @@ def _recompute_due(invoice: Invoice) -> None:
         invoice["amount_remaining"] = due
 
 
-def new_invoice() -> Invoice:
-    """The invoice a POST element without an id starts from."""
+def new_invoice(codes: StatusCodes) -> Invoice:
+    """The invoice a POST element without an id starts from (coded unpaid)."""
     return {
         "id": 0,
         "invoicenumber": "",
@@ -238,7 +238,7 @@ def new_invoice() -> Invoice:
         "amountpaid": 0.0,
         "amountdue": 0.0,
         "amount_remaining": 0.0,
-        "paymentstatus": 0,
+        "paymentstatus": codes.unpaid,
         "invoicetype": 0,
         "currency": "USD",
         "qboid": None,
