@@ -3,13 +3,16 @@ applications and their permissions, extra records (recurring-invoice templates, 
 listing faults, the page cap, and the ground truth a backfill is checked against.
 
 `Sandbox` (in `server.py`) adds the HTTP server on top; every control here is thread-safe and
-may be used while it serves.
+may be used while it serves. With `SandboxConfig.stamp_changes`, a control that changes an
+invoice moves its `last_modified`, as any change in Halo does; an edit made straight to
+`invoices` under the lock moves no stamp.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from halo_paylink.sandbox.applications import Applications, check_agent_access, known_scopes
@@ -19,14 +22,17 @@ from halo_paylink.sandbox.listing_faults import (
     ListingDisturbances,
     check_listing_fault,
 )
+from halo_paylink.sandbox.records import Invoice
 from halo_paylink.sandbox.seed import (
     ODD,
     OLD_MIX_TEMPLATES,
     TEMPLATE,
     odd_records,
     seed_invoices,
+    seeded_stamps,
     template_invoices,
 )
+from halo_paylink.sandbox.stamps import utc_now
 from halo_paylink.sandbox.state import (
     DEMO_PROBLEM_APPLICATIONS,
     MIXES,
@@ -43,7 +49,12 @@ from halo_paylink.sandbox.store import InvoiceStore, StoreLock
 class SandboxControls:
     """Everything a sandbox holds, and the thread-safe controls on it (see `Sandbox`)."""
 
-    def __init__(self, config: SandboxConfig | None, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig | None,
+        clock: Callable[[], float],
+        now: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
         self.config = config or SandboxConfig()
         self._clock = clock
         self._state = threading.RLock()
@@ -59,17 +70,18 @@ class SandboxControls:
         seeded = seed_invoices(
             self.config.invoices, self.config.seed, mix=self.config.mix, codes=codes
         )
-        self._store = InvoiceStore(seeded)
-        self.lock = StoreLock(self._state, self._store.mark_changed)
+        self._store = InvoiceStore(seeded, now)
+        self._store.moving = self.config.stamp_changes
+        self.lock = StoreLock(self._state, self._store.after_direct_edit)
         self._disturbances = ListingDisturbances()
         self._applications = Applications(clock)
         self._rate = RateWindow(*self.config.rate_limit) if self.config.rate_limit else None
         templates = self.config.templates + (OLD_MIX_TEMPLATES if self.config.mix == "old" else 0)
         if templates:
-            self._store.add(template_invoices(templates, codes), TEMPLATE)
+            self._add_seeded(template_invoices(templates, codes), TEMPLATE)
         if self.config.odd_records:
             records, self._store.odd_ids = odd_records(codes=codes)
-            self._store.add(records, ODD)
+            self._add_seeded(records, ODD)
         self.add_application(self.config.client_id, self.config.client_secret)
         for demo in DEMO_PROBLEM_APPLICATIONS:
             self.add_application(
@@ -78,6 +90,11 @@ class SandboxControls:
                 allowed_scopes=demo.allowed_scopes,
                 agent_invoice_access=demo.agent_invoice_access,
             )
+
+    def _add_seeded(self, records: Mapping[int, Invoice], category: str) -> None:
+        """Store records seeded with the sandbox, stamped as seeded ones are."""
+        stamps = {key: seeded_stamps(record, category) for key, record in records.items()}
+        self._store.add(records, category, stamps)
 
     # --- the invoice store -----------------------------------------------------------------------
 
@@ -180,9 +197,10 @@ class SandboxControls:
             return ids
 
     def add_record(self, key: int, record: dict[str, Any], category: str = ODD) -> None:
-        """Store `record` as given (any shape) under `key`; listings serve it verbatim there."""
+        """Store `record` as given (any shape) under `key`; listings serve it verbatim there
+        (without stamps, until a save changes it)."""
         with self._state:
-            self._store.add({key: dict(record)}, category)
+            self._store.add({key: dict(record)}, category, stamped=False)
 
     # --- listing faults and the page cap -----------------------------------------------------
 

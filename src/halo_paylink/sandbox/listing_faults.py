@@ -111,14 +111,16 @@ def _repeated(
 
 def _shift(fault: ListingFault, store: InvoiceStore, before: list[int], paid_code: int) -> bool:
     """Delete or pay `fault.rows` of the rows `before` the next page, the last ones first and the
-    preferred kind first (not open ones to delete, open ones to pay); True when any was."""
+    preferred kind first (not open ones to delete, open ones to pay); True when any was. A
+    payment is a change of the invoice: its `last_modified` moves."""
     wanted_open = fault.mode == "pay"
     preferred = [k for k in reversed(before) if store.is_open_key(k) == wanted_open]
     others = [k for k in reversed(before) if store.is_open_key(k) != wanted_open]
     chosen = (preferred + others)[: fault.rows]
     for key in chosen:
         if fault.mode == "delete":
-            store.invoices.pop(key, None)
+            store.remove(key)
         else:
             store.invoices[key] = paid_in_full(store.invoices[key], paid_code)
+            store.touch(key, push=False)
     return bool(chosen)

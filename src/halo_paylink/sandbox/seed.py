@@ -10,16 +10,19 @@ some other link). Client names include non-ASCII ones. 100,000 invoices seed in 
 Two mixes: "default", a busy tenant with two years of invoices, about half of them open, and
 "old", a tenant with eight years of history, about 96 % of it long paid, dated in id order
 (`OLD_CATEGORY_WEIGHTS`). The `paymentstatus` each invoice carries follows the `StatusCodes`
-given.
+given; and each seeded record gets its stamps (`last_modified`, `last_synced`, see `stamps`),
+derived from its date and id without a random draw.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from halo_paylink.sandbox.stamps import Stamps, format_stamp
 from halo_paylink.sandbox.state import MIXES, StatusCodes
 
 #: The link a merchant would configure for the demo (the placeholder is the accounting number).
@@ -122,10 +125,12 @@ _BASE_DATE = dt.date(2025, 6, 30)
 
 @dataclass(frozen=True)
 class SeedResult:
-    """Seeded invoices by id, and the category each was generated as (for tests and the demo)."""
+    """Seeded invoices by id, the category each was generated as (for tests and the demo), and
+    the stamps of each."""
 
     invoices: dict[int, dict[str, Any]]
     categories: dict[int, str]
+    stamps: dict[int, Stamps] = field(default_factory=dict)
 
 
 def _categories(
@@ -176,14 +181,17 @@ def seed_invoices(
     rng = random.Random(seed)
     invoices: dict[int, dict[str, Any]] = {}
     categories: dict[int, str] = {}
+    stamps: dict[int, Stamps] = {}
     old = mix == "old"
     weighted = OLD_CATEGORY_WEIGHTS if old else CATEGORY_WEIGHTS
     for index, category in enumerate(_categories(rng, n, weighted)):
         invoice_id = FIRST_INVOICE_ID + index
         date = _old_date(index, n) if old else None
-        invoices[invoice_id] = _invoice(rng, index, category, codes, date)
+        invoice = _invoice(rng, index, category, codes, date)
+        invoices[invoice_id] = invoice
         categories[invoice_id] = category
-    return SeedResult(invoices=invoices, categories=categories)
+        stamps[invoice_id] = seeded_stamps(invoice, category)
+    return SeedResult(invoices=invoices, categories=categories, stamps=stamps)
 
 
 def _old_date(index: int, n: int) -> dt.date:
@@ -296,6 +304,37 @@ def _link(rng: random.Random, category: str, accounting_number: str | None) -> s
     if category == LINKED_OTHER:
         return f"https://pay.example.com/i/{rng.randrange(10**8):08d}"
     return ""
+
+
+def seeded_stamps(record: Mapping[str, Any], category: str) -> Stamps:
+    """The stamps of a seeded record: raised on its date, last changed when it was paid (some
+    weeks later) or soon after it was raised; synced to the accounting tool at that last change
+    when it has an accounting number (never for a draft, one not synced yet or a template)."""
+    raw_id = record.get("id")
+    key = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else 0
+    key = abs(key)
+    raised = dt.datetime.combine(_record_date(record), dt.time(9)) + dt.timedelta(minutes=key % 480)
+    if category == PAID:
+        changed = raised + dt.timedelta(days=3 + key * 37 % 55)
+    elif category in (PART_PAID, VOIDED):
+        changed = raised + dt.timedelta(days=1 + key * 11 % 20)
+    else:
+        changed = raised + dt.timedelta(minutes=1 + key % 50)
+    last_modified = format_stamp(changed)
+    synced = category not in (DRAFT, NOT_SYNCED, TEMPLATE) and bool(
+        record.get("thirdpartyinvoicenumber")
+    )
+    return Stamps(last_modified, last_modified if synced else None)
+
+
+def _record_date(record: Mapping[str, Any]) -> dt.date:
+    value = record.get("invoice_date")
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+    return _BASE_DATE
 
 
 # --- records a backfill must not write ---------------------------------------------------------

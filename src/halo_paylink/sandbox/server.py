@@ -17,6 +17,7 @@ bearer token check and finally the endpoint the route names.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import urllib.parse
@@ -37,6 +38,7 @@ from halo_paylink.sandbox.listing import InvoiceListing
 from halo_paylink.sandbox.oauth import TokenEndpoint, authinfo_answer
 from halo_paylink.sandbox.rate_limit import caller_key, is_limited, too_many_requests
 from halo_paylink.sandbox.routes import Call, Resolved, read_target, resolve
+from halo_paylink.sandbox.stamps import utc_now
 from halo_paylink.sandbox.state import (
     AGENT_ME,
     AUTHINFO,
@@ -76,7 +78,8 @@ class Sandbox(SandboxControls):
         config: the configuration it was built with.
         faults: inject faults into upcoming requests (thread-safe).
         stats: what it has served.
-        invoices: the live invoice store by id (read or change only inside `with sandbox.lock:`).
+        invoices: the live invoice store by id (read or change only inside `with sandbox.lock:`;
+            records as stored, without the stamps every answer adds).
         categories: the seed category of each seeded invoice (see `seed.py`), "template" for a
             recurring-invoice template, "odd" for an odd record.
         odd_ids: the store key of each odd record by kind (see `seed.ODD_KINDS`); a record whose
@@ -90,12 +93,20 @@ class Sandbox(SandboxControls):
     The controls are in `admin.SandboxControls`.
 
     Every public method is thread-safe and may be called while the server runs.
+
+    Args:
+        clock: seconds for token lifetimes and rate windows.
+        now: the wall clock the stamps of changes are taken from (UTC).
     """
 
     def __init__(
-        self, config: SandboxConfig | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
-        super().__init__(config, clock)
+        super().__init__(config, clock, now)
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()

@@ -236,6 +236,13 @@ class SandboxConfig:
         mix: the invoices seeded: "default" (a busy tenant, most invoices open) or "old" (years
             of history: about 96 % long paid, and a few recurring-invoice templates besides
             `templates`; see `seed.seed_invoices`).
+        stamp_changes: every change of an invoice (a save that changes it, a listing fault's
+            payment) moves its `last_modified`, as Halo's does.
+            Off, every invoice keeps the stamps it was seeded or added with, and a saved
+            invoice's answer differs only in the fields sent.
+        push_on_save: with `stamp_changes`, a save that changes a synced invoice pushes it to the
+            accounting tool, so its `last_synced` moves too (U on Halo for a link-only change;
+            measurable on a tenant).
     """
 
     invoices: int = 120
@@ -261,6 +268,8 @@ class SandboxConfig:
     odd_records: bool = False
     status_codes: StatusCodes = field(default_factory=StatusCodes)
     mix: str = "default"
+    stamp_changes: bool = False
+    push_on_save: bool = True
 
 
 PAGE_SIZE_ECHOES = ("served", "requested", "none")
