@@ -2,6 +2,9 @@
 order, and how it is served: in pages (`pageinate=true`, silently capped at the largest page
 size, disturbed by the listing faults in force) or unpaginated (silently cut at `count` rows).
 Every invoice served carries its stamps (`last_modified`, `last_synced`).
+
+A build that does not know the newer filters (`SandboxConfig.honours_new_filters` False) does
+not read them at all: a bad value is not refused and the listing is not narrowed.
 """
 
 from __future__ import annotations
@@ -32,6 +35,19 @@ _MAX_CACHED_LISTINGS = 32
 
 #: Fields the `search` parameter looks in.
 _SEARCHED_FIELDS = ("invoicenumber", "thirdpartyinvoicenumber", "client_name")
+
+#: The query parameters a build without the newer filters does not know (see the module).
+NEW_FILTER_PARAMS = frozenset(
+    {
+        "datesearch",
+        "start_date",
+        "end_date",
+        "paymentstatuses",
+        "postedonly",
+        "includeinvoices",
+        "includecredits",
+    }
+)
 
 #: The fields `datesearch` may name (U: Halo knows more; the sandbox refuses any other, strictly).
 DATESEARCH_FIELDS = ("invoice_date", "duedate", "last_modified")
@@ -86,7 +102,11 @@ class InvoiceFilter:
     dates: DateRange | None = None
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> InvoiceFilter:
+    def from_params(cls, params: Mapping[str, str], *, new_filters: bool = True) -> InvoiceFilter:
+        """The filter the query asks for; without `new_filters`, the newer parameters are not
+        read (as by a build that does not know them)."""
+        if not new_filters:
+            params = {k: v for k, v in params.items() if k not in NEW_FILTER_PARAMS}
         return cls(
             ints_param(params, "paymentstatuses"),
             bool_param(params, "includeinvoices"),
@@ -176,7 +196,7 @@ class InvoiceListing:
 
     def _envelope(self, params: Mapping[str, str]) -> dict[str, object]:
         pageinate = bool_param(params, "pageinate") or False
-        selection = InvoiceFilter.from_params(params)
+        selection = InvoiceFilter.from_params(params, new_filters=self._config.honours_new_filters)
         order = (params.get("order") or "").strip().lower()
         orderdesc = bool_param(params, "orderdesc") or False
         includelines = bool_param(params, "includelines") or False

@@ -236,6 +236,10 @@ class SandboxConfig:
         mix: the invoices seeded: "default" (a busy tenant, most invoices open) or "old" (years
             of history: about 96 % long paid, and a few recurring-invoice templates besides
             `templates`; see `seed.seed_invoices`).
+        honours_new_filters: False models an older build that does not know the newer listing
+            filters and silently ignores them (more rows come back): `datesearch`,
+            `start_date` and `end_date`, `paymentstatuses`, `postedonly`, `includeinvoices` and
+            `includecredits`.
         stamp_changes: every change of an invoice (a save that changes it, a listing fault's
             payment) moves its `last_modified`, as Halo's does.
             Off, every invoice keeps the stamps it was seeded or added with, and a saved
@@ -268,6 +272,7 @@ class SandboxConfig:
     odd_records: bool = False
     status_codes: StatusCodes = field(default_factory=StatusCodes)
     mix: str = "default"
+    honours_new_filters: bool = True
     stamp_changes: bool = False
     push_on_save: bool = True
 
