@@ -74,3 +74,16 @@ def paid_in_full(invoice: Mapping[str, Any], code: int) -> Invoice:
     paid["amount_remaining"] = 0.0
     paid["paymentstatus"] = code
     return paid
+
+
+def with_payment(invoice: Mapping[str, Any], amount: float, code: int) -> Invoice:
+    """A copy of `invoice` with `amount` paid (at most its total) and `paymentstatus` `code`;
+    the amounts due follow. A record without a finite total gets only the code."""
+    paid = dict(invoice)
+    total = invoice.get("total")
+    if finite_number(total):
+        amount = round(min(max(amount, 0.0), float(total)), 2)
+        due = round(float(total) - amount, 2)
+        paid.update(amountpaid=amount, amountdue=due, amount_remaining=due)
+    paid["paymentstatus"] = code
+    return paid

@@ -200,6 +200,20 @@ def _old_date(index: int, n: int) -> dt.date:
     return _BASE_DATE - dt.timedelta(days=(n - 1 - index) * OLD_SPAN_DAYS // max(1, n - 1))
 
 
+def new_invoices(
+    first_id: int, count: int, category: str, codes: StatusCodes, rng: random.Random, on: dt.date
+) -> dict[int, dict[str, Any]]:
+    """`count` invoices of `category` dated `on`, with ids from `first_id` up (invoices raised
+    after the seeding; their stamps are the caller's)."""
+    if category not in {name for name, _ in CATEGORY_WEIGHTS}:
+        names = ", ".join(name for name, _ in CATEGORY_WEIGHTS)
+        raise ValueError(f"unknown invoice category {category!r}; known: {names}")
+    return {
+        first_id + k: _invoice(rng, first_id + k - FIRST_INVOICE_ID, category, codes, on)
+        for k in range(count)
+    }
+
+
 def _invoice(
     rng: random.Random,
     index: int,

@@ -79,7 +79,7 @@ class Sandbox(SandboxControls):
         faults: inject faults into upcoming requests (thread-safe).
         stats: what it has served.
         invoices: the live invoice store by id (read or change only inside `with sandbox.lock:`;
-            records as stored, without the stamps every answer adds).
+            records as stored, without the stamps every answer adds: see `invoice()`).
         categories: the seed category of each seeded invoice (see `seed.py`), "template" for a
             recurring-invoice template, "odd" for an odd record.
         odd_ids: the store key of each odd record by kind (see `seed.ODD_KINDS`); a record whose
@@ -90,7 +90,9 @@ class Sandbox(SandboxControls):
     Listing faults (`shift_rows`, `repeat_rows`, `lie_record_count`, `empty_page`) disturb the
     paginated invoice listing the way a busy Halo does between page reads; `open_invoice_ids`,
     `post_counts` and `refused_posts` are the ground truth a test checks a backfill against.
-    The controls are in `admin.SandboxControls`.
+    `set_payment`, `edit_invoice`, `add_invoices` and `set_status_codes` change invoices the way
+    Halo does (moving `last_modified` with `SandboxConfig.stamp_changes`). The controls are in
+    `admin.SandboxControls`.
 
     Every public method is thread-safe and may be called while the server runs.
 

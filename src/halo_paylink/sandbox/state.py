@@ -240,8 +240,8 @@ class SandboxConfig:
             filters and silently ignores them (more rows come back): `datesearch`,
             `start_date` and `end_date`, `paymentstatuses`, `postedonly`, `includeinvoices` and
             `includecredits`.
-        stamp_changes: every change of an invoice (a save that changes it, a listing fault's
-            payment) moves its `last_modified`, as Halo's does.
+        stamp_changes: every change of an invoice (a save that changes it, a control such as
+            `set_payment`, a listing fault's payment) moves its `last_modified`, as Halo's does.
             Off, every invoice keeps the stamps it was seeded or added with, and a saved
             invoice's answer differs only in the fields sent.
         push_on_save: with `stamp_changes`, a save that changes a synced invoice pushes it to the

@@ -117,11 +117,27 @@ def test_by_default_the_stamps_stay_as_seeded() -> None:
         invoice_id = one_of(box, PAID)
         before = http.get(f"/api/Invoice/{invoice_id}").json()
         save(http, invoice_id, **{FIELD: LINK})
+        box.set_payment(invoice_id, paid=False)
         after = http.get(f"/api/Invoice/{invoice_id}").json()
         assert (after["last_modified"], after["last_synced"]) == (
             before["last_modified"],
             before["last_synced"],
         )
+
+
+def test_the_controls_move_last_modified(box: Sandbox) -> None:
+    paid, unpaid = one_of(box, PAID), one_of(box, NOT_SYNCED)
+    before = box.invoice(paid)
+    after = box.set_payment(paid, paid=False)
+    assert after["last_modified"] > before["last_modified"]
+    assert after["last_synced"] == before["last_synced"]  # a payment is not a push
+    pushed = box.edit_invoice(paid, push=True, duedate="2025-12-31T00:00:00")
+    assert pushed["last_synced"] == pushed["last_modified"] > after["last_modified"]
+    assert box.edit_invoice(unpaid, push=True, duedate=None)["last_synced"] is None
+    # An edit straight to the store moves nothing.
+    with box.lock:
+        box.invoices[paid]["duedate"] = "2026-01-31T00:00:00"
+    assert box.invoice(paid)["last_modified"] == pushed["last_modified"]
 
 
 def test_stamps_come_from_the_clock_given_and_always_move_forward() -> None:
@@ -147,8 +163,10 @@ def test_datesearch_last_modified_lists_what_changed_since(
     changed = sorted(box.invoices)[10:13]
     for invoice_id in changed:
         save(http, invoice_id, **{FIELD: LINK})
+    paid = box.add_invoices(1, category=PAID)  # raised now
+    box.set_payment(changed[0], paid=True)
     found = rows(http, **since)
-    assert sorted(row["id"] for row in found) == changed
+    assert sorted(row["id"] for row in found) == [*changed, *paid]
     assert count(http, **since, end_date=found[0]["last_modified"]) >= 1
     assert count(http, datesearch="LAST_MODIFIED", start_date="2100-01-01") == 0
 

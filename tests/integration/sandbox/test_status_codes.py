@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from halo_paylink.sandbox import Sandbox, SandboxConfig, StatusCodes, parse_status_codes
-from halo_paylink.sandbox.seed import FIRST_INVOICE_ID, NOT_SYNCED, UNPAID, ZERO_DUE
+from halo_paylink.sandbox.seed import FIRST_INVOICE_ID, NOT_SYNCED, PAID, UNPAID, ZERO_DUE
 
 from ..sandbox_http import authorised_client
 from .listing_http import count, rows
@@ -86,7 +86,7 @@ def test_payments_the_sandbox_makes_use_the_codes_in_force() -> None:
     codes = StatusCodes(unpaid=10, unsynced=11, part=12, paid=13)
     with Sandbox(SandboxConfig(invoices=120, seed=4, status_codes=codes)) as box:
         with authorised_client(box) as http:
-            # A listing fault's payments, an invoice created by a POST, templates.
+            # A listing fault's payments, an invoice created by a POST, new invoices, templates.
             open_before = box.open_invoice_ids()
             box.shift_rows(after_page=1, rows=3, mode="pay")
             first = http.get(
@@ -102,6 +102,8 @@ def test_payments_the_sandbox_makes_use_the_codes_in_force() -> None:
             assert created["paymentstatus"] == 10
         template = box.add_templates(1)[0]
         assert code_of(box, template) == 10
+        new = box.add_invoices(2, category=PAID) + box.add_invoices(1)
+        assert [code_of(box, i) for i in new] in ([13, 13, 10], [13, 13, 11])
 
 
 def test_parse_status_codes_reads_pairs_and_keeps_the_rest() -> None:
