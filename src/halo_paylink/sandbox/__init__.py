@@ -5,6 +5,7 @@ tests. No Qt; standard library only.
 """
 
 from halo_paylink.sandbox.faults import Fault, FaultInjector
+from halo_paylink.sandbox.portal import PORTAL_LINK_FIELD
 from halo_paylink.sandbox.seed import DEMO_BENJI_TEMPLATE, SeedResult, seed_invoices
 from halo_paylink.sandbox.server import Sandbox
 from halo_paylink.sandbox.state import (
@@ -22,6 +23,7 @@ __all__ = [
     "DEMO_BENJI_TEMPLATE",
     "DEMO_CLIENT_SECRET",
     "MIXES",
+    "PORTAL_LINK_FIELD",
     "Fault",
     "FaultInjector",
     "ListingFault",

@@ -383,6 +383,7 @@ AGENT_ME = "agent_me"
 INVOICE_LIST = "invoice_list"
 INVOICE_GET = "invoice_get"
 INVOICE_POST = "invoice_post"
+PORTAL = "portal"
 OTHER = "other"
 
 
