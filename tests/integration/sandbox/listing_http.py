@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -33,3 +35,20 @@ def rows(http: httpx.Client, **params: Any) -> list[dict[str, Any]]:
         if len(page) < 100:
             return found
         page_no += 1
+
+
+@contextlib.contextmanager
+def signed_in(url: str, client_id: str, client_secret: str) -> Iterator[httpx.Client]:
+    """A client on the Halo at `url` holding an invoice-scoped token of that application."""
+    with httpx.Client(base_url=url, timeout=10) as client:
+        response = client.post(
+            "/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "scope": "read:invoices edit:invoices",
+            },
+        )
+        client.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        yield client

@@ -4,6 +4,8 @@ order, with a few recurring-invoice templates among the invoices."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
 from collections import Counter
 
 from halo_paylink.sandbox import Sandbox, SandboxConfig, StatusCodes, seed_invoices
@@ -15,7 +17,8 @@ from halo_paylink.sandbox.seed import (
 )
 
 from ..sandbox_http import authorised_client
-from .listing_http import SAFE, count, rows
+from ..sandbox_process import TIMEOUT, read_line, start
+from .listing_http import SAFE, count, rows, signed_in
 
 
 def test_an_old_tenant_is_mostly_long_paid() -> None:
@@ -61,3 +64,17 @@ def test_the_default_mix_is_the_seed_it_always_was() -> None:
     old = seed_invoices(300, 5, mix="old")
     assert old.invoices == seed_invoices(300, 5, mix="old").invoices
     assert old.invoices != seed_invoices(300, 5).invoices
+
+
+def test_the_command_seeds_an_old_tenant(processes: list[subprocess.Popen[str]]) -> None:
+    proc = start("--json", "--invoices", "400", "--mix", "old")
+    processes.append(proc)
+    info = json.loads(read_line(proc))
+    with signed_in(info["url"], info["client_id"], info["client_secret"]) as http:
+        listed = rows(http)
+    assert len(listed) == 400 + OLD_MIX_TEMPLATES
+    assert sum(1 for row in listed if row["id"] < 0) == OLD_MIX_TEMPLATES
+    paid = sum(1 for row in listed if row["id"] > 0 and row["amountdue"] == 0)
+    assert paid / 400 >= 0.9
+    proc.terminate()
+    proc.communicate(timeout=TIMEOUT)

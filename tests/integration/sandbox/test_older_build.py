@@ -3,6 +3,8 @@ more rows come back, and a bad value is not refused."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Iterator
 
 import httpx
@@ -11,7 +13,8 @@ import pytest
 from halo_paylink.sandbox import Sandbox, SandboxConfig
 
 from ..sandbox_http import authorised_client
-from .listing_http import SAFE, count, listing, rows
+from ..sandbox_process import TIMEOUT, read_line, start
+from .listing_http import SAFE, count, listing, rows, signed_in
 
 NEWER = [
     {"paymentstatuses": "0,-1"},
@@ -69,3 +72,13 @@ def test_an_older_build_still_pages_and_counts_the_whole_list() -> None:
         assert any(row["total"] < 0 for row in listed)  # the credits came back
         assert any(not row["posted"] for row in listed)  # and the drafts
         assert sorted(row["id"] for row in listed) == sorted(box.invoices)
+
+
+def test_the_command_can_play_an_older_build(processes: list[subprocess.Popen[str]]) -> None:
+    proc = start("--json", "--invoices", "80", "--ignore-new-filters")
+    processes.append(proc)
+    info = json.loads(read_line(proc))
+    with signed_in(info["url"], info["client_id"], info["client_secret"]) as http:
+        assert count(http, paymentstatuses="2", **SAFE) == 80
+    proc.terminate()
+    proc.communicate(timeout=TIMEOUT)

@@ -4,6 +4,9 @@ so no client can rest on the defaults."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -14,7 +17,8 @@ from halo_paylink.sandbox import Sandbox, SandboxConfig, StatusCodes, parse_stat
 from halo_paylink.sandbox.seed import FIRST_INVOICE_ID, NOT_SYNCED, PAID, UNPAID, ZERO_DUE
 
 from ..sandbox_http import authorised_client
-from .listing_http import count, rows
+from ..sandbox_process import TIMEOUT, read_line, start
+from .listing_http import count, rows, signed_in
 
 DEFAULT_CODES = frozenset({-1, 0, 1, 2})
 
@@ -133,3 +137,25 @@ def test_status_codes_must_be_whole_and_distinct() -> None:
         StatusCodes(part=2)
     with pytest.raises(ValueError, match="must be a whole number"):
         StatusCodes(paid=True)
+
+
+def test_the_command_takes_status_codes(processes: list[subprocess.Popen[str]]) -> None:
+    proc = start("--json", "--invoices", "60", "--status-codes", "paid=7,unpaid=3")
+    processes.append(proc)
+    info = json.loads(read_line(proc))
+    with signed_in(info["url"], info["client_id"], info["client_secret"]) as http:
+        used = {row["paymentstatus"] for row in rows(http)}
+    assert 7 in used and 3 in used and not used & {0, 2}
+    proc.terminate()
+    proc.communicate(timeout=TIMEOUT)
+
+
+def test_the_command_refuses_bad_status_codes() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "halo_paylink", "sandbox", "--status-codes", "part=2"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 2
+    assert "part and paid cannot share the status code 2" in done.stderr
