@@ -162,7 +162,8 @@ def test_datesearch_last_modified_lists_what_changed_since(
     assert count(http, **since) == 0  # (and this listing is now cached)
     changed = sorted(box.invoices)[10:13]
     for invoice_id in changed:
-        save(http, invoice_id, **{FIELD: LINK})
+        save(http, invoice_id, **{FIELD: LINK})  # a link save: no filtered field changes
+    assert [row["id"] for row in rows(http, **since)] == changed
     paid = box.add_invoices(1, category=PAID)  # raised now
     box.set_payment(changed[0], paid=True)
     found = rows(http, **since)
