@@ -73,7 +73,7 @@ async def test_an_old_tenant_in_any_numbering_is_read_narrowed(
 ) -> None:
     box = old_tenant(codes)
     try:
-        assert len(box.open_invoice_ids()) > 50
+        assert 50 < len(box.open_invoice_ids()) < SIZE // 10  # mostly long paid
         first = await run(box, paths)
         # A paid code the census asks about is proven by a sample at once; another one is
         # found out because the counts do not add up, and learned by that run's full read.
