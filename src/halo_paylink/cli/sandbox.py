@@ -15,12 +15,25 @@ import threading
 from types import FrameType
 from typing import Any
 
-from halo_paylink.sandbox.state import PAGE_SIZE_ECHOES, parse_rate_limit
+from halo_paylink.sandbox.state import (
+    MIXES,
+    PAGE_SIZE_ECHOES,
+    StatusCodes,
+    parse_rate_limit,
+    parse_status_codes,
+)
 
 
 def _rate_limit(text: str) -> tuple[int, float] | None:
     try:
         return parse_rate_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _status_codes(text: str) -> StatusCodes:
+    try:
+        return parse_status_codes(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -115,11 +128,39 @@ def add_parser(subparsers: Any) -> None:
         help="what a page's page_size says: the rows really served (default), the size asked "
         "for (Halo's echo is not evidence), or nothing",
     )
+    parser.add_argument(
+        "--status-codes",
+        type=_status_codes,
+        default=StatusCodes(),
+        metavar="MEANING=CODE,...",
+        help="the paymentstatus code of each meaning, e.g. paid=7,unpaid=3 (meanings: unpaid, "
+        f"unsynced, part, paid; default {StatusCodes().spec()})",
+    )
+    parser.add_argument(
+        "--mix",
+        choices=MIXES,
+        default="default",
+        help="the demo invoices: a busy tenant, most invoices open (default), or an old one "
+        "with eight years of history, about 96%% long paid, and a few recurring templates",
+    )
+    parser.add_argument(
+        "--ignore-new-filters",
+        action="store_true",
+        help="behave like an older Halo build that silently ignores datesearch, start_date, "
+        "end_date, paymentstatuses, postedonly and includecredits (more rows come back)",
+    )
+    parser.add_argument(
+        "--stamp-changes",
+        action="store_true",
+        help="move an invoice's last_modified on every change, and its last_synced when a save "
+        "changes a synced invoice (as if each save is pushed to the accounting tool)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the sandbox, announce it, and serve until interrupted (main thread only)."""
     from halo_paylink.sandbox import Sandbox, SandboxConfig
+    from halo_paylink.sandbox.seed import FIRST_INVOICE_ID
     from halo_paylink.sandbox.state import DEMO_PROBLEM_APPLICATIONS
 
     config = SandboxConfig(
@@ -133,6 +174,10 @@ def run(args: argparse.Namespace) -> int:
         odd_records=args.odd_records,
         max_page_size=args.page_cap,
         page_size_echo=args.page_size_echo,
+        status_codes=args.status_codes,
+        mix=args.mix,
+        honours_new_filters=not args.ignore_new_filters,
+        stamp_changes=args.stamp_changes,
     )
     stop = threading.Event()
 
@@ -167,10 +212,15 @@ def run(args: argparse.Namespace) -> int:
             )
             print(
                 f"The Halo sandbox is running at {url}\n"
-                f"It has {config.invoices} demo invoices (seed {config.seed})"
+                f"It has {config.invoices} demo invoices (seed {config.seed}"
+                + (", an old tenant's mix" if config.mix == "old" else "")
+                + ")"
                 + (f", {config.templates} recurring templates" if config.templates else "")
                 + (", and odd records to skip" if config.odd_records else "")
                 + f"; at most {config.max_page_size} per page.\n"
+                f"Payment status codes: {config.status_codes.spec()}"
+                + ("; the newer list filters are ignored" if args.ignore_new_filters else "")
+                + ".\n"
                 "\n"
                 "Connect the assistant to it with these demo credentials:\n"
                 f"  Halo address:   {url}\n"
@@ -184,6 +234,9 @@ def run(args: argparse.Namespace) -> int:
                     for demo in DEMO_PROBLEM_APPLICATIONS
                 )
                 + "\n"
+                "A customer sees an invoice (and its Pay button, once linked) at\n"
+                f"  {sandbox.portal_url(FIRST_INVOICE_ID)} (any invoice id)\n"
+                "\n"
                 f"Rate limit: {limit}. "
                 f"Editing posted invoices: {posted}.\n"
                 "Press Ctrl-C to stop.",

@@ -1,15 +1,21 @@
 """A sandbox's state and the controls that tests, benchmarks and the CLI use on it: API
-applications and their permissions, extra records (recurring-invoice templates, odd records),
+applications and their permissions, extra records (recurring-invoice templates, odd records,
+new invoices), payments and edits made the way Halo makes them, the status codes in force,
 listing faults, the page cap, and the ground truth a backfill is checked against.
 
 `Sandbox` (in `server.py`) adds the HTTP server on top; every control here is thread-safe and
-may be used while it serves.
+may be used while it serves. With `SandboxConfig.stamp_changes`, a control that changes an
+invoice moves its `last_modified`, as any change in Halo does; an edit made straight to
+`invoices` under the lock moves no stamp.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
+import random
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from halo_paylink.sandbox.applications import Applications, check_agent_access, known_scopes
@@ -19,14 +25,29 @@ from halo_paylink.sandbox.listing_faults import (
     ListingDisturbances,
     check_listing_fault,
 )
-from halo_paylink.sandbox.seed import ODD, TEMPLATE, odd_records, seed_invoices, template_invoices
+from halo_paylink.sandbox.records import Invoice, finite_number, with_payment
+from halo_paylink.sandbox.seed import (
+    FIRST_INVOICE_ID,
+    ODD,
+    OLD_MIX_TEMPLATES,
+    TEMPLATE,
+    UNPAID,
+    new_invoices,
+    odd_records,
+    seed_invoices,
+    seeded_stamps,
+    template_invoices,
+)
+from halo_paylink.sandbox.stamps import Stamps, utc_now
 from halo_paylink.sandbox.state import (
     DEMO_PROBLEM_APPLICATIONS,
+    MIXES,
     PAGE_SIZE_ECHOES,
     ListingFault,
     RateWindow,
     SandboxConfig,
     SandboxStats,
+    StatusCodes,
 )
 from halo_paylink.sandbox.store import InvoiceStore, StoreLock
 
@@ -34,24 +55,39 @@ from halo_paylink.sandbox.store import InvoiceStore, StoreLock
 class SandboxControls:
     """Everything a sandbox holds, and the thread-safe controls on it (see `Sandbox`)."""
 
-    def __init__(self, config: SandboxConfig | None, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig | None,
+        clock: Callable[[], float],
+        now: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
         self.config = config or SandboxConfig()
         self._clock = clock
         self._state = threading.RLock()
         self.faults = FaultInjector()
         self.stats = SandboxStats()
-        self._store = InvoiceStore(seed_invoices(self.config.invoices, self.config.seed))
-        self.lock = StoreLock(self._state, self._store.mark_changed)
         if self.config.page_size_echo not in PAGE_SIZE_ECHOES:
             raise ValueError(f"page_size_echo must be one of {PAGE_SIZE_ECHOES}")
+        if self.config.mix not in MIXES:
+            raise ValueError(f"mix must be one of {MIXES}")
+        if not isinstance(self.config.status_codes, StatusCodes):
+            raise ValueError("status_codes must be a StatusCodes")
+        codes = self.config.status_codes
+        seeded = seed_invoices(
+            self.config.invoices, self.config.seed, mix=self.config.mix, codes=codes
+        )
+        self._store = InvoiceStore(seeded, now)
+        self._store.moving = self.config.stamp_changes
+        self.lock = StoreLock(self._state, self._store.after_direct_edit)
         self._disturbances = ListingDisturbances()
         self._applications = Applications(clock)
         self._rate = RateWindow(*self.config.rate_limit) if self.config.rate_limit else None
-        if self.config.templates:
-            self._store.add(template_invoices(self.config.templates), TEMPLATE)
+        templates = self.config.templates + (OLD_MIX_TEMPLATES if self.config.mix == "old" else 0)
+        if templates:
+            self._add_seeded(template_invoices(templates, codes), TEMPLATE)
         if self.config.odd_records:
-            records, self._store.odd_ids = odd_records()
-            self._store.add(records, ODD)
+            records, self._store.odd_ids = odd_records(codes=codes)
+            self._add_seeded(records, ODD)
         self.add_application(self.config.client_id, self.config.client_secret)
         for demo in DEMO_PROBLEM_APPLICATIONS:
             self.add_application(
@@ -60,6 +96,11 @@ class SandboxControls:
                 allowed_scopes=demo.allowed_scopes,
                 agent_invoice_access=demo.agent_invoice_access,
             )
+
+    def _add_seeded(self, records: Mapping[int, Invoice], category: str) -> None:
+        """Store records seeded with the sandbox, stamped as seeded ones are."""
+        stamps = {key: seeded_stamps(record, category) for key, record in records.items()}
+        self._store.add(records, category, stamps)
 
     # --- the invoice store -----------------------------------------------------------------------
 
@@ -141,7 +182,9 @@ class SandboxControls:
             records = {
                 lowest - k: {**record, "id": lowest - k}
                 for k, record in zip(
-                    range(1, count + 1), template_invoices(count).values(), strict=True
+                    range(1, count + 1),
+                    template_invoices(count, self.config.status_codes).values(),
+                    strict=True,
                 )
             }
             self._store.add(records, TEMPLATE)
@@ -154,15 +197,115 @@ class SandboxControls:
         with self._state:
             if first_id is None:
                 first_id = 1
-            records, ids = odd_records(first_id)
+            records, ids = odd_records(first_id, self.config.status_codes)
             self._store.add(records, ODD)
             self._store.odd_ids.update(ids)
             return ids
 
     def add_record(self, key: int, record: dict[str, Any], category: str = ODD) -> None:
-        """Store `record` as given (any shape) under `key`; listings serve it verbatim there."""
+        """Store `record` as given (any shape) under `key`; listings serve it verbatim there
+        (without stamps, until a save changes it)."""
         with self._state:
-            self._store.add({key: dict(record)}, category)
+            self._store.add({key: dict(record)}, category, stamped=False)
+
+    def add_invoices(self, count: int = 1, *, category: str = UNPAID) -> list[int]:
+        """Raise `count` new invoices of seed `category` (e.g. "unpaid", "paid", "part_paid")
+        now, with ids above every id in use, coded with the status codes in force; returns
+        their ids. Their stamps are now (`last_synced` too, when they have been synced)."""
+        if count < 0:
+            raise ValueError("the number of invoices must not be negative")
+        with self._state:
+            first = max([FIRST_INVOICE_ID - 1, *self._store.invoices]) + 1
+            rng = random.Random(f"{self.config.seed}/{first}")
+            today = self._store.stamper.next()[:10]
+            records = new_invoices(
+                first,
+                count,
+                category,
+                self.config.status_codes,
+                rng,
+                dt.date.fromisoformat(today),
+            )
+            stamps = {}
+            for key in records:
+                synced = seeded_stamps(records[key], category).last_synced is not None
+                stamp = self._store.stamper.next()
+                stamps[key] = Stamps(stamp, stamp if synced else None)
+            self._store.add(records, category, stamps)
+            return sorted(records)
+
+    # --- invoices changed the way Halo changes them ----------------------------------------------
+
+    def invoice(self, invoice_id: int) -> dict[str, Any]:
+        """A copy of the invoice stored under `invoice_id` as an answer serves it (with its
+        stamps). Raises KeyError when there is none."""
+        with self._state:
+            if invoice_id not in self._store.invoices:
+                raise KeyError(f"no invoice {invoice_id} in the sandbox")
+            return copy.deepcopy(self._store.served(invoice_id))
+
+    def set_payment(
+        self, invoice_id: int, paid: bool | float = True, *, code: int | None = None
+    ) -> dict[str, Any]:
+        """Record what has been paid on invoice `invoice_id`, as the accounting tool's sync does:
+        `paid` True = paid in full, False = nothing paid, a number = that much paid in all (at
+        most the total). Its `paymentstatus` becomes the code the status codes in force give
+        what the amounts say (paid, part or unpaid), or `code` when given, and its
+        `last_modified` moves (with `stamp_changes`). Returns the invoice as served. Raises
+        KeyError when there is none."""
+        with self._state:
+            current = self._stored(invoice_id)
+            total = current.get("total")
+            full = float(total) if finite_number(total) else 0.0
+            amount = (full if paid else 0.0) if isinstance(paid, bool) else float(paid)
+            if code is None:
+                code = _code_for(self.config.status_codes, amount, full)
+            self._store.invoices[invoice_id] = with_payment(current, amount, code)
+            self._changed(invoice_id, push=False)
+            return copy.deepcopy(self._store.served(invoice_id))
+
+    def edit_invoice(self, invoice_id: int, *, push: bool = False, **fields: Any) -> dict[str, Any]:
+        """Change fields of invoice `invoice_id` as an agent does in Halo (set as given; amounts
+        due are not recomputed: `set_payment` does that). Its `last_modified` moves (with
+        `stamp_changes`); `push`: the edit was pushed to the accounting tool, so `last_synced`
+        moves too when it has been synced before. Returns the invoice as served. Raises
+        KeyError when there is none."""
+        with self._state:
+            current = self._stored(invoice_id)
+            self._store.invoices[invoice_id] = {**current, **fields}
+            self._changed(invoice_id, push=push)
+            return copy.deepcopy(self._store.served(invoice_id))
+
+    def set_status_codes(self, codes: StatusCodes, *, recode: bool = False) -> StatusCodes:
+        """Give each meaning the code in `codes` from now on (payments, new invoices, templates,
+        a listing fault's payments): codes that change meaning mid-life. Invoices keep the codes
+        they carry, unless `recode`: then each one carrying a code of the old set gets the new
+        code of the same meaning (as a migration would), and its `last_modified` moves (with
+        `stamp_changes`). Returns the codes in force before."""
+        if not isinstance(codes, StatusCodes):
+            raise ValueError("codes must be a StatusCodes")
+        with self._state:
+            before = self.config.status_codes
+            self.config.status_codes = codes
+            if recode:
+                for key, record in list(self._store.invoices.items()):
+                    meaning = before.meaning(record.get("paymentstatus"))
+                    new = None if meaning is None else getattr(codes, meaning)
+                    if new is not None and new != record.get("paymentstatus"):
+                        self._store.invoices[key] = {**record, "paymentstatus": new}
+                        self._store.touch(key, push=False)
+                self._store.mark_changed()
+            return before
+
+    def _stored(self, invoice_id: int) -> Invoice:
+        record = self._store.invoices.get(invoice_id)
+        if record is None:
+            raise KeyError(f"no invoice {invoice_id} in the sandbox")
+        return record
+
+    def _changed(self, invoice_id: int, *, push: bool) -> None:
+        self._store.touch(invoice_id, push=push)
+        self._store.mark_changed()
 
     # --- listing faults and the page cap -----------------------------------------------------
 
@@ -276,3 +419,13 @@ class SandboxControls:
         """Ids <= 0 that update POSTs tried to write (each refused with 400) -> times."""
         with self.stats.lock:
             return dict(self.stats.refused_ids)
+
+
+def _code_for(codes: StatusCodes, paid: float, total: float) -> int:
+    """The code `codes` give an invoice of `total` with `paid` paid: paid (also when nothing is
+    due at all), unpaid, or part-paid."""
+    if paid >= total:
+        return codes.paid
+    if paid <= 0:
+        return codes.unpaid
+    return codes.part

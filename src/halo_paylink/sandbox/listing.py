@@ -1,10 +1,15 @@
 """`GET /api/Invoice` and `GET /api/Invoice/{id}`: which invoices a listing returns and in what
 order, and how it is served: in pages (`pageinate=true`, silently capped at the largest page
 size, disturbed by the listing faults in force) or unpaginated (silently cut at `count` rows).
+Every invoice served carries its stamps (`last_modified`, `last_synced`).
+
+A build that does not know the newer filters (`SandboxConfig.honours_new_filters` False) does
+not read them at all: a bad value is not refused and the listing is not narrowed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -13,11 +18,13 @@ from typing import Any
 from halo_paylink.sandbox.http import Response, json_response, text_response
 from halo_paylink.sandbox.listing_faults import ListingDisturbances
 from halo_paylink.sandbox.records import UNINDEXED_FIELDS, Invoice
+from halo_paylink.sandbox.stamps import STAMP_FIELDS, parse_instant
 from halo_paylink.sandbox.state import SandboxConfig, SandboxStats
 from halo_paylink.sandbox.store import InvoiceStore
 from halo_paylink.sandbox.validation import (
     BadParam,
     bool_param,
+    date_param,
     int_param,
     ints_param,
     problem,
@@ -29,7 +36,55 @@ _MAX_CACHED_LISTINGS = 32
 #: Fields the `search` parameter looks in.
 _SEARCHED_FIELDS = ("invoicenumber", "thirdpartyinvoicenumber", "client_name")
 
+#: The query parameters a build without the newer filters does not know (see the module).
+NEW_FILTER_PARAMS = frozenset(
+    {
+        "datesearch",
+        "start_date",
+        "end_date",
+        "paymentstatuses",
+        "postedonly",
+        "includeinvoices",
+        "includecredits",
+    }
+)
+
+#: The fields `datesearch` may name (U: Halo knows more; the sandbox refuses any other, strictly).
+DATESEARCH_FIELDS = ("invoice_date", "duedate", "last_modified")
+
 _Check = Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """`datesearch=FIELD&start_date=…&end_date=…`: the invoices whose FIELD lies between the two
+    instants, both included (a date alone is its midnight, UTC); one with no readable FIELD is
+    never in range."""
+
+    field: str
+    start: dt.datetime | None
+    end: dt.datetime | None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> DateRange | None:
+        start = date_param(params, "start_date")
+        end = date_param(params, "end_date")
+        name = (params.get("datesearch") or "").strip()
+        if not name:
+            return None  # bounds without a field to apply them to narrow nothing (U)
+        if name.lower() not in DATESEARCH_FIELDS:
+            raise BadParam("datesearch", f"The value '{name}' is not valid for datesearch.")
+        if start is None and end is None:
+            return None
+        return cls(name.lower(), start, end)
+
+    def holds(self, value: object) -> bool:
+        moment = parse_instant(value)
+        if moment is None:
+            return False
+        return (self.start is None or self.start <= moment) and (
+            self.end is None or moment <= self.end
+        )
 
 
 @dataclass(frozen=True)
@@ -44,9 +99,14 @@ class InvoiceFilter:
     client_id: int | None = None
     exclude_voided: bool = False
     search: str = ""
+    dates: DateRange | None = None
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> InvoiceFilter:
+    def from_params(cls, params: Mapping[str, str], *, new_filters: bool = True) -> InvoiceFilter:
+        """The filter the query asks for; without `new_filters`, the newer parameters are not
+        read (as by a build that does not know them)."""
+        if not new_filters:
+            params = {k: v for k, v in params.items() if k not in NEW_FILTER_PARAMS}
         return cls(
             ints_param(params, "paymentstatuses"),
             bool_param(params, "includeinvoices"),
@@ -56,7 +116,13 @@ class InvoiceFilter:
             int_param(params, "client_id"),
             bool_param(params, "exclude_voided") or False,
             (params.get("search") or "").strip().lower(),
+            DateRange.from_params(params),
         )
+
+    @property
+    def stamped(self) -> bool:
+        """Whether it filters by a stamp field (which changes without marking the store)."""
+        return self.dates is not None and self.dates.field in STAMP_FIELDS
 
     def checks(self) -> Iterator[_Check]:
         """One test per filter in force; an invoice is listed when it passes them all."""
@@ -124,14 +190,13 @@ class InvoiceListing:
             invoice_id = int(tail)
         except ValueError:
             return text_response(404, "Not Found")
-        invoice = self._store.stored(invoice_id)
-        if invoice is None:
+        if self._store.stored(invoice_id) is None:
             return text_response(404, f"Invoice {invoice_id} not found.")
-        return json_response(200, invoice)
+        return json_response(200, self._store.served(invoice_id))
 
     def _envelope(self, params: Mapping[str, str]) -> dict[str, object]:
         pageinate = bool_param(params, "pageinate") or False
-        selection = InvoiceFilter.from_params(params)
+        selection = InvoiceFilter.from_params(params, new_filters=self._config.honours_new_filters)
         order = (params.get("order") or "").strip().lower()
         orderdesc = bool_param(params, "orderdesc") or False
         includelines = bool_param(params, "includelines") or False
@@ -163,19 +228,20 @@ class InvoiceListing:
         envelope["invoices"] = [self._row(i, includelines) for i in chosen]
         with self._stats.lock:
             self._stats.listing_pages += 1
-        self._disturbances.shift_after(self._store, ids, page_no, page_size)
+        self._disturbances.shift_after(
+            self._store, ids, page_no, page_size, self._config.status_codes.paid
+        )
         return envelope
 
     def _row(self, invoice_id: int, includelines: bool) -> Invoice:
-        invoice = self._store.invoices[invoice_id]
-        if includelines:
-            return invoice
-        return {k: v for k, v in invoice.items() if k != "lines"}
+        return self._store.served(invoice_id, lines=includelines)
 
     def matching_ids(self, selection: InvoiceFilter, order: str, orderdesc: bool) -> list[int]:
         """The store keys a listing returns, in order (cached until the store changes, unless
-        the order is by a field writes change without marking the store changed)."""
-        key = (selection, order, orderdesc)
+        the order is by a field writes change without marking the store changed; a listing by
+        a stamp field is cached until a stamp changes)."""
+        stamped = selection.stamped or order in STAMP_FIELDS
+        key = (selection, order, orderdesc, self._store.stamp_version if stamped else None)
         cacheable = order not in UNINDEXED_FIELDS
         cached = self._store.listings.get(key) if cacheable else None
         if cached is not None:
@@ -184,6 +250,9 @@ class InvoiceListing:
         result = list(invoices)
         for check in selection.checks():
             result = [i for i in result if check(invoices[i])]
+        dates = selection.dates
+        if dates is not None:
+            result = [i for i in result if dates.holds(self._store.value(i, dates.field))]
         result.sort()
         self._order(result, order, orderdesc)
         if cacheable:
@@ -199,6 +268,8 @@ class InvoiceListing:
             # The database id (the storage key), whatever an odd record's "id" field holds.
             if orderdesc:
                 ids.reverse()
+        elif order in STAMP_FIELDS:
+            ids.sort(key=lambda i: _sort_key(self._store.value(i, order)), reverse=orderdesc)
         elif invoices and order in next(iter(invoices.values())):
             ids.sort(key=lambda i: _sort_key(invoices[i].get(order)), reverse=orderdesc)
 

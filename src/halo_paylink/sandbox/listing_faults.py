@@ -71,9 +71,10 @@ class ListingDisturbances:
         return self.pass_no
 
     def shift_after(
-        self, store: InvoiceStore, ids: list[int], page_no: int, page_size: int
+        self, store: InvoiceStore, ids: list[int], page_no: int, page_size: int, paid_code: int
     ) -> None:
-        """Apply the shift faults due after serving page `page_no` of the listing `ids`."""
+        """Apply the shift faults due after serving page `page_no` of the listing `ids` (paying
+        with the `paymentstatus` `paid_code`)."""
         changed = False
         for fault in self.faults:
             if fault.kind != "shift" or page_no != fault.after_page:
@@ -81,7 +82,7 @@ class ListingDisturbances:
             if not fault.fire(self.pass_no):
                 continue
             before = ids[: min(page_no * page_size, len(ids))]
-            changed = _shift(fault, store, before) or changed
+            changed = _shift(fault, store, before, paid_code) or changed
         if changed:
             store.mark_changed()
 
@@ -108,16 +109,18 @@ def _repeated(
     return rows[:boundary] + again + rows[boundary:], count + len(again)
 
 
-def _shift(fault: ListingFault, store: InvoiceStore, before: list[int]) -> bool:
+def _shift(fault: ListingFault, store: InvoiceStore, before: list[int], paid_code: int) -> bool:
     """Delete or pay `fault.rows` of the rows `before` the next page, the last ones first and the
-    preferred kind first (not open ones to delete, open ones to pay); True when any was."""
+    preferred kind first (not open ones to delete, open ones to pay); True when any was. A
+    payment is a change of the invoice: its `last_modified` moves."""
     wanted_open = fault.mode == "pay"
     preferred = [k for k in reversed(before) if store.is_open_key(k) == wanted_open]
     others = [k for k in reversed(before) if store.is_open_key(k) != wanted_open]
     chosen = (preferred + others)[: fault.rows]
     for key in chosen:
         if fault.mode == "delete":
-            store.invoices.pop(key, None)
+            store.remove(key)
         else:
-            store.invoices[key] = paid_in_full(store.invoices[key])
+            store.invoices[key] = paid_in_full(store.invoices[key], paid_code)
+            store.touch(key, push=False)
     return bool(chosen)

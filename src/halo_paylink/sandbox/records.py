@@ -11,8 +11,6 @@ import math
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
-from halo_paylink.sandbox.seed import STATUS_PAID
-
 #: A stored invoice record (any JSON values; see the module docstring).
 Invoice = dict[str, Any]
 
@@ -65,14 +63,27 @@ def is_open(invoice_id: int, invoice: Mapping[str, Any]) -> bool:
     return total - float(invoice.get("amountpaid") or 0) > 0
 
 
-def paid_in_full(invoice: Mapping[str, Any]) -> Invoice:
-    """A copy of `invoice` paid in full (the stored dict is replaced, never changed in place, so
-    a page being sent keeps what it was built from)."""
+def paid_in_full(invoice: Mapping[str, Any], code: int) -> Invoice:
+    """A copy of `invoice` paid in full, with the paid `paymentstatus` `code` (the stored dict is
+    replaced, never changed in place, so a page being sent keeps what it was built from)."""
     paid = dict(invoice)
     total = invoice.get("total")
     if finite_number(total):
         paid["amountpaid"] = total
     paid["amountdue"] = 0.0
     paid["amount_remaining"] = 0.0
-    paid["paymentstatus"] = STATUS_PAID
+    paid["paymentstatus"] = code
+    return paid
+
+
+def with_payment(invoice: Mapping[str, Any], amount: float, code: int) -> Invoice:
+    """A copy of `invoice` with `amount` paid (at most its total) and `paymentstatus` `code`;
+    the amounts due follow. A record without a finite total gets only the code."""
+    paid = dict(invoice)
+    total = invoice.get("total")
+    if finite_number(total):
+        amount = round(min(max(amount, 0.0), float(total)), 2)
+        due = round(float(total) - amount, 2)
+        paid.update(amountpaid=amount, amountdue=due, amount_remaining=due)
+    paid["paymentstatus"] = code
     return paid

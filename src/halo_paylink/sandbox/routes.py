@@ -20,6 +20,7 @@ from halo_paylink.sandbox.state import (
     INVOICE_LIST,
     INVOICE_POST,
     OTHER,
+    PORTAL,
     TOKEN,
 )
 
@@ -69,6 +70,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/invoice", INVOICE_LIST, scope="read:invoices"),
     Route("POST", "/api/invoice", INVOICE_POST, scope="edit:invoices"),
     Route("GET", f"/api/invoice/{SEGMENT}", INVOICE_GET, scope="read:invoices"),
+    Route("GET", f"/portal/invoice/{SEGMENT}", PORTAL, signed_in=False),
 )
 
 

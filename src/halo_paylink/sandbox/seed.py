@@ -6,14 +6,24 @@ arguments always give the same data. Every category a backfill must tell apart i
 unpaid, credits (negative totals), voided, drafts (not posted), zero due, not yet synced to the
 accounting tool, and open invoices that already carry a payment link (a typical Benji link, or
 some other link). Client names include non-ASCII ones. 100,000 invoices seed in about a second.
+
+Two mixes: "default", a busy tenant with two years of invoices, about half of them open, and
+"old", a tenant with eight years of history, about 96 % of it long paid, dated in id order
+(`OLD_CATEGORY_WEIGHTS`). The `paymentstatus` each invoice carries follows the `StatusCodes`
+given; and each seeded record gets its stamps (`last_modified`, `last_synced`, see `stamps`),
+derived from its date and id without a random draw.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+from halo_paylink.sandbox.stamps import Stamps, format_stamp
+from halo_paylink.sandbox.state import MIXES, StatusCodes
 
 #: The link a merchant would configure for the demo (the placeholder is the accounting number).
 DEMO_BENJI_TEMPLATE = "https://www.benjipays.com/portal/demo-msp/pay/?InvoiceNumber=[Invoice No.]"
@@ -51,14 +61,29 @@ CATEGORY_WEIGHTS: tuple[tuple[str, int], ...] = (
     (LINKED_BENJI, 3),
     (LINKED_OTHER, 2),
 )
+#: (category, weight) of the "old" mix: years of history, nearly all of it long paid.
+OLD_CATEGORY_WEIGHTS: tuple[tuple[str, int], ...] = (
+    (PAID, 960),
+    (PART_PAID, 6),
+    (UNPAID, 14),
+    (CREDIT, 6),
+    (VOIDED, 4),
+    (DRAFT, 2),
+    (ZERO_DUE, 3),
+    (NOT_SYNCED, 2),
+    (LINKED_BENJI, 2),
+    (LINKED_OTHER, 1),
+)
+#: How many days the "old" mix's invoice dates span, the oldest first in id order.
+OLD_SPAN_DAYS = 8 * 365
+#: Recurring-invoice templates the "old" mix adds besides `SandboxConfig.templates`.
+OLD_MIX_TEMPLATES = 5
+
 #: Categories that are open invoices in need of a link.
 OPEN_NEEDING_LINK: frozenset[str] = frozenset({UNPAID, PART_PAID})
 
-#: Halo `paymentstatus` codes as modelled here (U: only 0 and -1 are known to mean unpaid).
-STATUS_UNPAID = 0
-STATUS_UNPAID_ALT = -1
-STATUS_PART_PAID = 1
-STATUS_PAID = 2
+#: How often an unpaid invoice carries the never-synced code rather than the unpaid one.
+_UNSYNCED_CODE_SHARE = 0.15
 
 CLIENTS: tuple[tuple[str, str], ...] = (
     ("Acme Widgets Ltd", "GBP"),
@@ -100,15 +125,19 @@ _BASE_DATE = dt.date(2025, 6, 30)
 
 @dataclass(frozen=True)
 class SeedResult:
-    """Seeded invoices by id, and the category each was generated as (for tests and the demo)."""
+    """Seeded invoices by id, the category each was generated as (for tests and the demo), and
+    the stamps of each."""
 
     invoices: dict[int, dict[str, Any]]
     categories: dict[int, str]
+    stamps: dict[int, Stamps] = field(default_factory=dict)
 
 
-def _categories(rng: random.Random, n: int) -> list[str]:
-    names = [name for name, _ in CATEGORY_WEIGHTS]
-    weights = [w for _, w in CATEGORY_WEIGHTS]
+def _categories(
+    rng: random.Random, n: int, weighted: tuple[tuple[str, int], ...] = CATEGORY_WEIGHTS
+) -> list[str]:
+    names = [name for name, _ in weighted]
+    weights = [w for _, w in weighted]
     guaranteed = names[: min(n, len(names))]
     rest = rng.choices(names, weights=weights, k=max(0, n - len(guaranteed)))
     result = guaranteed + rest
@@ -139,29 +168,69 @@ def _lines(rng: random.Random, invoice_id: int, sign: int) -> tuple[list[dict[st
     return lines, round(total, 2)
 
 
-def seed_invoices(n: int, seed: int = 1) -> SeedResult:
-    """Build `n` invoices (ids from FIRST_INVOICE_ID) deterministically from `seed`."""
+def seed_invoices(
+    n: int, seed: int = 1, *, mix: str = "default", codes: StatusCodes | None = None
+) -> SeedResult:
+    """Build `n` invoices (ids from FIRST_INVOICE_ID) deterministically from `seed`, as `mix`
+    ("default" or "old") has them, coded with `codes` (the sandbox's defaults when None)."""
     if n < 0:
         raise ValueError("the number of invoices must not be negative")
+    if mix not in MIXES:
+        raise ValueError(f"mix must be one of {MIXES}")
+    codes = codes or StatusCodes()
     rng = random.Random(seed)
     invoices: dict[int, dict[str, Any]] = {}
     categories: dict[int, str] = {}
-    for index, category in enumerate(_categories(rng, n)):
+    stamps: dict[int, Stamps] = {}
+    old = mix == "old"
+    weighted = OLD_CATEGORY_WEIGHTS if old else CATEGORY_WEIGHTS
+    for index, category in enumerate(_categories(rng, n, weighted)):
         invoice_id = FIRST_INVOICE_ID + index
-        invoices[invoice_id] = _invoice(rng, index, category)
+        date = _old_date(index, n) if old else None
+        invoice = _invoice(rng, index, category, codes, date)
+        invoices[invoice_id] = invoice
         categories[invoice_id] = category
-    return SeedResult(invoices=invoices, categories=categories)
+        stamps[invoice_id] = seeded_stamps(invoice, category)
+    return SeedResult(invoices=invoices, categories=categories, stamps=stamps)
 
 
-def _invoice(rng: random.Random, index: int, category: str) -> dict[str, Any]:
-    """The `index`-th seeded invoice, generated as `category` (the random draws are made in a
-    fixed order, so a seed always gives the same data)."""
+def _old_date(index: int, n: int) -> dt.date:
+    """The date of the `index`-th of `n` invoices of the "old" mix: spread evenly over
+    `OLD_SPAN_DAYS`, in id order, the newest on the seed's base date."""
+    return _BASE_DATE - dt.timedelta(days=(n - 1 - index) * OLD_SPAN_DAYS // max(1, n - 1))
+
+
+def new_invoices(
+    first_id: int, count: int, category: str, codes: StatusCodes, rng: random.Random, on: dt.date
+) -> dict[int, dict[str, Any]]:
+    """`count` invoices of `category` dated `on`, with ids from `first_id` up (invoices raised
+    after the seeding; their stamps are the caller's)."""
+    if category not in {name for name, _ in CATEGORY_WEIGHTS}:
+        names = ", ".join(name for name, _ in CATEGORY_WEIGHTS)
+        raise ValueError(f"unknown invoice category {category!r}; known: {names}")
+    return {
+        first_id + k: _invoice(rng, first_id + k - FIRST_INVOICE_ID, category, codes, on)
+        for k in range(count)
+    }
+
+
+def _invoice(
+    rng: random.Random,
+    index: int,
+    category: str,
+    codes: StatusCodes,
+    date: dt.date | None = None,
+) -> dict[str, Any]:
+    """The `index`-th seeded invoice, generated as `category` and dated `date` (drawn within the
+    last two years when None). The random draws are made in a fixed order, so a seed always
+    gives the same data."""
     invoice_id = FIRST_INVOICE_ID + index
     client_index = rng.randrange(len(CLIENTS))
     client_name, currency = CLIENTS[client_index]
-    date = _BASE_DATE - dt.timedelta(days=rng.randrange(730))
+    if date is None:
+        date = _BASE_DATE - dt.timedelta(days=rng.randrange(730))
     lines, total = _category_lines(rng, invoice_id, category)
-    paid, status = _payment(rng, category, total)
+    paid, status = _payment(rng, category, total, codes)
     due = round(total - paid, 2)
     posted = category != DRAFT
     synced = posted and category != NOT_SYNCED
@@ -227,17 +296,19 @@ def _category_lines(
     return _lines(rng, invoice_id, -1 if category == CREDIT else 1)
 
 
-def _payment(rng: random.Random, category: str, total: float) -> tuple[float, int]:
+def _payment(
+    rng: random.Random, category: str, total: float, codes: StatusCodes
+) -> tuple[float, int]:
     """(amount paid, `paymentstatus`) of an invoice of `category`."""
     if category == PAID:
-        return total, STATUS_PAID
+        return total, codes.paid
     if category == PART_PAID:
-        return round(total * rng.uniform(0.1, 0.9), 2), STATUS_PART_PAID
+        return round(total * rng.uniform(0.1, 0.9), 2), codes.part
     if category in (UNPAID, NOT_SYNCED, LINKED_BENJI, LINKED_OTHER):
-        return 0.0, STATUS_UNPAID_ALT if rng.random() < 0.15 else STATUS_UNPAID
+        return 0.0, codes.unsynced if rng.random() < _UNSYNCED_CODE_SHARE else codes.unpaid
     if category == ZERO_DUE:
-        return 0.0, STATUS_PAID
-    return 0.0, STATUS_UNPAID
+        return 0.0, codes.paid
+    return 0.0, codes.unpaid
 
 
 def _link(rng: random.Random, category: str, accounting_number: str | None) -> str:
@@ -247,6 +318,37 @@ def _link(rng: random.Random, category: str, accounting_number: str | None) -> s
     if category == LINKED_OTHER:
         return f"https://pay.example.com/i/{rng.randrange(10**8):08d}"
     return ""
+
+
+def seeded_stamps(record: Mapping[str, Any], category: str) -> Stamps:
+    """The stamps of a seeded record: raised on its date, last changed when it was paid (some
+    weeks later) or soon after it was raised; synced to the accounting tool at that last change
+    when it has an accounting number (never for a draft, one not synced yet or a template)."""
+    raw_id = record.get("id")
+    key = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else 0
+    key = abs(key)
+    raised = dt.datetime.combine(_record_date(record), dt.time(9)) + dt.timedelta(minutes=key % 480)
+    if category == PAID:
+        changed = raised + dt.timedelta(days=3 + key * 37 % 55)
+    elif category in (PART_PAID, VOIDED):
+        changed = raised + dt.timedelta(days=1 + key * 11 % 20)
+    else:
+        changed = raised + dt.timedelta(minutes=1 + key % 50)
+    last_modified = format_stamp(changed)
+    synced = category not in (DRAFT, NOT_SYNCED, TEMPLATE) and bool(
+        record.get("thirdpartyinvoicenumber")
+    )
+    return Stamps(last_modified, last_modified if synced else None)
+
+
+def _record_date(record: Mapping[str, Any]) -> dt.date:
+    value = record.get("invoice_date")
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+    return _BASE_DATE
 
 
 # --- records a backfill must not write ---------------------------------------------------------
@@ -278,7 +380,7 @@ ODD_NON_INTEGER_IDS: frozenset[str] = frozenset({"id_string", "id_float", "id_nu
 FIRST_ODD_ID = 1
 
 
-def _open_looking(invoice_id: Any, index: int) -> dict[str, Any]:
+def _open_looking(invoice_id: Any, index: int, codes: StatusCodes) -> dict[str, Any]:
     total = round(100.0 + 7.25 * index, 2)
     return {
         "id": invoice_id,
@@ -294,7 +396,7 @@ def _open_looking(invoice_id: Any, index: int) -> dict[str, Any]:
         "amountpaid": 0.0,
         "amountdue": total,
         "amount_remaining": total,
-        "paymentstatus": STATUS_UNPAID,
+        "paymentstatus": codes.unpaid,
         "invoicetype": 0,
         "currency": "USD",
         "qboid": 9000 + index,
@@ -309,7 +411,7 @@ def _open_looking(invoice_id: Any, index: int) -> dict[str, Any]:
     }
 
 
-def template_invoices(n: int) -> dict[int, dict[str, Any]]:
+def template_invoices(n: int, codes: StatusCodes | None = None) -> dict[int, dict[str, Any]]:
     """`n` recurring-invoice templates with ids -1, -2, … -n, as Halo lists them beside invoices.
 
     They look open (posted, not voided, an amount due, an accounting number), so only their id
@@ -317,18 +419,21 @@ def template_invoices(n: int) -> dict[int, dict[str, Any]]:
     """
     if n < 0:
         raise ValueError("the number of templates must not be negative")
+    codes = codes or StatusCodes()
     templates = {}
     for k in range(1, n + 1):
-        record = _open_looking(-k, k)
+        record = _open_looking(-k, k, codes)
         record["invoicenumber"] = f"RECUR-{k:04d}"
         record["thirdpartyinvoicenumber"] = str(80000 + k)
         templates[-k] = record
     return templates
 
 
-def odd_record(kind: str, invoice_id: Any, index: int = 0) -> dict[str, Any]:
+def odd_record(
+    kind: str, invoice_id: Any, index: int = 0, codes: StatusCodes | None = None
+) -> dict[str, Any]:
     """One open-looking record with the odd shape `kind` (one of `ODD_KINDS`)."""
-    record = _open_looking(invoice_id, index)
+    record = _open_looking(invoice_id, index, codes or StatusCodes())
     if kind == "id_string":
         record["id"] = "abc"
     elif kind == "id_float":
@@ -362,7 +467,9 @@ def odd_record(kind: str, invoice_id: Any, index: int = 0) -> dict[str, Any]:
     return record
 
 
-def odd_records(first_id: int = FIRST_ODD_ID) -> tuple[dict[int, dict[str, Any]], dict[str, int]]:
+def odd_records(
+    first_id: int = FIRST_ODD_ID, codes: StatusCodes | None = None
+) -> tuple[dict[int, dict[str, Any]], dict[str, int]]:
     """One record of every odd shape in `ODD_KINDS`.
 
     Returns:
@@ -373,6 +480,6 @@ def odd_records(first_id: int = FIRST_ODD_ID) -> tuple[dict[int, dict[str, Any]]
     ids: dict[str, int] = {}
     for index, kind in enumerate(ODD_KINDS):
         key = first_id + index
-        records[key] = odd_record(kind, key, index)
+        records[key] = odd_record(kind, key, index, codes)
         ids[kind] = key
     return records, ids

@@ -13,10 +13,14 @@ listings, so direct edits are seen by the next request).
 Each request goes the same way (`Sandbox._respond`): read below the path prefix, routed (which
 fixes the path kind it is counted under), counted, then an injected fault, the rate limit, the
 bearer token check and finally the endpoint the route names.
+
+Beside the API it serves a customer-portal invoice page (`portal_url`), so a pilot invoice's Pay
+button can be looked at in demo mode.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import urllib.parse
@@ -35,8 +39,10 @@ from halo_paylink.sandbox.http import (
 )
 from halo_paylink.sandbox.listing import InvoiceListing
 from halo_paylink.sandbox.oauth import TokenEndpoint, authinfo_answer
+from halo_paylink.sandbox.portal import portal_answer
 from halo_paylink.sandbox.rate_limit import caller_key, is_limited, too_many_requests
 from halo_paylink.sandbox.routes import Call, Resolved, read_target, resolve
+from halo_paylink.sandbox.stamps import utc_now
 from halo_paylink.sandbox.state import (
     AGENT_ME,
     AUTHINFO,
@@ -44,6 +50,7 @@ from halo_paylink.sandbox.state import (
     INVOICE_LIST,
     INVOICE_POST,
     OTHER,
+    PORTAL,
     TOKEN,
     Application,
     SandboxConfig,
@@ -58,6 +65,7 @@ __all__ = [
     "INVOICE_LIST",
     "INVOICE_POST",
     "OTHER",
+    "PORTAL",
     "TOKEN",
     "Sandbox",
     "SandboxConfig",
@@ -76,7 +84,8 @@ class Sandbox(SandboxControls):
         config: the configuration it was built with.
         faults: inject faults into upcoming requests (thread-safe).
         stats: what it has served.
-        invoices: the live invoice store by id (read or change only inside `with sandbox.lock:`).
+        invoices: the live invoice store by id (read or change only inside `with sandbox.lock:`;
+            records as stored, without the stamps every answer adds: see `invoice()`).
         categories: the seed category of each seeded invoice (see `seed.py`), "template" for a
             recurring-invoice template, "odd" for an odd record.
         odd_ids: the store key of each odd record by kind (see `seed.ODD_KINDS`); a record whose
@@ -87,15 +96,25 @@ class Sandbox(SandboxControls):
     Listing faults (`shift_rows`, `repeat_rows`, `lie_record_count`, `empty_page`) disturb the
     paginated invoice listing the way a busy Halo does between page reads; `open_invoice_ids`,
     `post_counts` and `refused_posts` are the ground truth a test checks a backfill against.
-    The controls are in `admin.SandboxControls`.
+    `set_payment`, `edit_invoice`, `add_invoices` and `set_status_codes` change invoices the way
+    Halo does (moving `last_modified` with `SandboxConfig.stamp_changes`). The controls are in
+    `admin.SandboxControls`.
 
     Every public method is thread-safe and may be called while the server runs.
+
+    Args:
+        clock: seconds for token lifetimes and rate windows.
+        now: the wall clock the stamps of changes are taken from (UTC).
     """
 
     def __init__(
-        self, config: SandboxConfig | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
-        super().__init__(config, clock)
+        super().__init__(config, clock, now)
         self._server: SandboxServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -107,6 +126,7 @@ class Sandbox(SandboxControls):
         self._public_endpoints: dict[str, PublicEndpoint] = {
             AUTHINFO: lambda call: authinfo_answer(self.config, self.auth_url),
             TOKEN: lambda call: tokens.answer(call, self.auth_url),
+            PORTAL: self._portal_page,
         }
         self._signed_in_endpoints: dict[str, SignedInEndpoint] = {
             AGENT_ME: lambda call, app: agent_answer(app),
@@ -188,6 +208,11 @@ class Sandbox(SandboxControls):
     def token_url(self) -> str:
         return f"{self.auth_url}/token?tenant={urllib.parse.quote(self.config.tenant)}"
 
+    def portal_url(self, invoice_id: int) -> str:
+        """The customer-portal page of invoice `invoice_id` (after start): its number, the amount
+        due and the Pay button when its payment link field is set."""
+        return f"{self.url}/portal/invoice/{invoice_id}"
+
     # --- request handling (server threads) -----------------------------------------------------
 
     def _respond(self, request: Request) -> Response | None:
@@ -209,6 +234,10 @@ class Sandbox(SandboxControls):
         if refusal is not None:
             return refusal
         return self._dispatch(resolved, Call(request, target.params, resolved.args))
+
+    def _portal_page(self, call: Call) -> Response:
+        with self._state:
+            return portal_answer(self._store, call.args[0])
 
     def _rate_limited(self, request: Request, route_path: str) -> Response | None:
         """The 429 answer when the caller's rate window is full; None when it may go on."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from halo_paylink.halo import ratelimit
 from halo_paylink.halo.scopes import scope_allows as scope_allows  # Halo's model, enforced here
@@ -89,6 +89,94 @@ def parse_rate_limit(spec: str) -> tuple[int, float] | None:
     return None if budget is None else (budget.requests, budget.window_seconds)
 
 
+#: The meanings a `paymentstatus` code can have in the sandbox, as `StatusCodes` names them.
+STATUS_MEANINGS = ("unpaid", "unsynced", "part", "paid")
+
+
+@dataclass(frozen=True)
+class StatusCodes:
+    """The `paymentstatus` code the sandbox gives each meaning; four different whole numbers.
+
+    On Halo only -1 (new or never synced) and 0 (unpaid) are known; the part-paid and paid codes
+    are a model (U). Any other numbering can be configured, so a client that works here cannot
+    rest on the defaults.
+
+    Attributes:
+        unpaid: nothing paid.
+        unsynced: nothing paid, and never synced to the accounting tool (Halo's database default
+            for a new invoice); the seed gives it to some unpaid invoices.
+        part: something paid, something still due.
+        paid: paid in full (also given to invoices with nothing to pay).
+    """
+
+    unpaid: int = 0
+    unsynced: int = -1
+    part: int = 1
+    paid: int = 2
+
+    def __post_init__(self) -> None:
+        for name in STATUS_MEANINGS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"the {name} status code must be a whole number (got {value!r})")
+        seen: dict[int, str] = {}
+        for name in STATUS_MEANINGS:
+            code = getattr(self, name)
+            if code in seen:
+                raise ValueError(
+                    f"{seen[code]} and {name} cannot share the status code {code}: "
+                    "each meaning needs its own code"
+                )
+            seen[code] = name
+
+    def meaning(self, code: object) -> str | None:
+        """The meaning `code` has here, or None for a code these do not use."""
+        if type(code) is not int:
+            return None
+        for name in STATUS_MEANINGS:
+            if getattr(self, name) == code:
+                return name
+        return None
+
+    def spec(self) -> str:
+        """As `parse_status_codes` reads them, e.g. "unpaid=0,unsynced=-1,part=1,paid=2"."""
+        return ",".join(f"{name}={getattr(self, name)}" for name in STATUS_MEANINGS)
+
+
+def parse_status_codes(spec: str, base: StatusCodes | None = None) -> StatusCodes:
+    """Parse "MEANING=CODE,..." (e.g. "unpaid=3,paid=7"); meanings not named keep `base`'s code
+    (by default the sandbox's defaults).
+
+    Raises:
+        ValueError: with a message saying what is wrong, for the CLI to show.
+    """
+    base = base or StatusCodes()
+    names = ", ".join(STATUS_MEANINGS)
+    chosen: dict[str, int] = {}
+    parts = [part.strip() for part in spec.split(",")]
+    if not any(parts):
+        raise ValueError(f"give MEANING=CODE pairs, e.g. paid=7,unpaid=3 (meanings: {names})")
+    for part in parts:
+        if not part:
+            continue
+        name, equals, value = (piece.strip() for piece in part.partition("="))
+        if not equals:
+            raise ValueError(f"'{part}' is not MEANING=CODE, e.g. paid=7 (meanings: {names})")
+        if name.lower() not in STATUS_MEANINGS:
+            raise ValueError(f"'{name}' is not a payment status meaning (meanings: {names})")
+        if name.lower() in chosen:
+            raise ValueError(f"'{name}' is given twice")
+        try:
+            chosen[name.lower()] = int(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a whole number (in '{part}')") from None
+    return replace(base, **chosen)
+
+
+#: The invoice mixes a sandbox can be seeded with (see `seed.seed_invoices`).
+MIXES = ("default", "old")
+
+
 @dataclass
 class SandboxConfig:
     """How a sandbox behaves. Every field has a default that makes a working demo.
@@ -118,6 +206,21 @@ class SandboxConfig:
             echo is not evidence) or "none" (left out).
         templates: recurring-invoice templates to add (negative ids from -1; they look open).
         odd_records: add one record of each odd shape (see `seed.odd_records`).
+        status_codes: the `paymentstatus` code of each meaning (see `StatusCodes`).
+        mix: the invoices seeded: "default" (a busy tenant, most invoices open) or "old" (years
+            of history: about 96 % long paid, and a few recurring-invoice templates besides
+            `templates`; see `seed.seed_invoices`).
+        honours_new_filters: False models an older build that does not know the newer listing
+            filters and silently ignores them (more rows come back): `datesearch`,
+            `start_date` and `end_date`, `paymentstatuses`, `postedonly`, `includeinvoices` and
+            `includecredits`.
+        stamp_changes: every change of an invoice (a save that changes it, a control such as
+            `set_payment`, a listing fault's payment) moves its `last_modified`, as Halo's does.
+            Off, every invoice keeps the stamps it was seeded or added with, and a saved
+            invoice's answer differs only in the fields sent.
+        push_on_save: with `stamp_changes`, a save that changes a synced invoice pushes it to the
+            accounting tool, so its `last_synced` moves too (U on Halo for a link-only change;
+            measurable on a tenant).
     """
 
     invoices: int = 120
@@ -141,6 +244,11 @@ class SandboxConfig:
     page_size_echo: str = "served"
     templates: int = 0
     odd_records: bool = False
+    status_codes: StatusCodes = field(default_factory=StatusCodes)
+    mix: str = "default"
+    honours_new_filters: bool = True
+    stamp_changes: bool = False
+    push_on_save: bool = True
 
 
 PAGE_SIZE_ECHOES = ("served", "requested", "none")
@@ -249,6 +357,7 @@ AGENT_ME = "agent_me"
 INVOICE_LIST = "invoice_list"
 INVOICE_GET = "invoice_get"
 INVOICE_POST = "invoice_post"
+PORTAL = "portal"
 OTHER = "other"
 
 

@@ -5,10 +5,12 @@ write must have.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from halo_paylink.sandbox.http import Response, json_response
+from halo_paylink.sandbox.stamps import parse_instant
 
 
 def problem(errors: Mapping[str, str]) -> Response:
@@ -70,6 +72,18 @@ def ints_param(params: Mapping[str, str], name: str) -> frozenset[int] | None:
         return frozenset(int(part) for part in value.split(",") if part.strip())
     except ValueError:
         raise _not_valid(name, value) from None
+
+
+def date_param(params: Mapping[str, str], name: str) -> dt.datetime | None:
+    """An ISO date or date-time (UTC when it has no offset) as a naive UTC datetime; None when
+    absent or empty."""
+    value = params.get(name)
+    if value is None or value.strip() == "":
+        return None
+    moment = parse_instant(value)
+    if moment is None:
+        raise _not_valid(name, value)
+    return moment
 
 
 # --- invoice fields ------------------------------------------------------------------------------

@@ -5,6 +5,11 @@ one bad element refuses the whole POST, and an id of 0 or less (a recurring-invo
 system row) refuses it before anything else is looked at. An element with `_validateonly: true`
 is checked and answered but not saved. Sent fields Halo does not know or computes itself are
 ignored; `customfields` are merged by id or name; `lines` sent back replace the invoice's lines.
+
+With `SandboxConfig.stamp_changes`, a save that changes an invoice moves its `last_modified`;
+when the invoice has been synced to the accounting tool and `SandboxConfig.push_on_save` is on,
+the save pushes it there again and its `last_synced` moves too. A save that changes nothing
+moves neither (U on Halo).
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from typing import Any
 
 from halo_paylink.sandbox.http import Request, Response, json_response, text_response
 from halo_paylink.sandbox.records import UNINDEXED_FIELDS, Invoice, finite_number
-from halo_paylink.sandbox.state import SandboxConfig, SandboxStats
+from halo_paylink.sandbox.stamps import STAMP_FIELDS
+from halo_paylink.sandbox.state import SandboxConfig, SandboxStats, StatusCodes
 from halo_paylink.sandbox.store import InvoiceStore
 from halo_paylink.sandbox.validation import field_errors, problem
 
 #: Fields Halo computes; values sent for them are ignored (U: modelled as read-only).
-READ_ONLY_FIELDS = frozenset({"id", "amountdue", "amount_remaining", "client_name"})
+READ_ONLY_FIELDS = frozenset({"id", "amountdue", "amount_remaining", "client_name", *STAMP_FIELDS})
 
 _JSON_MEDIA_TYPES = ("application/json", "text/json")
 
@@ -34,12 +40,14 @@ class _Plan:
         invoice_id: the invoice it updates; None = it creates one.
         updated: the invoice as it will be stored (a new dict).
         sent: the names of the fields it sent.
+        changed: whether saving it changes the stored invoice (always, for a new one).
     """
 
     invoice_id: int | None
     updated: Invoice
     validate_only: bool
     sent: frozenset[str]
+    changed: bool = True
 
 
 def post_invoices(
@@ -60,7 +68,7 @@ def post_invoices(
         if isinstance(plan, Response):
             return plan
         plans.append(plan)
-    return json_response(200, _save(plans, store, stats))
+    return json_response(200, _save(plans, store, stats, push=config.push_on_save))
 
 
 def _read_items(request: Request) -> list[object] | Response:
@@ -117,8 +125,13 @@ def _plan(index: int, item: object, store: InvoiceStore, config: SandboxConfig) 
     errors = field_errors(item, index)
     if errors:
         return problem(errors)
+    updated = applied(base, item)
     return _Plan(
-        invoice_id, applied(base, item), item.get("_validateonly") is True, frozenset(item)
+        invoice_id,
+        updated,
+        item.get("_validateonly") is True,
+        frozenset(item),
+        invoice_id is None or updated != base,
     )
 
 
@@ -129,7 +142,7 @@ def _target(
     one; or the answer refusing the POST (no such invoice, or a posted one that may not be
     edited)."""
     if raw_id is None or raw_id <= 0:
-        return None, new_invoice()
+        return None, new_invoice(config.status_codes)
     current = store.stored(raw_id)
     if current is None:
         return text_response(404, f"Invoice {raw_id} not found.")
@@ -142,25 +155,41 @@ def _target(
     return raw_id, current
 
 
-def _save(plans: list[_Plan], store: InvoiceStore, stats: SandboxStats) -> list[Invoice]:
-    """Carry out every plan; the invoices as saved (or as they would be, for validate-only)."""
+def _save(
+    plans: list[_Plan], store: InvoiceStore, stats: SandboxStats, *, push: bool
+) -> list[Invoice]:
+    """Carry out every plan; the invoices as saved (or as they would be, for validate-only),
+    with their stamps. `push`: a change of a synced invoice goes to the accounting tool."""
     saved = []
     changed_index = False
     for plan in plans:
         if plan.validate_only:
             with stats.lock:
                 stats.validate_only += 1
+            answer = dict(plan.updated)
+            if plan.invoice_id is not None:
+                answer.update(_stamps_of(store, plan.invoice_id))
         else:
-            changed_index = _save_one(plan, store, stats) or changed_index
-        saved.append(plan.updated)
+            invoice_id, index_changed = _save_one(plan, store, stats, push=push)
+            changed_index = index_changed or changed_index
+            answer = store.served(invoice_id)
+        saved.append(answer)
     if changed_index:
         store.mark_changed()
     return saved
 
 
-def _save_one(plan: _Plan, store: InvoiceStore, stats: SandboxStats) -> bool:
-    """Save one invoice; True when the change may alter listings (a new invoice, or a field
-    listings filter or sort by)."""
+def _stamps_of(store: InvoiceStore, invoice_id: int) -> dict[str, Any]:
+    """The stamp fields invoice `invoice_id` is served with now."""
+    served = store.served(invoice_id, lines=False)
+    return {name: served[name] for name in STAMP_FIELDS if name in served}
+
+
+def _save_one(
+    plan: _Plan, store: InvoiceStore, stats: SandboxStats, *, push: bool
+) -> tuple[int, bool]:
+    """Save one invoice; its id, and True when the change may alter listings (a new invoice, or
+    a field listings filter or sort by)."""
     invoice_id = plan.invoice_id
     changed_index = bool(plan.sent - UNINDEXED_FIELDS - {"id"})
     if invoice_id is None:
@@ -170,9 +199,11 @@ def _save_one(plan: _Plan, store: InvoiceStore, stats: SandboxStats) -> bool:
             stats.invoices_created += 1
         changed_index = True
     store.invoices[invoice_id] = plan.updated
+    if plan.changed:
+        store.touch(invoice_id, push=push)
     with stats.lock:
         stats.invoices_written[invoice_id] += 1
-    return changed_index
+    return invoice_id, changed_index
 
 
 # --- applying the sent fields -------------------------------------------------------------
@@ -222,8 +253,8 @@ def _recompute_due(invoice: Invoice) -> None:
         invoice["amount_remaining"] = due
 
 
-def new_invoice() -> Invoice:
-    """The invoice a POST element without an id starts from."""
+def new_invoice(codes: StatusCodes) -> Invoice:
+    """The invoice a POST element without an id starts from (coded unpaid)."""
     return {
         "id": 0,
         "invoicenumber": "",
@@ -238,7 +269,7 @@ def new_invoice() -> Invoice:
         "amountpaid": 0.0,
         "amountdue": 0.0,
         "amount_remaining": 0.0,
-        "paymentstatus": 0,
+        "paymentstatus": codes.unpaid,
         "invoicetype": 0,
         "currency": "USD",
         "qboid": None,
