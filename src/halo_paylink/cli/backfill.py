@@ -99,11 +99,6 @@ def add_parser(subparsers: Any) -> None:
         help="record what Halo's customer portal showed on the pilot invoice",
     )
     parser.add_argument(
-        "--full-read",
-        action="store_true",
-        help="read every invoice, even where a narrower read would miss none",
-    )
-    parser.add_argument(
         "--rate-limit",
         metavar="REQ/SECONDS",
         help="e.g. 300/300 or 300/5m, 'hosted' or 'unlimited' (default: the profile's, else "
@@ -364,9 +359,7 @@ async def _run_mode(
         undo_run,
     )
 
-    options = RunOptions(
-        batch_size=args.batch_size, concurrency=args.concurrency, full_read=args.full_read
-    )
+    options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
     cancel = CancelToken()
     bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
     with _cancelled_by_signals(cancel):

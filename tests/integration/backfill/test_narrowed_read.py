@@ -43,7 +43,10 @@ async def run(box: Sandbox, paths: AppPaths, **options: Any):  # type: ignore[no
     before = snapshot(box)
     async with halo_client(box) as client:
         result = await run_backfill(
-            client, settings(numbering=Numbering.HALO), paths, options=RunOptions(**options)
+            client,
+            settings(numbering=Numbering.HALO),
+            paths,
+            options=RunOptions(**{"narrow": True, **options}),
         )
     assert_contract(box, result, paths, before)
     return result

@@ -238,7 +238,7 @@ async def plan_backfill(
         cancel=cancel,
         clock=clock,
         on_row=csv_report.add if csv_report else None,
-        narrow=learning.narrow if learning else None,
+        narrow=learning.narrow if learning and options.narrow else None,
         learner=learning.learner if learning else None,
     )
     try:
@@ -497,7 +497,7 @@ def _backfill_engine(
         cancel=cancel or CancelToken(),
         clock=clock,
         prior=prior,
-        narrow=learning.narrow if learning else None,
+        narrow=learning.narrow if learning and options.narrow else None,
         learner=learning.learner if learning else None,
     )
 
