@@ -16,20 +16,9 @@ import asyncio
 import os
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SIZE = (1000, 820)
-
-
-async def until(condition: Callable[[], bool], limit: float = 30.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the window did not get there in time")
-        await asyncio.sleep(0.02)
+from screenshots import ROOT, SIZE, until  # the page-by-page script beside this one
 
 
 def main() -> int:
@@ -64,6 +53,7 @@ def main() -> int:
         print(args.out / name)
 
     async def drive() -> None:
+        await until(lambda: window.current_page.busy_text() is None)  # profiles read
         window.go_next()
         await until(lambda: context.state.connect.complete)
         window.go_next()
