@@ -57,6 +57,10 @@ class FakeHalo:
             return False
         if filters.get("includecredits") == "false" and raw["total"] < 0:
             return False
+        since = filters.get("start_date")
+        changed = raw.get("last_modified", "2020-01-01")
+        if filters.get("datesearch") == "last_modified" and since and changed < since:
+            return False
         codes = filters.get("paymentstatuses")
         if codes and self.honours_status:
             return raw["paymentstatus"] in {int(c) for c in codes.split(",")}
@@ -110,10 +114,14 @@ async def test_an_old_tenant_is_read_without_its_paid_archive() -> None:
     assert await sample_code(halo, 4, learner) == 100
     tenant = TenantFacts()
     tenant.learn_codes(learner, "2026-12-01")
-    scope = plan_scope(census, tenant.proven_paid_codes())
+    scope = plan_scope(census, tenant.proven_paid_codes(), since="2026-12-01")
     assert scope.read_codes == {-1, 0, 2} and scope.left_out == {4: 300}
     assert scope.filters["paymentstatuses"] == "-1,0,2"
+    assert scope.changed is not None and scope.changed["paymentstatuses"] == "4"
+    assert scope.changed["datesearch"] == "last_modified"
+    assert scope.changed["start_date"] == "2026-12-01"
     assert "300 invoices with payment status 4 are left unread" in scope.reason
+    assert plan_scope(census, tenant.proven_paid_codes()).read_codes is None  # no date: all
     assert halo.requests == len(facts.CANDIDATE_PAYMENT_STATUSES) + 1 + 1
 
 
@@ -135,7 +143,7 @@ async def test_a_code_outside_the_candidates_means_reading_everything() -> None:
 
 def test_recheck_names_what_changed_under_the_run() -> None:
     before = Census(10, {0: 2, 4: 8}, 3)
-    scope = plan_scope(before, frozenset({4}))
+    scope = plan_scope(before, frozenset({4}), since="2026-12-01")
     assert scope.read_codes == {0} and scope.left_out == {4: 8}
     assert recheck(scope, Census(10, {4: 8}, 2), rows_read=2) is None
     assert recheck(scope, Census(9, {4: 8}, 2), rows_read=2) is None  # one was deleted
@@ -161,13 +169,14 @@ async def test_choose_scope_samples_the_archive_and_leaves_it_unread() -> None:
     tenant = TenantFacts()
     scope = await choose_scope(halo, tenant, today="2026-12-01")
     assert scope.read_codes == {-1, 0, 2} and set(scope.left_out) == {4}
-    # one count, one per candidate code, one sample page per large code without proof
-    assert halo.requests == 1 + len(facts.CANDIDATE_PAYMENT_STATUSES) + 3  # codes 4, 0 and -1
+    # one count, one per candidate code, one sample page per large code without proof, and
+    # one to see that Halo filters by change date
+    assert halo.requests == 1 + len(facts.CANDIDATE_PAYMENT_STATUSES) + 3 + 1
     assert tenant.codes[4].paid == 100 and tenant.codes[0].unpaid == 100
     halo.requests = 0
     again = await choose_scope(halo, tenant, today="2026-12-02")  # proof remembered
     assert again.left_out == scope.left_out
-    assert halo.requests == 1 + len(facts.CANDIDATE_PAYMENT_STATUSES) + 1  # code 4 spot-checked
+    assert halo.requests == 1 + len(facts.CANDIDATE_PAYMENT_STATUSES) + 1 + 1  # spot check
 
 
 async def test_a_spot_check_that_finds_something_due_reads_the_code_again() -> None:
@@ -206,8 +215,10 @@ async def test_no_open_invoice_is_ever_left_unread(rows: list, honours: bool) ->
         for code in {i.raw["paymentstatus"] for i in invoices}
         if all(closed_reason(i) is not None for i in invoices if i.raw["paymentstatus"] == code)
     }
-    scope = plan_scope(census, frozenset(all_paid))
+    scope = plan_scope(census, frozenset(all_paid), since="2026-12-01")
     read = {i.id for i in invoices if halo._matches(i, scope.filters)}
+    if scope.changed is not None:
+        read |= {i.id for i in invoices if halo._matches(i, scope.changed)}
     for one in invoices:
         if closed_reason(one) is None:
             assert one.id in read

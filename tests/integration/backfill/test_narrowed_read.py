@@ -64,6 +64,7 @@ async def test_an_old_tenant_is_linked_without_reading_its_archive(
     narrowed = any(w.startswith("Read narrowed") for w in result.warnings)
     if paid_code in facts.CANDIDATE_PAYMENT_STATUSES:
         assert narrowed, result.warnings
+        assert any(facts.NARROWED_READ_RESTS_ON in w for w in result.warnings)
         assert result.requests is not None and result.requests < whole_pages
     else:  # a code the census does not ask about: the counts do not add up, all is read...
         assert not narrowed

@@ -17,6 +17,7 @@ which then cannot say it is complete.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -124,6 +125,8 @@ class ListingScope:
         left_out: proven-paid codes not read, with how many invoices each held at the census.
         census: the census the scope rests on, or None when none was taken.
         reason: in words, for the window, the CLI and the report.
+        changed: the second listing a narrowed read needs: the left-out codes' invoices changed
+            since their proof (an old invoice that owes again has changed), or None.
     """
 
     filters: Mapping[str, str]
@@ -131,6 +134,7 @@ class ListingScope:
     left_out: Mapping[int, int] = field(default_factory=dict)
     census: Census | None = None
     reason: str = "every posted invoice is read"
+    changed: Mapping[str, str] | None = None
 
     @property
     def narrowed(self) -> bool:
@@ -146,9 +150,18 @@ def whole_list(reason: str, census: Census | None = None) -> ListingScope:
     return ListingScope(dict(facts.SAFE_LISTING_FILTERS), census=census, reason=reason)
 
 
-def plan_scope(census: Census, proven_paid: frozenset[int]) -> ListingScope:
-    """The cheapest read that cannot miss an open invoice, given a census and the codes proven
-    paid on this tenant."""
+def changed_since(codes: Iterable[int], since: str) -> dict[str, str]:
+    """The listing of the invoices with `codes` changed since `since` (an ISO date)."""
+    return {**with_codes(sorted(codes)), "datesearch": "last_modified", "start_date": since}
+
+
+def plan_scope(
+    census: Census, proven_paid: frozenset[int], *, since: str | None = None
+) -> ListingScope:
+    """The cheapest read that cannot miss an open invoice, given a census, the codes proven
+    paid on this tenant, and since when they are proven (`since`, an ISO date): the codes
+    left out are read for the invoices changed since then. Without `since` nothing is left
+    out."""
     if census.total is None:
         return whole_list("Halo did not say how many invoices it has", census)
     if not census.honoured:
@@ -158,7 +171,7 @@ def plan_scope(census: Census, proven_paid: frozenset[int]) -> ListingScope:
     present = census.present()
     left_out = {code: n for code, n in present.items() if code in proven_paid}
     read = frozenset(code for code in present if code not in proven_paid)
-    if not left_out or not read:
+    if not left_out or not read or since is None:
         return whole_list("no payment status is proven paid on this Halo yet", census)
     skipped = sum(left_out.values())
     codes = ", ".join(str(c) for c in sorted(left_out))
@@ -168,9 +181,10 @@ def plan_scope(census: Census, proven_paid: frozenset[int]) -> ListingScope:
         left_out=left_out,
         census=census,
         reason=(
-            f"{skipped:,} invoices with payment status {codes} are left unread: every invoice "
-            "sampled with it on this Halo was fully paid"
+            f"{skipped:,} invoices with payment status {codes} are left unread but for those "
+            f"changed since {since}: every invoice sampled with it on this Halo was fully paid"
         ),
+        changed=changed_since(left_out, since),
     )
 
 
@@ -243,4 +257,15 @@ async def choose_scope(source: InvoiceSource, tenant: TenantFacts, *, today: str
             tenant.check_codes(learner)  # a spot check of the newest: a contradiction reads it
         else:
             tenant.learn_sample(code, learner, on=today)
-    return plan_scope(census, tenant.proven_paid_codes())
+    proven = tenant.proven_paid_codes()
+    since = tenant.codes_on
+    if proven and since is not None and not await _honours_datesearch(source, proven, today):
+        return whole_list("this Halo does not filter by change date", census)
+    return plan_scope(census, proven, since=since)
+
+
+async def _honours_datesearch(source: InvoiceSource, codes: Iterable[int], today: str) -> bool:
+    """Whether Halo filters by change date: nothing can have changed after tomorrow, so a
+    build that honours the filter answers 0 there (one request)."""
+    tomorrow = (dt.date.fromisoformat(today) + dt.timedelta(days=1)).isoformat()
+    return await count_invoices(source, changed_since(codes, tomorrow)) == 0

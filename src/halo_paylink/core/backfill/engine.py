@@ -730,6 +730,7 @@ class Engine:
                 if self.learner is not None:
                     self.learner = StatusLearner()
                 await self._read_listing(filters, audit)
+            await self._read_changed(audit)
             if audit.consistent and not self.stopping and not await self._recheck(audit):
                 break  # Halo failed while counting again: the failure ends the attempt
             if self.stopping or audit.consistent or not self.mode.needs_whole_listing:
@@ -779,6 +780,20 @@ class Engine:
         self.scope = scope
         self._narrowed = True
         return True
+
+    async def _read_changed(self, audit: ListingAudit) -> None:
+        """A narrowed read also reads the left-out codes' invoices changed since their proof:
+        an old invoice that owes again under a code proven paid has changed. A read of them
+        that does not add up makes the whole read not count."""
+        scope = self.scope
+        if scope is None or scope.changed is None or self.stopping or not audit.consistent:
+            return
+        changed = ListingAudit()
+        await self._read_listing(scope.changed, changed)
+        if not changed.consistent and not self.stopping:
+            audit.disturbed(
+                f"the invoices changed since the proof did not add up: {changed.summary()}"
+            )
 
     async def _recheck(self, audit: ListingAudit) -> bool:
         """A read narrowed to some payment statuses is only evidence when the counts taken

@@ -95,7 +95,10 @@ class TenantLearning:
         if not scope.narrowed:
             return None
         self.scope = scope
-        self.notes.append(f"Read narrowed: {scope.reason}.")
+        self.notes.append(
+            f"Read narrowed: {scope.reason}. This rests on an unverified fact: "
+            f"{facts.NARROWED_READ_RESTS_ON}."
+        )
         return scope
 
     async def remember(self, learner: StatusLearner | None, *, read_whole_list: bool) -> None:
@@ -117,8 +120,16 @@ class TenantLearning:
                     )
             tenant.last_full_scan = self.now.isoformat(timespec="seconds")
             tenant.narrowed_since = None
-        elif self.scope is not None and self.scope.narrowed and tenant.narrowed_since is None:
-            tenant.narrowed_since = self.now.isoformat(timespec="seconds")
+        elif self.scope is not None and self.scope.narrowed:
+            if tenant.narrowed_since is None:
+                tenant.narrowed_since = self.now.isoformat(timespec="seconds")
+            if learner is not None:
+                for code in sorted(tenant.check_codes(learner)):
+                    self.notes.append(
+                        f"Payment status {code} was taken as paid, but invoices with it that "
+                        "changed since had something due: they were read, and later reads no "
+                        f"longer leave status {code} unread."
+                    )
         if self.path is None:
             return
         try:

@@ -106,9 +106,8 @@ class RunOptions:
     progress_interval: float = 0.1
     check_edit_permission: bool = True  # dry run: ask Halo to validate one edit (no save)
     full_read: bool = False  # read every posted invoice, even where a narrower read would do
-    #: Leave statuses proven paid unread on a long list (see census). Off by default: an old
-    #: invoice that owes again under a code proven paid is only seen by the next full read, so
-    #: a narrowed run cannot yet promise that nothing open was left out.
+    #: Leave statuses proven paid unread on a long list but for their invoices changed since
+    #: the proof (see census). Off by default: it rests on `facts.NARROWED_READ_RESTS_ON`.
     narrow: bool = False
 
 
