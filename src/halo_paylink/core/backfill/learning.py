@@ -22,6 +22,7 @@ from halo_paylink.core.backfill.tenant import (
     TenantFacts,
     load_tenant_facts,
     save_tenant_facts,
+    utc_today,
 )
 from halo_paylink.halo import facts
 
@@ -77,7 +78,7 @@ class TenantLearning:
 
     @property
     def today(self) -> str:
-        return self.now.date().isoformat()
+        return utc_today(self.now)
 
     async def load(self) -> None:
         if self.path is not None:

@@ -15,7 +15,6 @@ on its own, and `runs` lists it.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from halo_paylink.core.backfill.tenant import (
     load_tenant_facts,
     save_tenant_facts,
     tenant_file,
+    utc_today,
 )
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo.models import Invoice
@@ -205,7 +205,7 @@ async def _remember_pilot(paths: AppPaths, web_url: str, report: PilotReport) ->
     tenant.measure(
         FactId.SAVE_MOVES_LAST_SYNCED,
         moved,
-        on=dt.date.today().isoformat(),
+        on=utc_today(),
         how=f"the pilot saved a link on invoice {report.invoice_number or report.invoice_id}",
     )
     await asyncio.to_thread(save_tenant_facts, path, tenant)
@@ -219,7 +219,7 @@ def record_pay_button(paths: AppPaths, web_url: str, shown: bool, *, invoice: st
     tenant.measure(
         FactId.PAY_BUTTON_SHOWN,
         shown,
-        on=dt.date.today().isoformat(),
+        on=utc_today(),
         how=f"the admin looked at invoice {invoice} in Halo's customer portal",
     )
     save_tenant_facts(path, tenant)

@@ -19,6 +19,7 @@ JSON file per Halo address in `AppPaths.tenants_dir` (blocking: call them in a w
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import json
 import logging
@@ -288,6 +289,11 @@ class StatusLearner:
     def not_paid_codes(self) -> set[int]:
         """Codes seen on at least one invoice with something still due."""
         return {code for code, t in self.codes.items() if t.part_paid or t.unpaid}
+
+
+def utc_today(now: dt.datetime | None = None) -> str:
+    """The date a fact is learned on (ISO, UTC), for every fact alike."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date().isoformat()
 
 
 def tenant_file(paths: AppPaths, web_url: str) -> Path:
