@@ -24,9 +24,11 @@ INVOICE_PATH = "/invoices/{number}"
 # Each is a tuple of the names tried, first match wins; the first one is what the sandbox serves.
 
 #: The customer portal's short name, as in `https://www.benjipays.com/portal/{name}/...` (U).
-PORTAL_NAME_FIELDS: tuple[str, ...] = ("portalName", "customerPortalName", "portal_name", "name")
+#: Generic names ("name", "url") are left out on purpose: they may hold the merchant's display name
+#: or a minted, expiring pay link.
+PORTAL_NAME_FIELDS: tuple[str, ...] = ("portalName", "customerPortalName", "portal_name")
 #: The customer portal's full address (U).
-PORTAL_URL_FIELDS: tuple[str, ...] = ("portalUrl", "customerPortalUrl", "portal_url", "url")
+PORTAL_URL_FIELDS: tuple[str, ...] = ("portalUrl", "customerPortalUrl", "portal_url")
 #: The merchant's own domain for the portal, when one is set up (the name is documented; U).
 CUSTOM_DOMAIN_FIELDS: tuple[str, ...] = ("customDomain", "custom_domain")
 #: "Require transaction amount to match the invoice total" (the name is documented; U).
