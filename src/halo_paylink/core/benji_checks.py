@@ -400,3 +400,67 @@ async def check_plan_numbers(
     return await check_numbers(
         client, numbers, numbering=numbering, to_write=to_write, budget=budget
     )
+
+
+# --- the window's state ---------------------------------------------------------------------------
+
+
+@dataclass
+class BenjiState:
+    """Benji's side in the window: the optional key, what the checks found, and the number
+    check's confirmation. The key stays out of `repr` and of every export.
+
+    Attributes:
+        key: the Benji API key as typed or read from the keyring ("" = none: the checks are
+            skipped and the guided copy-and-paste stays).
+        remember: keep the key in the system keyring (per profile).
+        key_loaded_for: the profile whose stored key was looked up already.
+        base_url: Benji's API address (the demo's sandbox in demo mode).
+        report: the last settings check.
+        error: why the last settings check could not run (a headline and the next step).
+        link_built: the Email page's link was built from Benji's settings.
+        numbers: the number check of the last dry run.
+        numbers_error: why the number check could not run.
+        confirmed: the admin confirmed the numbering despite a low rate (for `numbers`).
+    """
+
+    key: str = field(default="", repr=False)
+    remember: bool = True
+    key_loaded_for: str | None = None
+    base_url: str = benji_facts.DEFAULT_BASE_URL
+    report: SettingsReport | None = None
+    error: str | None = None
+    link_built: bool = False
+    numbers: NumberCheck | None = None
+    numbers_error: str | None = None
+    confirmed: bool = False
+
+    def blocks_run(self, numbering: Numbering) -> bool:
+        """The number check found too few numbers with this numbering, and it is not confirmed."""
+        check = self.numbers
+        return (
+            check is not None
+            and check.blocks
+            and check.numbering is numbering
+            and not self.confirmed
+        )
+
+    def export(self) -> dict[str, Any]:
+        """What the settings export says of Benji's side (never the key)."""
+        report, numbers = self.report, self.numbers
+        return {
+            "api_key_given": bool(self.key),
+            "settings_checked": report is not None,
+            "checks": {c.label: c.passed for c in report.checks} if report else None,
+            "link_built_from_settings": self.link_built,
+            "number_check": None
+            if numbers is None
+            else {
+                "numbering": numbers.numbering.value,
+                "found": numbers.found,
+                "checked": numbers.checked,
+                "blocks": numbers.blocks,
+                "confirmed": self.confirmed,
+            },
+            "rests_on_unverified_field_names": report is not None,
+        }
