@@ -16,6 +16,7 @@ from halo_paylink.benji import facts as benji_facts
 from halo_paylink.core.benji_checks import BenjiState, SettingsReport
 from halo_paylink.core.wizard import WizardState
 from halo_paylink.errors import explain
+from halo_paylink.redact import register_secret
 
 NO_KEY = (
     "Optional: with a Benji Pays API key, the assistant reads Benji's settings, checks them and "
@@ -79,6 +80,7 @@ class BenjiOptionsPresenter:
     def key_edited(self, text: str) -> None:
         """The admin typed or pasted a key; an earlier result no longer applies."""
         key = text.strip()
+        register_secret(key)  # masked in every log line from now on
         if key != self.benji.key:
             self.benji.key = key
             self.benji.report = None
