@@ -21,15 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
 from halo_paylink.benji import facts as benji_facts
-from halo_paylink.benji.client import BenjiClient, BenjiSettings
 from halo_paylink.core.links import LinkProblem, Severity, validate_link_template
 from halo_paylink.domain import AccountingTool, Numbering
 from halo_paylink.errors import BenjiError
 from halo_paylink.halo import facts as halo_facts
+
+if TYPE_CHECKING:  # the client (and httpx) load when a check first runs, not with the wizard
+    from halo_paylink.benji.client import BenjiClient, BenjiSettings
 
 #: The most look-ups one number check sends to Benji.
 NUMBER_CHECK_BUDGET = 50

@@ -11,12 +11,15 @@ on the Email page lifts the block as well (the check was about the other numberi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from halo_paylink.benji import facts as benji_facts
-from halo_paylink.core.backfill import RunResult
 from halo_paylink.core.benji_checks import BenjiState, NumberCheck
 from halo_paylink.core.wizard import WizardState
 from halo_paylink.errors import explain
+
+if TYPE_CHECKING:
+    from halo_paylink.core.backfill import RunResult
 
 CHECKING = "Asking Benji Pays whether it knows the invoice numbers…"
 CONFIRM = "I have checked: these invoice numbers are right, add the links anyway"

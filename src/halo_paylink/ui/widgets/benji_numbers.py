@@ -7,10 +7,11 @@ task it owns (`AppContext.runner`) and renders the presenter's view.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QGroupBox, QVBoxLayout, QWidget
 
-from halo_paylink.core.backfill import RunResult
 from halo_paylink.core.benji_checks import NumberCheck, check_plan_numbers
 from halo_paylink.core.presenters.benji_numbers import (
     CONFIRM,
@@ -19,6 +20,9 @@ from halo_paylink.core.presenters.benji_numbers import (
 )
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.widgets.common import wrap_label
+
+if TYPE_CHECKING:
+    from halo_paylink.core.backfill import RunResult
 
 
 class BenjiNumbersBox(QGroupBox):
