@@ -19,15 +19,13 @@ under `stats.lock`.
 
 from __future__ import annotations
 
-import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from halo_paylink.benji import facts
-from halo_paylink.sandbox.http import HOST, Request, Response, SandboxServer, json_response
+from halo_paylink.sandbox.http import LoopbackService, Request, Response, Served, json_response
 from halo_paylink.sandbox.state import SandboxStats
 
 if TYPE_CHECKING:
@@ -86,7 +84,7 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return json_response(status, {"statusCode": status, "message": message}, headers)
 
 
-class BenjiSandbox:
+class BenjiSandbox(Served):
     """A Benji Pays look-alike on 127.0.0.1. Use as a context manager, or `start()` / `stop()`.
 
     Args:
@@ -105,10 +103,9 @@ class BenjiSandbox:
         self._numbers = numbers
         self.stats = SandboxStats()
         self.lookups: list[str] = []
-        self._server: SandboxServer | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._origin = ""
+        self._service = LoopbackService(
+            self._respond, self.stats, port=self.config.port, name="benji-sandbox"
+        )
 
     @classmethod
     def for_halo(cls, halo: Sandbox, config: BenjiSandboxConfig | None = None) -> BenjiSandbox:
@@ -116,54 +113,12 @@ class BenjiSandbox:
         return cls(accounting_numbers(halo), config)
 
     # --- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> str:
-        """Bind 127.0.0.1:config.port, serve in a daemon thread, and return `url`."""
-        if self._server is not None:
-            return self.url
-        self._stopping.clear()
-        server = SandboxServer((HOST, self.config.port), self._respond, self.stats, self._stopping)
-        self._server = server
-        self._origin = f"http://{HOST}:{server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name=f"benji-sandbox:{server.server_address[1]}",
-        )
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        """Stop serving and close every open connection (idempotent)."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> BenjiSandbox:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
         """The API's base address, e.g. "http://127.0.0.1:51235/v2" (after start)."""
-        if not self._origin:
+        if not self._service.origin:
             raise RuntimeError("the Benji sandbox has not been started")
-        return self._origin + API_PREFIX
+        return self._service.origin + API_PREFIX
 
     # --- answers (server threads) ------------------------------------------------------------
     def _respond(self, request: Request) -> Response:
