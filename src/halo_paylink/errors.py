@@ -399,11 +399,7 @@ class BenjiError(PaylinkError):
     def detail_label(self) -> str:
         return "Benji said" if self.status is not None else "Details"
 
-    @property
-    def summary(self) -> str:
-        status = f" (HTTP {self.status})" if self.status else ""
-        detail = f" {self.detail_label}: {self.detail}" if self.detail else ""
-        return f"{self.headline}{status}{detail}"
+    summary = HaloError.summary  # the headline, the HTTP status, then the detail: as for Halo
 
     def __repr__(self) -> str:
         return f"BenjiError({self.kind.name}, status={self.status}, detail={self.detail!r})"

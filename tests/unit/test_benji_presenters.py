@@ -123,3 +123,16 @@ def test_a_good_rate_does_not_block_and_a_failure_is_explained() -> None:
     assert "could not be checked" in presenter.view().headline
     assert not presenter.blocks_commit
     assert presenter.dry_run_finished(_result([], 0)) is None  # nothing to write: no check
+
+
+def test_opening_another_profile_forgets_the_benji_key_and_results() -> None:
+    from halo_paylink.core.wizard import load_profile
+    from halo_paylink.storage.profiles import Profile
+
+    state = WizardState()
+    presenter = BenjiOptionsPresenter(state)
+    presenter.key_edited(KEY)
+    presenter.check_finished(_report())
+    load_profile(state, Profile(name="other"))
+    assert state.benji.key == "" and state.benji.report is None
+    assert presenter.view().status == NO_KEY

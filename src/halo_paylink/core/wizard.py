@@ -600,6 +600,7 @@ def load_profile(state: WizardState, profile: Profile) -> None:
     link.tool = profile.link.accounting_tool
     link.numbering = profile.link.numbering
     link.template = profile.link.template
+    state.benji = BenjiState()  # another profile's Benji key and results never carry over
     state.demo = profile.demo
 
 
