@@ -54,7 +54,11 @@ def test_options_checks_benji_and_builds_the_email_link(
     assert page.state.link.template == DEMO_BENJI_TEMPLATE
     assert not page.benji_build.isEnabled() and "Email page" in page.benji_link.text()
     goto(benji_window, PageId.EMAIL_LINK)
-    assert benji_window.current_page.template_edit.text() == DEMO_BENJI_TEMPLATE
+    email = benji_window.current_page
+    assert email.template_edit.text() == DEMO_BENJI_TEMPLATE
+    assert email.benji_note.isVisible()
+    assert "built from Benji Pays' settings" in email.benji_note.text()
+    assert "still needs: Do not allow payment" in email.benji_note.text()
 
 
 def test_a_wrong_key_is_explained_on_the_page(

@@ -161,3 +161,20 @@ class BenjiOptionsPresenter:
             note=benji_facts.UNVERIFIED_NOTE if report is not None else "",
             busy=self._busy,
         )
+
+
+def email_page_note(state: WizardState) -> str:
+    """The Email page's line on Benji's side ("" before a settings check): whether the link was
+    built from Benji's settings, and what the checks still ask for."""
+    benji, report = state.benji, state.benji.report
+    if report is None:
+        return ""
+    parts: list[str] = []
+    if benji.link_built and report.link.template == state.link.template.strip():
+        parts.append("This link was built from Benji Pays' settings (page 4).")
+    failed = [c.label for c in report.checks if c.required and c.passed is False]
+    if failed:
+        parts.append(f"Benji Pays still needs: {'; '.join(failed)} (see page 4).")
+    elif report.passed:
+        parts.append("Benji Pays' settings passed the checks.")
+    return " ".join(parts)
