@@ -228,3 +228,22 @@ async def test_the_plan_check_reads_the_numbers_from_the_planned_links() -> None
     assert client.asked == ["20001", "20002", "1003"]
     assert (result.found, result.checked, result.missing) == (2, 3, ("1003",))
     assert result.to_json()["blocks"] is True
+
+
+def test_the_kept_verdict_blocks_only_the_same_settings(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from halo_paylink.core.benji_checks import blocking_verdict, save_verdict, verdict_file
+
+    root = Path(str(tmp_path))
+    url, template = "https://acme.halopsa.com", DEMO_BENJI_TEMPLATE
+    halo = verdict_file(root, url, template, Numbering.HALO)
+    assert halo != verdict_file(root, url, template, Numbering.ACCOUNTING)
+    assert halo == verdict_file(root, url + "/", template, Numbering.HALO)
+    assert blocking_verdict(halo) is None  # none kept
+    save_verdict(halo, NumberCheck(Numbering.HALO, checked=50, found=1, to_write=90))
+    assert blocking_verdict(halo) == "Benji found 1 of 50."
+    save_verdict(halo, NumberCheck(Numbering.HALO, checked=50, found=49, to_write=90))
+    assert blocking_verdict(halo) is None
+    halo.write_text("{not json", encoding="utf-8")
+    assert blocking_verdict(halo) is None

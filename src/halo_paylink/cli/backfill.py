@@ -107,6 +107,11 @@ def add_parser(subparsers: Any) -> None:
         help="e.g. 300/300 or 300/5m, 'hosted' or 'unlimited' (default: the profile's, else "
         "hosted Halo's budget for hosted Halo and none for self-hosted)",
     )
+    parser.add_argument(
+        "--confirm-numbering",
+        action="store_true",
+        help="run even though the last dry run's Benji number check found too few numbers",
+    )
     parser.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help=argparse.SUPPRESS
@@ -503,6 +508,11 @@ async def _backfill(args: argparse.Namespace) -> int:
                 return await _pilot(args, client, settings, paths, profile_name)
             except BackfillError as exc:
                 raise CliError(str(exc)) from None
+        web_url = client.endpoints.web_url
+        if mode == "run" and settings is not None and not args.confirm_numbering:
+            from halo_paylink.cli.benji import refuse_blocked_run
+
+            refuse_blocked_run(paths, web_url, settings)  # Benji's number check, if it blocked
         try:
             result = await _run_mode(mode, args, client, settings, paths, profile_name)
         except RunLockedError as exc:
@@ -517,7 +527,9 @@ async def _backfill(args: argparse.Namespace) -> int:
         if mode == "plan" and settings is not None:  # Benji's number check, when a key is kept
             from halo_paylink.cli.benji import number_check_after_dry_run
 
-            benji = await number_check_after_dry_run(connection.profile, http, result, settings)
+            benji = await number_check_after_dry_run(
+                connection.profile, http, result, settings, paths=paths, web_url=web_url
+            )
     _print_result(result, mode, args.json, benji=benji)
     return int(result.outcome.exit_code)
 

@@ -15,7 +15,10 @@ the process list and shell history). The API address is Benji's own unless `--be
 `HALO_PAYLINK_BENJI_URL` names another (the sandbox).
 
 `backfill --dry-run` calls `number_check_after_dry_run` when a key is configured (environment or
-keyring; it never prompts), and reports the check with the plan.
+keyring; it never prompts), and reports the check with the plan. Its verdict (and that of
+`numbers`) is kept per Halo, link and numbering; a live `backfill` with the same settings refuses
+to start while it blocks (`refuse_blocked_run`), until the numbering changes or
+`--confirm-numbering` is given.
 
 Exit status: 0 when every required check passes (`numbers`: the numbering looks right); 1 when a
 check failed or Benji could not be asked; 2 for usage errors.
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from halo_paylink.benji.client import BenjiClient
     from halo_paylink.core.backfill import BackfillSettings, RunResult
     from halo_paylink.core.benji_checks import NumberCheck, SettingsReport
+    from halo_paylink.storage.paths import AppPaths
     from halo_paylink.storage.profiles import Profile
     from halo_paylink.storage.secrets import SecretStore
 
@@ -334,16 +338,60 @@ async def number_check_after_dry_run(
     http: httpx.AsyncClient,
     result: RunResult,
     settings: BackfillSettings,
+    *,
+    paths: AppPaths,
+    web_url: str,
 ) -> NumberCheck | None:
     """The number check for `backfill --dry-run`, when a Benji key is configured (the
-    environment or the keyring; never a prompt); None when none is."""
+    environment or the keyring; never a prompt); None when none is. The verdict is kept for the
+    live run (`refuse_blocked_run`)."""
     from halo_paylink.core.benji_checks import NUMBER_CHECK_BUDGET
 
     found = configured_key(profile.name if profile else None)
     if found is None:
         return None
-    return await _numbers_of(
+    check = await _numbers_of(
         result, settings, http, found[0], _base_url(argparse.Namespace()), NUMBER_CHECK_BUDGET
+    )
+    await _keep_verdict(check, paths, web_url, settings)
+    return check
+
+
+async def _keep_verdict(
+    check: NumberCheck | None, paths: AppPaths, web_url: str, settings: BackfillSettings
+) -> None:
+    from halo_paylink.core.benji_checks import save_verdict, verdict_file
+
+    if check is None or check.error is not None or not check.checked:
+        return
+    path = verdict_file(paths.state_dir, web_url, settings.template, settings.numbering)
+    try:
+        await asyncio.to_thread(save_verdict, path, check)
+    except OSError as exc:  # the check was still shown; only the reminder is lost
+        say(f"warning: the number check could not be kept ({exc.strerror or exc})", file=sys.stderr)
+
+
+def refuse_blocked_run(paths: AppPaths, web_url: str, settings: BackfillSettings) -> None:
+    """Refuse a live run whose links the last dry run's number check found mostly unknown to
+    Benji, with these same settings (Halo, link, numbering).
+
+    Raises:
+        CliError: the check blocked; switch the numbering, or confirm with --confirm-numbering.
+    """
+    from halo_paylink.cli.common import CliError
+    from halo_paylink.core.benji_checks import PASS_RATE, blocking_verdict, verdict_file
+
+    why = blocking_verdict(
+        verdict_file(paths.state_dir, web_url, settings.template, settings.numbering)
+    )
+    if why is None:
+        return
+    other = "accounting" if settings.numbering.value == "halo" else "halo"
+    raise CliError(
+        f"The last dry run's number check blocks this run: {why} (below {PASS_RATE:.0%}).",
+        next_step=f"Switch the numbering (--numbering {other}) and run the dry run again, or, "
+        "once you have opened one of the links and seen the right invoice, run again with "
+        "--confirm-numbering.",
     )
 
 
@@ -354,6 +402,7 @@ async def _numbers(args: argparse.Namespace) -> int:
     from halo_paylink.core.benji_checks import NUMBER_CHECK_BUDGET
     from halo_paylink.errors import HaloError
     from halo_paylink.halo.session import discover_client
+    from halo_paylink.storage.paths import AppPaths
 
     budget = args.budget or NUMBER_CHECK_BUDGET
     async with open_connection(args) as (connection, http):
@@ -375,6 +424,7 @@ async def _numbers(args: argparse.Namespace) -> int:
         except BackfillError as exc:
             raise CliError(str(exc)) from None
         check = await _numbers_of(result, settings, http, key, _base_url(args), budget)
+        await _keep_verdict(check, AppPaths.default(), client.endpoints.web_url, settings)
     assert check is not None  # a dry run always has a plan
     if args.json:
         say_json(

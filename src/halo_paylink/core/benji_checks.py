@@ -19,8 +19,11 @@ caller's loop.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
@@ -29,6 +32,7 @@ from halo_paylink.core.links import LinkProblem, Severity, validate_link_templat
 from halo_paylink.domain import AccountingTool, Numbering
 from halo_paylink.errors import BenjiError
 from halo_paylink.halo import facts as halo_facts
+from halo_paylink.storage.atomic import write_atomic
 
 if TYPE_CHECKING:  # the client (and httpx) load when a check first runs, not with the wizard
     from halo_paylink.benji.client import BenjiClient, BenjiSettings
@@ -466,3 +470,33 @@ class BenjiState:
             },
             "rests_on_unverified_field_names": report is not None,
         }
+
+
+# --- the last number check, remembered for the command line's live run -------------------------
+
+
+def verdict_file(state_dir: Path, web_url: str, template: str, numbering: Numbering) -> Path:
+    """Where the last number check for this Halo, link and numbering is kept (no secret in it)."""
+    key = "\n".join((web_url.rstrip("/").lower(), template.strip(), numbering.value))
+    return state_dir / "benji" / f"numbers-{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+
+
+def save_verdict(path: Path, check: NumberCheck) -> None:
+    """Keep a finished number check (blocking file I/O: a worker thread in the window)."""
+    data = {k: check.to_json()[k] for k in ("numbering", "checked", "found", "blocks")}
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def blocking_verdict(path: Path) -> str | None:
+    """Why the last number check blocks a live run with these settings ("Benji found 0 of
+    50."), or None when it does not (none kept, unreadable, or it passed)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("blocks") is not True:
+        return None
+    found, checked = data.get("found"), data.get("checked")
+    if type(found) is not int or type(checked) is not int:
+        return "Benji knew too few of the invoice numbers."
+    return f"Benji found {found} of {checked}."

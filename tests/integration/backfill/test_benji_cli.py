@@ -140,3 +140,21 @@ def test_the_sandbox_command_serves_benji_too(processes: list[subprocess.Popen[s
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0, err
     assert out == ""  # one JSON line, nothing after it
+
+
+def test_a_blocking_number_check_stops_the_live_run_until_confirmed(
+    tmp_path: Path, halo: Sandbox, benji: BenjiSandbox
+) -> None:
+    env = _env(tmp_path, halo, benji, DEMO_BENJI_API_KEY)
+    dry = run_cli(backfill_args(halo, "--dry-run", "--numbering", "halo"), env)
+    assert dry.returncode == 0 and "Benji found 0 of" in dry.stdout
+    refused = run_cli(backfill_args(halo, "--numbering", "halo"), env)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "number check blocks this run: Benji found 0 of" in refused.stderr
+    assert "--numbering accounting" in refused.stderr and "--confirm-numbering" in refused.stderr
+    assert not halo.stats.invoices_written
+    other = run_cli(backfill_args(halo, "--dry-run", "--json", "--numbering", "accounting"), env)
+    assert json.loads(other.stdout)["benji_numbers"]["blocks"] is False
+    confirmed = run_cli(backfill_args(halo, "--numbering", "halo", "--confirm-numbering"), env)
+    assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
+    assert halo.stats.invoices_written
