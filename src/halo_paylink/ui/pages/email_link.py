@@ -205,7 +205,7 @@ class EmailLinkPage(BasePage):
     def _copy(self, offer: ClipboardOffer | None) -> None:
         if offer is not None:
             put_on_clipboard(offer.text, offer.html)
-            self.copy_message.show_ok(offer.confirmation)
+            self._render()
 
     # -- real invoice for the preview -----------------------------------------------------------
     def _load_sample(self) -> None:
@@ -264,6 +264,7 @@ class EmailLinkPage(BasePage):
         self.copy_text_button.setEnabled(view.can_copy)
         self.copy_html_button.setEnabled(view.can_copy)
         self.quickbooks_note.setVisible(view.show_quickbooks_reminder)
+        show_note(self.copy_message, view.copy_note)
         self.changed.emit()
 
     def first_focus(self) -> QWidget | None:
