@@ -23,7 +23,7 @@ def after_test(states: list[CheckRowState]) -> tuple[WizardState, ApplicationPre
 
 
 def test_results_for_the_inputs_entered_now_are_shown() -> None:
-    state, p = after_test([PASS] * 5)
+    _, p = after_test([PASS] * 5)
     assert not p.stale()
     assert len(p.rows()) == 5
     assert p.summary().startswith("✓ All checks passed")
@@ -82,7 +82,7 @@ NONE = StoreStatus(False, "fail Keyring", "", "No system keyring is available on
 
 
 def test_a_memory_store_offers_no_keyring_choice_and_says_memory() -> None:
-    state, p = after_test([])
+    _, p = after_test([])
     assert not p.offers_remember(MEMORY)
     assert p.offers_remember(KEYRING) and p.offers_remember(None)
     assert "memory" in p.store_note(MEMORY).text

@@ -173,10 +173,19 @@ def test_a_failed_discovery_says_what_happened_and_what_to_do() -> None:
     assert p.view().address_note.text == local.headline + " " + local.next_step
     p.address_edited("acme.halopsa.com")
     assert p.discovery_failed(p.discovery_started(), RuntimeError("boom"))
-    assert p.view().address_note == FieldNote(NoteKind.ERROR, "boom")
+    unexpected = p.view().address_note
+    assert unexpected.kind is NoteKind.ERROR and unexpected.text.endswith("Details: boom")
+    p.address_edited("acme.halopsa.com")
+    dns = HaloError(ErrorKind.DNS, "[Errno -2] Name or service not known | [Errno -2] Name or")
+    assert p.discovery_failed(p.discovery_started(), dns)
+    assert "Errno" not in p.view().address_note.text  # the library's words stay in the log
+    p.address_edited("acme.halopsa.com")
+    said = HaloError(ErrorKind.INVALID_TENANT, "tenant 'acme2' does not exist", status=400)
+    assert p.discovery_failed(p.discovery_started(), said)
+    assert p.view().address_note.text.endswith("Halo said: tenant 'acme2' does not exist")
     p.address_edited("acme.halopsa.com")
     assert p.discovery_failed(p.discovery_started(), RuntimeError(""))
-    assert p.view().address_note == FieldNote(NoteKind.ERROR, "Halo could not be reached.")
+    assert p.view().address_note.text.startswith("Something went wrong. Try again")
 
 
 def test_cancelling_goes_back_to_waiting_and_entering_rediscovers_what_was_not_found() -> None:

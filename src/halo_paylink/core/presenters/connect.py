@@ -89,12 +89,13 @@ class ConnectView:
 
 def failure_text(error: BaseException) -> str:
     """The words for a failed discovery, shown once, under the address: the headline, the next
-    step and, only when Halo answered, what Halo said (a library's raw text stays in the log)."""
+    step and, when Halo answered, what Halo said; a named failure's raw library text (an errno)
+    stays in the log, an unexpected one keeps its details."""
     from halo_paylink.errors import explain
 
     explained = explain(error)
     parts = [explained.headline, explained.next_step]
-    if isinstance(error, PaylinkError) and explained.detail.startswith("Halo said"):
+    if not isinstance(error, PaylinkError) or explained.detail.startswith("Halo said"):
         parts.append(explained.detail)
     return " ".join(part for part in parts if part)
 

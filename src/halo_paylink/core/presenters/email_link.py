@@ -93,7 +93,7 @@ class EmailLinkView:
     preview_source: str
     can_copy: bool
     show_quickbooks_reminder: bool
-    copy_note: FieldNote = FieldNote()
+    copy_note: FieldNote
 
 
 class EmailLinkPresenter:
