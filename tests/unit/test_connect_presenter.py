@@ -268,3 +268,27 @@ def test_the_found_box_shows_only_a_result_for_the_current_input() -> None:
     )
     view = ConnectPresenter(state).view()
     assert not view.found.enabled and view.found.kind == NOTHING_FOUND
+
+
+def test_a_typed_tenant_is_never_shown_as_confirmed_by_halo() -> None:
+    p = presenter()
+    p.address_edited("acme.halopsa.com")
+    p.tenant_edited("wrong-tenant")
+    assert p.discovery_found(p.discovery_started(), HOSTED_HALO)
+    source = p.view().found.source
+    assert source != CONFIRMED and not source.startswith("Confirmed")
+    assert "you typed" in source and "Test" in source
+    p.tenant_edited("")  # the tenant Halo named: confirmed once found again
+    assert p.discovery_found(p.discovery_started(), HOSTED_HALO)
+    assert p.view().found.source == CONFIRMED
+
+
+def test_enter_looks_halo_up_until_it_is_found() -> None:
+    p = presenter()
+    assert not p.enter_means_discover()  # nothing typed
+    p.address_edited("acme.halopsa.com")
+    assert p.enter_means_discover()
+    assert p.discovery_found(p.discovery_started(), HOSTED_HALO)
+    assert not p.enter_means_discover()  # found: Enter means Next
+    p.address_edited("me@example.com")
+    assert not p.enter_means_discover()  # nothing to look up
