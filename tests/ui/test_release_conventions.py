@@ -66,7 +66,7 @@ def test_about_button_alone(qtbot: Any) -> None:
     host = QWidget()
     qtbot.addWidget(host)
     button = about_button(host)
-    assert button.text() == "Abou&t"
+    assert button.text() == "Ab&out"
 
 
 # --- light and dark ---------------------------------------------------------------------------

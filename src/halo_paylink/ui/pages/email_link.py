@@ -121,7 +121,7 @@ class EmailLinkPage(BasePage):
             "https://www.benjipays.com/portal/…/pay/?InvoiceNumber=[Invoice No.]"
         )
         self.template_edit.setAccessibleName("Benji Pays link")
-        template_label = QLabel("&Benji Pays link:")
+        template_label = QLabel("Benji Pays &link:")
         template_label.setBuddy(self.template_edit)
         self.template_message = FieldMessage()
         link_form.addRow(template_label, stacked(self.template_edit, self.template_message))

@@ -85,7 +85,7 @@ class WelcomePage(BasePage):
         box = QGroupBox("Profile")
         grid = QGridLayout(box)
         self.pick_radio = QRadioButton("Continue with a &saved profile:")
-        self.new_radio = QRadioButton("Create a &new profile named:")
+        self.new_radio = QRadioButton("Create a ne&w profile named:")
         self._group = QButtonGroup(self)
         self._group.addButton(self.pick_radio)
         self._group.addButton(self.new_radio)
