@@ -26,9 +26,8 @@ def mnemonics(window: QWidget) -> dict[str, list[str]]:
     for widget in window.findChildren(QWidget):
         if not widget.isVisibleTo(window):
             continue
-        if isinstance(widget, QAbstractButton):
-            text = widget.text()
-        elif isinstance(widget, QLabel) and widget.buddy() is not None:
+        labelled = isinstance(widget, QLabel) and widget.buddy() is not None
+        if isinstance(widget, QAbstractButton | QLabel) and (labelled or not isinstance(widget, QLabel)):
             text = widget.text()
         elif isinstance(widget, QGroupBox) and widget.isCheckable():
             text = widget.title()
