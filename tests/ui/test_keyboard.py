@@ -26,9 +26,9 @@ def mnemonics(window: QWidget) -> dict[str, list[str]]:
     for widget in window.findChildren(QWidget):
         if not widget.isVisibleTo(window):
             continue
-        labelled = isinstance(widget, QLabel) and widget.buddy() is not None
-        if isinstance(widget, QAbstractButton | QLabel) and (labelled or not isinstance(widget, QLabel)):
-            text = widget.text()
+        buddied = isinstance(widget, QLabel) and widget.buddy() is not None
+        if buddied or isinstance(widget, QAbstractButton):
+            text = widget.text()  # type: ignore[attr-defined]  # QLabel or QAbstractButton
         elif isinstance(widget, QGroupBox) and widget.isCheckable():
             text = widget.title()
         else:
