@@ -136,7 +136,7 @@ def main() -> int:
     from halo_paylink.sandbox import Sandbox, SandboxConfig
     from halo_paylink.ui import app as app_module
     from halo_paylink.ui.context import DemoInfo
-    from halo_paylink.ui.theme import palette_for
+    from halo_paylink.ui.theme import palette_for, readable_style
 
     qapp = app_module.make_application()
     loop = qasync.QEventLoop(qapp)
@@ -155,6 +155,8 @@ def main() -> int:
     def dark(on: bool) -> None:
         """Stand in for a desktop in dark mode (the offscreen platform has no theme of its own):
         the app's own dark palette, as `ui.theme.SchemeFollower` applies it."""
+        if on:
+            qapp.setStyle(readable_style("Fusion"))
         qapp.setPalette(palette_for(Qt.ColorScheme.Dark) if on else light)
 
     async def run() -> None:
