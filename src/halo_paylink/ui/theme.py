@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption
 
 SCHEME_ENV = "HALO_PAYLINK_COLOR_SCHEME"
@@ -157,8 +157,10 @@ class ReadableIconStyle(QProxyStyle):
     """
 
     def generatedIconPixmap(
-        self, mode: QIcon.Mode, pixmap: QPixmap, option: QStyleOption
+        self, mode: QIcon.Mode, pixmap: QPixmap | QImage, option: QStyleOption
     ) -> QPixmap:
+        if isinstance(pixmap, QImage):
+            pixmap = QPixmap.fromImage(pixmap)
         if mode != QIcon.Mode.Disabled or pixmap.isNull():
             return super().generatedIconPixmap(mode, pixmap, option)
         palette = option.palette if option is not None else QGuiApplication.palette()
