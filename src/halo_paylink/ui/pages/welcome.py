@@ -247,6 +247,13 @@ class WelcomePage(BasePage):
     def first_focus(self) -> QWidget | None:
         return self.name_edit if self.state.welcome.create_new else self.profile_combo
 
+    def unsaved_input(self) -> str | None:
+        s = self.state.welcome
+        name = s.new_name.strip()
+        if self.context.demo is not None or not (s.create_new and name):
+            return None
+        return f"the new profile name '{name}' (the profile is made when you press Next)"
+
     def enter(self) -> None:
         self._render()
 
