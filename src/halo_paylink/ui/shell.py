@@ -179,7 +179,6 @@ class WizardWindow(QDialog):
         self.subtitle_label = QLabel()
         self.subtitle_label.setWordWrap(True)
         titles.addWidget(self.title_label)
-        titles.addWidget(self.subtitle_label)
         header.addLayout(titles, 1)
         self.demo_badge = QLabel("  DEMO · built-in sandbox, no real data  ")
         self.demo_badge.setObjectName("demoBadge")
@@ -194,6 +193,7 @@ class WizardWindow(QDialog):
         self.demo_badge.setVisible(self.context.demo is not None)
         header.addWidget(self.demo_badge, 0, Qt.AlignmentFlag.AlignTop)
         right.addLayout(header)
+        right.addWidget(self.subtitle_label)  # the full width: it wraps only when it must
 
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
