@@ -80,6 +80,17 @@ def test_the_demo_does_not_offer_a_keyring_it_does_not_use(
     assert "keyring" not in page.store_message.text().lower()
 
 
+def test_secret_kept_is_not_said_of_a_secret_typed_since(
+    qtbot: Any, demo_window: Any, goto: Any
+) -> None:
+    goto(demo_window, PageId.OPTIONS)  # the Test passed and the secret was kept
+    demo_window.go_back()
+    page = demo_window.current_page
+    qtbot.waitUntil(lambda: page.store_message.text().startswith("✓ Secret kept"), timeout=5000)
+    qtbot.keyClicks(page.secret_edit, "x")
+    assert not page.store_message.text().startswith("✓")
+
+
 def test_the_demo_title_names_the_app_once(demo_window: Any) -> None:
     assert APP_NAME not in demo_window.windowTitle()  # the platform adds the app's name
     assert "Demo" in demo_window.windowTitle()

@@ -202,6 +202,7 @@ class ApplicationPage(BasePage):
     def _secret_edited(self, text: str) -> None:
         self.state.application.secret = text
         self.state.application.credentials_edited()
+        self._store_status_text()  # "Secret kept in ..." was about the old secret
         self._render()
 
     def _remember_toggled(self, on: bool) -> None:
