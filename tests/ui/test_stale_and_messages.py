@@ -146,3 +146,15 @@ def test_a_folder_that_opens_needs_no_message(
     parent = QWidget()
     qtbot.addWidget(parent)
     assert common.open_folder(parent, tmp_path) is None
+
+
+def test_closing_mid_work_names_what_is_actually_happening() -> None:
+    from halo_paylink.core.wizard import BackfillPhase
+    from halo_paylink.ui.shell import close_question
+
+    dry, _, _ = close_question(BackfillPhase.PLANNING)
+    assert "dry run" in dry and "being added" not in dry
+    undo, info, _ = close_question(BackfillPhase.UNDOING)
+    assert "removed" in undo and "added" not in undo and "resume" not in info
+    run, info, _ = close_question(BackfillPhase.RUNNING)
+    assert "added" in run and "resume" in info

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from halo_paylink import APP_NAME
-from halo_paylink.core.wizard import PageId, WizardFlow
+from halo_paylink.core.wizard import BackfillPhase, PageId, WizardFlow
 from halo_paylink.ui.about import about_button
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
@@ -57,6 +57,30 @@ DEFAULT_SIZE = QSize(980, 720)
 CONTENT_MAX_WIDTH = 880
 #: Below this window width the step list folds away (its toggle brings it back).
 STEPS_FOLD_WIDTH = 820
+
+
+def close_question(phase: BackfillPhase) -> tuple[str, str, str]:
+    """(what is going on, what stopping means, the stop button) for closing mid-work: a dry run
+    writes nothing, a run adds links, an undo removes them."""
+    if phase is BackfillPhase.PLANNING:
+        return (
+            "The dry run is reading your invoices (it writes nothing).",
+            "Stop it and close? Run it again the next time you open the assistant.",
+            "&Stop and close",
+        )
+    if phase is BackfillPhase.UNDOING:
+        return (
+            "Payment links are being removed right now (Undo).",
+            "Stop after the invoices being changed now, and close? The links not removed yet "
+            "stay on their invoices.",
+            "&Stop and close",
+        )
+    return (
+        "Payment links are being added right now.",
+        "Stop after the invoices being saved now, and close? Nothing is lost: you can resume "
+        "the run the next time you open the assistant.",
+        "&Stop and close",
+    )
 
 
 def fitted(wanted: QSize, available: QSize) -> QSize:
@@ -433,57 +457,62 @@ class WizardWindow(QDialog):
         self.close()
 
     def _ask_before_close(self) -> None:
-        if self._confirm is not None:
-            return
-        box = QMessageBox(self)
-        box.setObjectName("confirmClose")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Stop the backfill?")
-        box.setText("Payment links are being added right now.")
-        box.setInformativeText(
-            "Stop after the invoices being saved now, and close? Nothing is lost: you can "
-            "resume the run the next time you open the assistant."
-        )
-        stop = box.addButton("&Stop and close", QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton("&Keep running", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-        self._confirm = box
+        text, info, stop_label = close_question(self.context.state.backfill.phase)
 
-        def answered() -> None:
-            self._confirm = None
-            if box.clickedButton() is stop:
-                self._close_confirmed = True
-                self._stop_then_close()
-            box.deleteLater()
+        def stop() -> None:
+            self._close_confirmed = True
+            self._stop_then_close()
 
-        box.finished.connect(answered)
-        box.open()  # window-modal, no nested event loop
+        labels = (stop_label, "&Keep running")
+        self._ask("confirmClose", "Stop and close?", text, info, labels, stop)
 
     def unsaved_input(self) -> list[str]:
         """What closing now would lose, page by page, in words (empty: nothing)."""
         return [text for page in self.pages.values() if (text := page.unsaved_input())]
 
     def _ask_before_discarding(self, lost: list[str]) -> None:
+        def discard() -> None:
+            self._close_confirmed = True
+            self.close()
+
+        self._ask(
+            "confirmDiscard",
+            "Close the assistant?",
+            "Closing now loses what you entered: " + "; ".join(lost) + ".",
+            "Everything else is kept in the profile for next time.",
+            ("&Discard and close", "&Keep editing"),
+            discard,
+        )
+
+    def _ask(
+        self,
+        name: str,
+        title: str,
+        text: str,
+        info: str,
+        labels: tuple[str, str],
+        on_yes: Callable[[], None],
+    ) -> None:
+        """One window-modal question (no nested event loop); `labels` = (yes, no), no is the
+        default and Escape."""
         if self._confirm is not None:
             return
         box = QMessageBox(self)
-        box.setObjectName("confirmDiscard")
+        box.setObjectName(name)
         box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Close the assistant?")
-        box.setText("Closing now loses what you entered: " + "; ".join(lost) + ".")
-        box.setInformativeText("Everything else is kept in the profile for next time.")
-        discard = box.addButton("&Discard and close", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("&Keep editing", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
+        box.setWindowTitle(title)
+        box.setText(text)
+        box.setInformativeText(info)
+        yes = box.addButton(labels[0], QMessageBox.ButtonRole.DestructiveRole)
+        no = box.addButton(labels[1], QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(no)
+        box.setEscapeButton(no)
         self._confirm = box
 
         def answered() -> None:
             self._confirm = None
-            if box.clickedButton() is discard:
-                self._close_confirmed = True
-                self.close()
+            if box.clickedButton() is yes:
+                on_yes()
             box.deleteLater()
 
         box.finished.connect(answered)
