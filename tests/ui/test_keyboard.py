@@ -62,12 +62,13 @@ def test_no_two_actions_share_an_alt_letter_on_any_page(
         check(page_id.value)
         if page_id is PageId.BACKFILL:  # its buttons change with each phase
             page = demo_window.current_page
-            page.start_plan()
-            qtbot.waitUntil(page.commit_button.isEnabled, timeout=15000)
-            check("backfill planned")
-            page.start_run()
-            qtbot.waitUntil(demo_window.next_button.isEnabled, timeout=30000)
-            check("backfill finished")
+            for start, enabled_after in (
+                (page.start_plan, page.commit_button),
+                (page.start_run, demo_window.next_button),
+            ):
+                start()
+                qtbot.waitUntil(enabled_after.isEnabled, timeout=30000)
+                check(f"backfill after {start.__name__}")
     assert found == {}
 
 
@@ -111,16 +112,13 @@ def test_escape_closes_at_once_when_nothing_was_typed(qtbot: Any, make_window: A
 
 
 def test_escape_asks_before_losing_a_typed_secret(
-    qtbot: Any, make_window: Any, sandbox: Any
+    qtbot: Any, make_window: Any, sandbox: Any, goto: Any
 ) -> None:
     window = make_window()
     qtbot.keyClicks(window.current_page.name_edit, "Acme")
-    window.next_button.click()
-    page = window.current_page
-    page.address_edited(sandbox.url)
-    page.discover_now()
-    qtbot.waitUntil(window.next_button.isEnabled, timeout=10000)
-    window.next_button.click()
+    goto(window, PageId.CONNECT)
+    window.current_page.address_edited(sandbox.url)
+    goto(window, PageId.APPLICATION)
     page = window.current_page
     qtbot.keyClicks(page.client_id_edit, "demo-client")
     qtbot.keyClicks(page.secret_edit, DEMO_CLIENT_SECRET)

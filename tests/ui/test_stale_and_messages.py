@@ -96,15 +96,19 @@ def test_the_demo_title_names_the_app_once(demo_window: Any) -> None:
     assert "Demo" in demo_window.windowTitle()
 
 
+def finish_backfill(qtbot: Any, window: Any) -> None:
+    """A dry run, then the run, on the Backfill page."""
+    page = window.current_page
+    steps = ((page.start_plan, page.commit_button), (page.start_run, window.next_button))
+    for start, enabled_after in steps:
+        start()
+        qtbot.waitUntil(enabled_after.isEnabled, timeout=30000)
+
+
 def test_done_has_one_button_that_closes(qtbot: Any, demo_window: Any, goto: Any) -> None:
     goto(demo_window, PageId.BACKFILL)
-    backfill = demo_window.current_page
-    backfill.start_plan()
-    qtbot.waitUntil(backfill.commit_button.isEnabled, timeout=15000)
-    backfill.start_run()
-    qtbot.waitUntil(demo_window.next_button.isEnabled, timeout=30000)
-    demo_window.next_button.click()
-    assert demo_window.current_id is PageId.DONE
+    finish_backfill(qtbot, demo_window)
+    goto(demo_window, PageId.DONE)
     assert demo_window.next_button.text() == "&Finish"
     assert not demo_window.cancel_button.isVisible()
     with qtbot.waitSignal(demo_window.closed, timeout=3000):
