@@ -157,3 +157,18 @@ def test_the_step_list_folds_when_narrow_and_its_toggle_brings_it_back(
     assert demo_window.steps.isVisible()
     demo_window.steps_toggle.click()
     assert not demo_window.steps.isVisible()
+
+
+def test_no_page_scrolls_sideways_at_900x650(qtbot: Any, demo_window: Any, goto: Any) -> None:
+    """Content reflows (forms put a wide field below its label) instead of needing a sideways
+    scroll bar, on every page up to the Backfill page."""
+    demo_window.resize(900, 650)
+    wide: dict[str, int] = {}
+    for page_id in demo_window.flow.order[:-1]:
+        goto(demo_window, page_id)
+        qtbot.waitUntil(lambda: demo_window.current_page.busy_text() is None, timeout=15000)
+        qtbot.wait(30)
+        scroller = demo_window._scrollers[page_id]
+        if scroller.horizontalScrollBar().maximum() > 0:
+            wide[page_id.value] = scroller.horizontalScrollBar().maximum()
+    assert wide == {}

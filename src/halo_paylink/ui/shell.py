@@ -24,6 +24,7 @@ from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QPalette, QResizeEvent, QScreen, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -263,7 +264,11 @@ class WizardWindow(QDialog):
 
     @staticmethod
     def _capped(page: BasePage) -> QWidget:
-        """The page at most `CONTENT_MAX_WIDTH` wide, on the left of its scroll area."""
+        """The page at most `CONTENT_MAX_WIDTH` wide, on the left of its scroll area, its forms
+        reflowing when narrow."""
+        for form in page.findChildren(QFormLayout):
+            # narrow: a field too wide beside its label goes below it instead of past the edge
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         holder = QWidget()
         row = QHBoxLayout(holder)
         row.setContentsMargins(0, 0, 0, 0)

@@ -358,12 +358,15 @@ class ApplicationPage(BasePage):
         return None
 
     def unsaved_input(self) -> str | None:
+        """A secret meant to be remembered that is not stored yet (it is stored after a passing
+        Test). One the admin chose not to keep, or the demo's own, is not asked about."""
         app = self.state.application
         if self.context.demo is not None and app.secret == self.context.demo.client_secret:
-            return None  # the demo's own secret, filled in again next time
-        if not app.secret or self._secret_kept_for == hash(app.secret):
             return None
-        return "the client secret (it is not stored anywhere yet)"
+        wanted_kept = app.remember and app.keyring_ok
+        if not app.secret or not wanted_kept or self._secret_kept_for == hash(app.secret):
+            return None
+        return "the client secret (it is stored in the keyring only once the Test has passed)"
 
     def first_focus(self) -> QWidget | None:
         if not self.state.application.client_id:
