@@ -283,6 +283,18 @@ def test_a_typed_tenant_is_never_shown_as_confirmed_by_halo() -> None:
     assert p.view().found.source == CONFIRMED
 
 
+def test_the_tenant_placeholder_goes_with_an_unusable_address_or_a_failed_look_up() -> None:
+    p = presenter()
+    found(p, "halo.example.com", OWN_HALO)
+    p.address_edited("me@example.com")
+    assert p.view().found.tenant_placeholder == ""
+    found(p, "halo.example.com", OWN_HALO)
+    p.address_edited("halo2.example.com")
+    assert p.view().found.tenant_placeholder == "none needed"  # a look-up is due
+    assert p.discovery_failed(p.discovery_started(), HaloError(ErrorKind.DNS))
+    assert p.view().found.tenant_placeholder == ""
+
+
 def test_enter_looks_halo_up_until_it_is_found() -> None:
     p = presenter()
     assert not p.enter_means_discover()  # nothing typed

@@ -193,13 +193,16 @@ class ConnectPresenter:
     def found(self) -> FoundView:
         e = self.state.endpoints if self.state.complete else None
         if e is None:
+            # while the next look-up is due the last placeholder stays (no flicker as one types);
+            # for an address that cannot be used, or a failed look-up, it would be stale
+            pending = self.state.status in (DiscoveryStatus.WAITING, DiscoveryStatus.RUNNING)
             return FoundView(
                 enabled=False,
                 kind=NOTHING_FOUND,
                 auth_url="",
                 resource_url="",
                 tenant="",
-                tenant_placeholder=self._tenant_placeholder,
+                tenant_placeholder=self._tenant_placeholder if pending else "",
                 source="",
             )
         return FoundView(
