@@ -164,7 +164,7 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
         "an agent who has it on the API application's Details tab.",
     ),
     ErrorKind.FORBIDDEN: Explanation(
-        "Halo refused access to invoices (HTTP 403).",
+        "Halo refused access to invoices.",
         "Check the API application's permissions (read:invoices and edit:invoices) and that its "
         "agent may read and modify invoices.",
     ),
@@ -201,8 +201,9 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
     ),
     ErrorKind.KEYRING_UNAVAILABLE: Explanation(
         "No secure system keyring is available on this computer.",
-        "Choose 'Ask each time' to type the secret when needed, or install and unlock a keyring "
-        "(GNOME Keyring / KWallet on Linux).",
+        "The secret is then asked for each time it is needed (in the window, leave 'Remember the "
+        "secret' off; the command line reads HALO_CLIENT_SECRET or asks). To have it remembered, "
+        "install and unlock a keyring (GNOME Keyring / KWallet on Linux) and try again.",
     ),
     ErrorKind.PROFILES_CORRUPT: Explanation(
         "Your saved connections could not be read.",

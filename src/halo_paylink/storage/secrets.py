@@ -38,8 +38,9 @@ _LOCATIONS: tuple[tuple[str, str], ...] = (
 )
 
 _WHAT_TO_DO = (
-    "Choose 'Ask each time' to type the secret when it is needed, or set up a system keyring "
-    "(on Linux: GNOME Keyring or KWallet in a desktop session, unlocked) and try again."
+    "The secret is asked for each time it is needed instead. To have it remembered, set up a "
+    "system keyring (on Linux: GNOME Keyring or KWallet in a desktop session, unlocked) and try "
+    "again."
 )
 
 

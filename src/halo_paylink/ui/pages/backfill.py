@@ -13,8 +13,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -43,7 +42,7 @@ from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.benji_numbers import BenjiNumbersBox
-from halo_paylink.ui.widgets.common import BannerMessage, std_icon, wrap_label
+from halo_paylink.ui.widgets.common import BannerMessage, open_folder, std_icon, wrap_label
 
 if TYPE_CHECKING:
     from halo_paylink.core.backfill import CancelToken, Progress, RunInfo, RunOptions, RunResult
@@ -268,7 +267,7 @@ class BackfillPage(BasePage):
     def open_report_folder(self) -> None:
         csv = self.presenter.report_csv
         if csv is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(csv.parent)))
+            open_folder(self, csv.parent)
 
     def ask_save_path(self, suggested: str) -> str | None:
         """Ask where to save the CSV (tests replace this)."""

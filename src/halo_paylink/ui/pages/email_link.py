@@ -122,7 +122,7 @@ class EmailLinkPage(BasePage):
             "https://www.benjipays.com/portal/…/pay/?InvoiceNumber=[Invoice No.]"
         )
         self.template_edit.setAccessibleName("Benji Pays link")
-        template_label = QLabel("&Benji Pays link:")
+        template_label = QLabel("Benji Pays &link:")
         template_label.setBuddy(self.template_edit)
         self.template_message = FieldMessage()
         link_form.addRow(template_label, stacked(self.template_edit, self.template_message))
@@ -208,7 +208,7 @@ class EmailLinkPage(BasePage):
     def _copy(self, offer: ClipboardOffer | None) -> None:
         if offer is not None:
             put_on_clipboard(offer.text, offer.html)
-            self.copy_message.show_ok(offer.confirmation)
+            self._render()
 
     # -- real invoice for the preview -----------------------------------------------------------
     def _load_sample(self) -> None:
@@ -269,6 +269,7 @@ class EmailLinkPage(BasePage):
         self.quickbooks_note.setVisible(view.show_quickbooks_reminder)
         self.benji_note.setText(email_page_note(self.state))
         self.benji_note.setVisible(bool(self.benji_note.text()))
+        show_note(self.copy_message, view.copy_note)
         self.changed.emit()
 
     def first_focus(self) -> QWidget | None:

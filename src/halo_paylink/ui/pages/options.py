@@ -57,7 +57,7 @@ class OptionsPage(BasePage):
             "system's PDF instead of no PDF. Only available when the option above is on."
         )
         layout.addWidget(self.fallback_help)
-        self.button = QCheckBox("Add payment &button")
+        self.button = QCheckBox("Add &payment button")
         layout.addWidget(self.button)
         layout.addWidget(
             self._indented("Benji adds a Pay button to the emails it sends for invoices.")
