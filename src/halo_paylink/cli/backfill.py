@@ -467,6 +467,31 @@ def _record_pay_button(args: argparse.Namespace, paths: AppPaths, web_url: str) 
     return 0
 
 
+def _check_pilot(paths: AppPaths, web_url: str) -> None:
+    """Refuse the first bulk write on a Halo whose pilot is not confirmed (CliError); a local
+    folder problem is reported first (LocalError), as the run itself would."""
+    from halo_paylink.cli.common import CliError
+    from halo_paylink.core.backfill.pilot import PilotGate, pilot_gate
+    from halo_paylink.storage.preflight import check_folders
+
+    check_folders(paths)
+    gate = pilot_gate(paths, web_url)
+    if gate is PilotGate.NEEDED:
+        raise CliError(
+            "No pilot on this Halo yet: write one invoice first and check its Pay button.",
+            next_step="Run `halo-paylink backfill ... --pilot` (the same connection and link), "
+            "open that invoice in Halo's customer portal, then record what you saw with "
+            "`halo-paylink backfill ... --pay-button seen` (or `--pay-button missing`).",
+        )
+    if gate is PilotGate.NO_BUTTON:
+        raise CliError(
+            "The pilot invoice showed no Pay button in Halo's customer portal, so no bulk "
+            "write starts.",
+            next_step="Choose a custom field the portal shows (--link-field custom:NAME) and run "
+            "`halo-paylink backfill ... --pilot` again, or stop here.",
+        )
+
+
 async def _backfill(args: argparse.Namespace) -> int:
     from halo_paylink.cli.common import CliError, open_connection
     from halo_paylink.core.backfill import BackfillError
@@ -501,6 +526,8 @@ async def _backfill(args: argparse.Namespace) -> int:
             except BackfillError as exc:
                 raise CliError(str(exc)) from None
         try:
+            if mode == "run":
+                _check_pilot(paths, client.endpoints.web_url)
             result = await _run_mode(mode, args, client, settings, paths, profile_name)
         except RunLockedError as exc:
             raise CliError(

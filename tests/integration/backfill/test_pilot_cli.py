@@ -51,3 +51,25 @@ def test_cli_pilot_refuses_a_bad_invoice_id_without_a_traceback(make_sandbox, tm
     gone = run_cli([*backfill_args(box), "--pilot", "999999"], env)
     assert gone.returncode == 2 and "Halo has no invoice 999999" in gone.stderr
     assert "Traceback" not in bad.stderr + gone.stderr and box.post_counts() == {}
+
+
+def test_cli_bulk_run_needs_a_confirmed_pilot_first(make_sandbox, tmp_path) -> None:
+    box: Sandbox = make_sandbox(invoices=30)
+    env = cli_env(tmp_path, box.config.client_secret)
+    refused = run_cli(backfill_args(box), env)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "No pilot on this Halo yet" in refused.stderr and "--pilot" in refused.stderr
+    assert "Traceback" not in refused.stderr and box.post_counts() == {}
+    planned = run_cli(backfill_args(box, "--dry-run"), env)  # a dry run needs no pilot
+    assert planned.returncode == 0, planned.stderr
+
+    assert run_cli([*backfill_args(box), "--pilot"], env).returncode == 0
+    assert run_cli([*backfill_args(box), "--pay-button", "missing"], env).returncode == 0
+    no_button = run_cli(backfill_args(box), env)
+    assert no_button.returncode == 2 and "no Pay button" in no_button.stderr
+    assert "--link-field custom:NAME" in no_button.stderr and len(box.post_counts()) == 1
+
+    assert run_cli([*backfill_args(box), "--pay-button", "seen"], env).returncode == 0
+    done = run_cli(backfill_args(box, "--json"), env)  # confirmed: no pilot again
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["outcome"] == "completed"
