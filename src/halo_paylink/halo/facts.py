@@ -143,11 +143,25 @@ UNVERIFIED_NOTES: dict[str, str] = {
         "The largest page Halo serves is unverified; we ask for 100 and follow what it returns."
     ),
     "invoiceid": "$INVOICEID is taken to be Halo's own invoice number (the invoice id).",
+    "portal_invoice_url": (
+        "The customer portal's address for one invoice is a model (the built-in sandbox's); if it "
+        "does not open, find the invoice in the portal's list of invoices."
+    ),
     "link_field": (
         "Whether Halo's customer portal shows generic_online_invoice_payment_url as its Pay button "
         "is unverified; a custom field can be chosen instead."
     ),
 }
+
+#: (U) The customer portal's page for one invoice, below Halo's web address (the sandbox's model;
+#: the pilot links to it and says it rests on a model).
+PORTAL_INVOICE_PATH = "/portal/invoice/{invoice_id}"
+
+
+def portal_invoice_url(web_url: str, invoice_id: int) -> str:
+    """Where the admin sees invoice `invoice_id` as a customer does (U: `PORTAL_INVOICE_PATH`)."""
+    return web_url.rstrip("/") + PORTAL_INVOICE_PATH.format(invoice_id=invoice_id)
+
 
 # --- Client ---------------------------------------------------------------------------------------
 #: (V) Hosted Halo lives on `{tenant}.<one of these>`.

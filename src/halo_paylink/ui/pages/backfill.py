@@ -43,6 +43,7 @@ from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.common import BannerMessage, std_icon, wrap_label
+from halo_paylink.ui.widgets.pilot_panel import PilotPanel
 
 if TYPE_CHECKING:
     from halo_paylink.core.backfill import CancelToken, Progress, RunInfo, RunOptions, RunResult
@@ -77,6 +78,8 @@ class BackfillPage(BasePage):
         self.run_options: RunOptions | None = None
 
         self.body.addWidget(wrap_label(INTRO, rich=True))
+        self.pilot_panel = PilotPanel(self)
+        self.body.addWidget(self.pilot_panel)
 
         self.resume_box = QGroupBox("An earlier run was interrupted")
         resume_layout = QHBoxLayout(self.resume_box)
@@ -183,7 +186,11 @@ class BackfillPage(BasePage):
         self._start(Job.PLAN)
 
     def start_run(self) -> None:
-        """The commit step: write the link to every invoice the dry run selected."""
+        """The commit step: write the link to every invoice the dry run selected (once a pilot
+        on this Halo is confirmed)."""
+        if not self.pilot_panel.allows_bulk():
+            self.pilot_panel.point_out()
+            return
         self._start(Job.RUN)
 
     def resume(self) -> None:
@@ -357,6 +364,7 @@ class BackfillPage(BasePage):
 
     def enter(self) -> None:
         self._render()
+        self.pilot_panel.enter()
         if self.presenter.entered():
             self._find_resumable()
 
