@@ -5,8 +5,8 @@
 
 The window runs on the built-in sandbox (loopback only), exactly like `halo-paylink --demo`, and
 is driven through the pages the way an admin would: discovery, the Test, the options, the link,
-a dry run, a backfill (captured mid-run and finished) and the summary. App folders go to a
-temporary directory. The client secret is only ever in the masked field, so it never shows.
+a dry run, the pilot, a backfill (captured mid-run and finished) and the summary. App folders go
+to a temporary directory. The client secret is only ever in the masked field, so it never shows.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (1000, 820)
+SMALL_SIZE = (760, 600)
 
 
 async def until(condition: Callable[[], bool], limit: float = 30.0) -> None:
@@ -97,6 +99,7 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     state = window.context.state.backfill
     await until(lambda: state.phase is BackfillPhase.PLANNED)
     await shot("6-backfill-dry-run")
+    await pilot(page, shot, dark)
     slow = sandbox.faults.add(delay=0.25, method="POST", path="/api/invoice", times=None)  # type: ignore[attr-defined]
     page.commit_button.click()  # type: ignore[attr-defined]
     await until(lambda: state.total > 0 and state.done >= state.total * 0.4)
@@ -121,6 +124,28 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     print("\n".join(shots))
 
 
+async def pilot(page: object, shot: Callable[..., Any], dark: Callable[[bool], None]) -> None:
+    """The pilot step: one invoice written, what changed, the Pay-button question (light and
+    dark, and at a small size), then Yes so the bulk write may start."""
+    from halo_paylink.core.presenters.pilot import PilotPhase
+
+    panel = page.pilot_panel  # type: ignore[attr-defined]
+    await until(lambda: panel.presenter.phase is PilotPhase.NEEDED)
+    await shot("6-backfill-pilot-needed", scroll_to=panel.pilot_button)
+    panel.pilot_button.click()
+    await until(lambda: panel.presenter.phase is PilotPhase.ASKING)
+    await shot("6-backfill-pilot-asking", scroll_to=panel.question_row)
+    dark(True)
+    await shot("6-backfill-pilot-asking-dark", scroll_to=panel.question_row)
+    dark(False)
+    window = page.window()  # type: ignore[attr-defined]
+    window.resize(*SMALL_SIZE)
+    await shot("6-backfill-pilot-asking-small", scroll_to=panel.question_row)
+    window.resize(*SIZE)
+    panel.yes_button.click()
+    await until(lambda: panel.presenter.phase is PilotPhase.CONFIRMED)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -142,7 +167,7 @@ def main() -> int:
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     app_module.install_asyncgen_hooks(loop)
-    config = SandboxConfig(invoices=600, seed=3)
+    config = SandboxConfig(invoices=600, seed=3, stamp_changes=True)  # as in demo mode
     sandbox = Sandbox(config)
     url = sandbox.start()
     demo = DemoInfo(url, config.tenant, config.client_id, config.client_secret)

@@ -15,18 +15,22 @@ from halo_paylink.core.backfill.pilot import PilotGate, pilot_gate
 from halo_paylink.core.presenters.pilot import PilotPhase
 from halo_paylink.core.wizard import BackfillPhase, PageId
 from halo_paylink.halo import facts
-from halo_paylink.sandbox import Sandbox, SandboxConfig
+from halo_paylink.sandbox import Sandbox
 from halo_paylink.sandbox import seed as seedmod
 from halo_paylink.storage.paths import AppPaths
+from halo_paylink.ui.app import start_demo_sandbox
 
 FIELD = facts.DEFAULT_LINK_FIELD
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    """Changes move `last_modified`, and a save pushes a synced invoice (`last_synced`)."""
-    with Sandbox(SandboxConfig(invoices=60, seed=3, stamp_changes=True)) as box:
+    """The demo mode's sandbox (`halo-paylink --demo`): a save moves `last_synced`."""
+    box, _ = start_demo_sandbox()
+    try:
         yield box
+    finally:
+        box.stop()
 
 
 def links(sandbox: Sandbox) -> dict[int, str]:
@@ -64,7 +68,7 @@ def test_no_bulk_write_before_the_pilot_then_yes_lets_it_run(
     (written,) = set(links(sandbox)) - set(before)  # one invoice, the first open one
     report = panel.presenter.report
     assert report.invoice_id == written and report.after == links(sandbox)[written]
-    shown = panel.changes_label.text()
+    shown = panel.changes_box.toPlainText()
     assert FIELD in shown and "last_synced moved" in shown
     portal = sandbox.portal_url(written)
     assert portal in panel.portal_label.text() and panel.question_row.isVisible()
@@ -102,7 +106,7 @@ def test_a_picked_invoice_no_then_a_custom_field_and_undo(
 
     panel.undo_button.click()
     qtbot.waitUntil(lambda: panel.presenter.undone_run is not None, timeout=20000)
-    assert links(sandbox) == before and "undone" in panel.changes_label.text()
+    assert links(sandbox) == before and "undone" in panel.changes_box.toPlainText()
 
     panel.field_edit.setText("CFPayLink")
     panel.field_button.click()

@@ -10,11 +10,15 @@ import html
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import (
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -66,18 +70,24 @@ class PilotPanel(QGroupBox):
 
         invoice_label = QLabel("&Invoice id:")
         self.invoice_edit = QLineEdit()
-        self.invoice_edit.setPlaceholderText("the first open invoice")
+        self.invoice_edit.setPlaceholderText("first open one")
         self.invoice_edit.setAccessibleName("Pilot invoice id")
-        self.invoice_edit.setMaximumWidth(200)
+        self.invoice_edit.setMaximumWidth(170)
         invoice_label.setBuddy(self.invoice_edit)
         self.pilot_button = QPushButton("&Pilot one invoice")
         self.undo_button = QPushButton("U&ndo the pilot")
         pick = (invoice_label, self.invoice_edit, self.pilot_button, self.undo_button)
         layout.addLayout(_row(*pick))
 
-        self.changes_label = wrap_label(selectable=True)
-        self.changes_label.setAccessibleName("What the pilot changed")
-        layout.addWidget(self.changes_label)
+        # a text box, not a label: a long link wraps anywhere instead of widening the page
+        self.changes_box = QPlainTextEdit()
+        self.changes_box.setReadOnly(True)
+        self.changes_box.setAccessibleName("What the pilot changed")
+        self.changes_box.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.changes_box.setFrameShape(QFrame.Shape.NoFrame)
+        lines = self.changes_box.fontMetrics().lineSpacing()
+        self.changes_box.setFixedHeight(lines * 5 + 12)
+        layout.addWidget(self.changes_box)
         self.portal_label = wrap_label(rich=True, selectable=True)
         self.portal_label.setAccessibleName("The pilot invoice in the customer portal")
         layout.addWidget(self.portal_label)
@@ -223,17 +233,28 @@ class PilotPanel(QGroupBox):
         self.page.changed.emit()
 
     # -- rendering ------------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        """A new palette (light or dark) recolours the portal link, which a label lays out once."""
+        super().changeEvent(event)
+        if event.type() is QEvent.Type.PaletteChange:
+            self.portal_label.clear()
+            self.refresh()
+
     def refresh(self) -> None:
         view = self.presenter.view()
         self.status_label.setText(view.status)
-        self.changes_label.setText("\n".join(view.changes))
-        self.changes_label.setVisible(bool(view.changes))
+        changes = "\n".join(view.changes)
+        if self.changes_box.toPlainText() != changes:
+            self.changes_box.setPlainText(changes)
+        self.changes_box.setVisible(bool(view.changes))
         if view.portal_url:
             url = html.escape(view.portal_url, quote=True)
             note = html.escape(view.portal_note)
             self.portal_label.setText(
                 f'Open it as a customer sees it: <a href="{url}">{url}</a><br><small>{note}</small>'
             )
+        else:
+            self.portal_label.clear()
         self.portal_label.setVisible(bool(view.portal_url))
         self.question_row.setVisible(view.asking)
         self.field_row.setVisible(view.offer_custom_field)
