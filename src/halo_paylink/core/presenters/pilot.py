@@ -8,29 +8,26 @@ for bulk runs; no offers a custom field the portal shows (then a new pilot) or s
 can be undone on its own. The answer is kept in the tenant's facts, so a confirmed Halo skips the
 step next time (unless the admin pilots again).
 
-Qt-free: the widget (`ui.widgets.pilot_panel`) renders `view()` and runs the coroutines below as
-its tasks, handing their results back here.
+Nothing here imports Qt or the engine (`core.backfill`, which loads httpx) until a pilot starts,
+so the window still starts without them. The widget (`ui.widgets.pilot_panel`) renders `view()`
+and runs the coroutines below as its tasks, handing their results back here.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from halo_paylink.core.backfill.model import (
-    BackfillSettings,
-    InvoiceSource,
-    RunOptions,
-    RunResult,
-)
-from halo_paylink.core.backfill.outcome import RunOutcome
-from halo_paylink.core.backfill.pilot import PilotGate, PilotReport, pilot_gate, record_pay_button
-from halo_paylink.core.backfill.progress import CancelToken
-from halo_paylink.core.backfill.target import CUSTOM_PREFIX, parse_link_target
-from halo_paylink.core.wizard import LinkState
 from halo_paylink.errors import explain
 from halo_paylink.halo import facts
-from halo_paylink.storage.paths import AppPaths
+
+if TYPE_CHECKING:
+    from halo_paylink.core.backfill.model import BackfillSettings, InvoiceSource, RunResult
+    from halo_paylink.core.backfill.pilot import PilotGate, PilotReport
+    from halo_paylink.core.backfill.progress import CancelToken
+    from halo_paylink.core.wizard import LinkState
+    from halo_paylink.storage.paths import AppPaths
 
 
 class PilotPhase(enum.Enum):
@@ -138,11 +135,7 @@ class PilotPresenter:
     before_undo: PilotPhase = PilotPhase.NEEDED
 
     def gate_loaded(self, gate: PilotGate) -> None:
-        self.phase = {
-            PilotGate.CONFIRMED: PilotPhase.CONFIRMED,
-            PilotGate.NO_BUTTON: PilotPhase.NO_BUTTON,
-            PilotGate.NEEDED: PilotPhase.NEEDED,
-        }[gate]
+        self.phase = PilotPhase(gate.value)  # the gate's states are phases of the step
 
     @property
     def busy(self) -> bool:
@@ -195,6 +188,8 @@ class PilotPresenter:
     def custom_field(self, name: str) -> str | None:
         """The link field for a custom field called `name` (`custom:NAME`), or None with
         `error` set."""
+        from halo_paylink.core.backfill.target import CUSTOM_PREFIX, parse_link_target
+
         spec = f"{CUSTOM_PREFIX}{name.strip()}"
         try:
             parse_link_target(spec)
@@ -220,7 +215,7 @@ class PilotPresenter:
         # after "Yes" or "No" the answer stands; a pilot undone before an answer is to be redone
         before = self.before_undo
         self.phase = PilotPhase.NEEDED if before is PilotPhase.ASKING else before
-        if result.outcome is RunOutcome.COMPLETED:
+        if result.outcome.success:
             self.undone_run = result.run_id
             self.error = ""
         else:
@@ -255,6 +250,8 @@ class PilotPresenter:
 
 def settings_for(link: LinkState, link_field: str | None) -> BackfillSettings:
     """The settings a run from the window uses (the link as set up, the profile's field)."""
+    from halo_paylink.core.backfill.model import BackfillSettings
+
     return BackfillSettings(
         template=link.template,
         numbering=link.numbering,
@@ -273,6 +270,7 @@ async def run_pilot_job(
     cancel: CancelToken,
 ) -> PilotReport:
     """Run the pilot (on the loop that awaits this)."""
+    from halo_paylink.core.backfill.model import RunOptions
     from halo_paylink.core.backfill.pilot import run_pilot
 
     return await run_pilot(
@@ -296,9 +294,13 @@ async def undo_pilot_job(
 
 def load_gate(paths: AppPaths, web_url: str) -> PilotGate:
     """Blocking (file I/O): call it off the GUI thread."""
+    from halo_paylink.core.backfill.pilot import pilot_gate
+
     return pilot_gate(paths, web_url)
 
 
 def record_answer(paths: AppPaths, web_url: str, shown: bool, invoice: str) -> None:
     """Keep the admin's Pay-button answer. Blocking (file I/O)."""
+    from halo_paylink.core.backfill.pilot import record_pay_button
+
     record_pay_button(paths, web_url, shown, invoice=invoice)
