@@ -76,6 +76,13 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="also ask Halo for unpaid invoices only (faster; part-paid invoices may be missed)",
     )
+    parser.add_argument(
+        "--incremental",
+        action="store_true",
+        help="after a completed run, read only the invoices changed since it started (every "
+        f"posted invoice is still read after {facts.FULL_READ_EVERY_RUNS} such runs or "
+        f"{facts.FULL_READ_EVERY_DAYS} days; rests on an unverified fact)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--resume",
@@ -359,7 +366,11 @@ async def _run_mode(
         undo_run,
     )
 
-    options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
+    options = RunOptions(
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        incremental=getattr(args, "incremental", False),
+    )
     cancel = CancelToken()
     bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
     with _cancelled_by_signals(cancel):

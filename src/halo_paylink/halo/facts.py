@@ -76,6 +76,23 @@ NARROW_FROM_INVOICES = 2000
 #: was taken as paid while invoices with it had something due.
 FULL_READ_EVERY_DAYS = 30
 
+#: (U) An incremental run (`RunOptions.incremental`, see core.backfill.learning) reads only the
+#: invoices changed since the last completed run (`datesearch=last_modified`); it rests on every
+#: change that can make an invoice need a link (created, posted, synced, a payment undone, a
+#: link removed) moving its `last_modified`, which is not known. So it stays off by default.
+INCREMENTAL_RESTS_ON = (
+    "every change that can make an invoice need a link (created, posted, synced to the "
+    "accounting tool, a payment undone, the link removed) moves its last_modified"
+)
+
+#: The incremental read starts this many days before the last completed run started: Halo may
+#: read `start_date` as a date in its own time zone, and a clock may be off.
+INCREMENTAL_MARGIN_DAYS = 1
+
+#: The safety net under incremental runs: after this many in a row, or `FULL_READ_EVERY_DAYS`
+#: after the last full read, a run reads every posted invoice again.
+FULL_READ_EVERY_RUNS = 10
+
 #: A code held by at least this many invoices, with no proof yet, is sampled (one page, newest
 #: first): when every sampled invoice is fully paid, the code is proven paid on this tenant.
 SAMPLE_FROM_INVOICES = 200

@@ -13,17 +13,25 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
-from halo_paylink.core.backfill.census import ListingScope, choose_scope
+from halo_paylink.core.backfill.census import (
+    ListingScope,
+    changed_listing,
+    choose_scope,
+    datesearch_answer,
+)
 from halo_paylink.core.backfill.model import InvoiceSource
 from halo_paylink.core.backfill.tenant import (
+    FactId,
     StatusLearner,
     TenantFacts,
     load_tenant_facts,
     save_tenant_facts,
     utc_today,
 )
+from halo_paylink.errors import HaloError
 from halo_paylink.halo import facts
 
 log = logging.getLogger(__name__)
@@ -45,6 +53,29 @@ def full_read_due(tenant: TenantFacts, now: dt.datetime) -> str | None:
             f"every posted invoice is read: the last full read was more than "
             f"{facts.FULL_READ_EVERY_DAYS} days ago"
         )
+    return None
+
+
+def _moment(text: str) -> dt.datetime | None:
+    try:
+        then = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return then if then.tzinfo is not None else then.replace(tzinfo=dt.UTC)
+
+
+def incremental_blocked(tenant: TenantFacts, now: dt.datetime) -> str | None:
+    """Why this run must read every posted invoice rather than those changed since the last
+    completed run, or None when an incremental read may do."""
+    if tenant.last_complete_run is None or tenant.last_full_scan is None:
+        return "no run has completed after a full read on this Halo yet"
+    if _moment(tenant.last_complete_run) is None:
+        return "the date of the last completed run could not be read"
+    due = full_read_due(tenant, now)
+    if due is not None:
+        return due.removeprefix("every posted invoice is read: ")
+    if tenant.runs_since_full >= facts.FULL_READ_EVERY_RUNS:
+        return f"{tenant.runs_since_full} runs in a row read only what had changed"
     return None
 
 
@@ -75,6 +106,10 @@ class TenantLearning:
         self.learner = StatusLearner()
         self.scope: ListingScope | None = None
         self.notes: list[str] = []
+        #: when this attempt started (ISO, UTC): the next incremental run reads changes since.
+        self.started = self.now.isoformat(timespec="seconds")
+        #: the date this attempt's incremental read starts at, when it reads only what changed.
+        self.changed_since: str | None = None
 
     @property
     def today(self) -> str:
@@ -102,10 +137,66 @@ class TenantLearning:
         )
         return scope
 
-    async def remember(self, learner: StatusLearner | None, *, read_whole_list: bool) -> None:
+    async def incremental(self) -> Mapping[str, str] | None:
+        """The listing of the invoices changed since the last completed run (with a margin),
+        or None to read every posted invoice: no completed run after a full read yet, a full
+        read due (`facts.FULL_READ_EVERY_DAYS` / `FULL_READ_EVERY_RUNS`) or asked for, or a
+        build that does not filter by change date (asked once, then remembered)."""
+        blocked = "the admin asked for a full read" if self.full_read else None
+        blocked = blocked or incremental_blocked(self.tenant, self.now)
+        if blocked is None and not await self._honours_datesearch():
+            blocked = "this Halo does not filter by change date"
+        if blocked is not None:
+            self.notes.append(f"Every posted invoice was read (not only the changed): {blocked}.")
+            return None
+        last, full = self.tenant.last_complete_run, self.tenant.last_full_scan
+        assert last is not None and full is not None
+        then = _moment(last)
+        assert then is not None
+        since = (then - dt.timedelta(days=facts.INCREMENTAL_MARGIN_DAYS)).date().isoformat()
+        self.changed_since = since
+        self.notes.append(
+            f"Incremental run: only the invoices changed since {since} are read (the last "
+            f"completed run started {last[:16]}; the last full read was on {full[:10]}, and "
+            f"every posted invoice is read again after {facts.FULL_READ_EVERY_RUNS} incremental "
+            f"runs or {facts.FULL_READ_EVERY_DAYS} days). This rests on an unverified fact: "
+            f"{facts.INCREMENTAL_RESTS_ON}."
+        )
+        return changed_listing(since)
+
+    async def _honours_datesearch(self) -> bool:
+        """Whether this Halo filters by change date: remembered once seen, else asked (one
+        request; a Halo failure here means a full read, whose own failure is then named)."""
+        known = self.tenant.measured.get(FactId.FILTER_DATESEARCH)
+        if known is not None and known.value is True:
+            return True
+        try:
+            answer = await datesearch_answer(self.client, self.today)
+        except HaloError as error:
+            log.info("change-date filter not checked: %s", error.summary)
+            return False
+        if answer is None:
+            return False
+        self.tenant.measure(
+            FactId.FILTER_DATESEARCH,
+            answer == 0,
+            on=self.today,
+            how=f"asked for the invoices changed after tomorrow: Halo listed {answer:,}",
+        )
+        return answer == 0
+
+    async def remember(
+        self, learner: StatusLearner | None, *, read_whole_list: bool, completed: bool = False
+    ) -> None:
         """Keep what the attempt showed. `read_whole_list`: the attempt read every posted
-        invoice and the read was shown consistent, so the codes' tallies are the whole truth."""
+        invoice and the read was shown consistent, so the codes' tallies are the whole truth
+        (an incremental read never is). `completed`: the attempt ended completed, so the next
+        incremental run may read only what changed since it started."""
         tenant = self.tenant
+        read_whole_list = read_whole_list and self.changed_since is None
+        if completed:
+            tenant.last_complete_run = self.started
+            tenant.runs_since_full = 0 if read_whole_list else tenant.runs_since_full + 1
         if learner is not None and read_whole_list:
             before = tenant.proven_paid_codes()
             tenant.learn_codes(learner, self.today)

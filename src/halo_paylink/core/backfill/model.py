@@ -109,6 +109,10 @@ class RunOptions:
     #: Leave statuses proven paid unread on a long list but for their invoices changed since
     #: the proof (see census). Off by default: it rests on `facts.NARROWED_READ_RESTS_ON`.
     narrow: bool = False
+    #: After a completed run, read only the invoices changed since it started (see
+    #: learning.TenantLearning.incremental). Off by default: it rests on
+    #: `facts.INCREMENTAL_RESTS_ON`.
+    incremental: bool = False
 
 
 @dataclass(frozen=True)

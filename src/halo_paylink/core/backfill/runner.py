@@ -115,8 +115,11 @@ async def _learning(
     return learning
 
 
-async def _remember(learning: TenantLearning | None, engine: Engine) -> tuple[str, ...]:
-    """Keep what the attempt showed about the tenant; the notes for the run's warnings."""
+async def _remember(
+    learning: TenantLearning | None, engine: Engine, *, completed: bool = False
+) -> tuple[str, ...]:
+    """Keep what the attempt showed about the tenant (`completed`: the attempt ended
+    completed); the notes for the run's warnings."""
     if learning is None:
         return ()
     listing = engine.listing
@@ -129,7 +132,7 @@ async def _remember(learning: TenantLearning | None, engine: Engine) -> tuple[st
         and engine.crash is None
         and not engine.cancel.cancelled
     )
-    await learning.remember(engine.learner, read_whole_list=whole)
+    await learning.remember(engine.learner, read_whole_list=whole, completed=completed)
     return tuple(learning.notes)
 
 
@@ -346,11 +349,11 @@ async def execute_attempt(
     except Exception as exc:
         log.exception("backfill attempt failed")
         crash = exc
-    notes = await _remember(learning, engine)
     outcome, detail = _attempt_outcome(engine, crash)
     if outcome is RunOutcome.COMPLETED and (engine.tally.failed or prior_failed):
         outcome = RunOutcome.COMPLETED_WITH_FAILURES
         detail = "Halo refused some invoices; see the report."
+    notes = await _remember(learning, engine, completed=outcome is RunOutcome.COMPLETED)
     footer = Footer(outcome.value, utc_now(), detail)
     live_ok = live is not None and crash is None
     try:
@@ -417,6 +420,9 @@ async def run_backfill(
     header, journal = await open_backfill_journal(client, settings, paths, profile=profile)
     run_id, path = header.run_id, journal.path
     learning = await _learning(client, paths, header.server_filter, options)
+    filters = _filters(header.server_filter)
+    if learning is not None and options.incremental:
+        filters = await learning.incremental() or filters
     engine = _backfill_engine(
         client, header, journal, options, on_progress, cancel, clock, None, learning
     )
@@ -431,7 +437,7 @@ async def run_backfill(
         journal=journal,
         run_id=run_id,
         paths=paths,
-        filters=_filters(header.server_filter),
+        filters=filters,
         client=client,
         learning=learning,
     )
@@ -497,7 +503,9 @@ def _backfill_engine(
         cancel=cancel or CancelToken(),
         clock=clock,
         prior=prior,
-        narrow=learning.narrow if learning and options.narrow else None,
+        narrow=learning.narrow
+        if learning and options.narrow and learning.changed_since is None
+        else None,
         learner=learning.learner if learning else None,
     )
 

@@ -156,6 +156,9 @@ class TenantFacts:
         last_full_scan: when a run last read every invoice (ISO date and time, UTC), or None.
         narrowed_since: when a run first left proven-paid invoices unread, if no full read
             happened since (the full read that follows is due `facts.FULL_READ_EVERY_DAYS` on).
+        last_complete_run: when the last backfill attempt that ended completed started (ISO,
+            UTC): an incremental run reads the invoices changed since then.
+        runs_since_full: completed runs since the last full read (incremental or narrowed).
     """
 
     codes: dict[int, CodeTally] = field(default_factory=dict)
@@ -164,6 +167,8 @@ class TenantFacts:
     measured: dict[FactId, Measured] = field(default_factory=dict)
     last_full_scan: str | None = None
     narrowed_since: str | None = None
+    last_complete_run: str | None = None
+    runs_since_full: int = 0
 
     def proven_paid_codes(self) -> frozenset[int]:
         """Codes every sampled invoice of which was fully paid, with enough samples, and never
@@ -217,6 +222,8 @@ class TenantFacts:
             "measured": {f.value: m.to_json() for f, m in self.measured.items()},
             "last_full_scan": self.last_full_scan,
             "narrowed_since": self.narrowed_since,
+            "last_complete_run": self.last_complete_run,
+            "runs_since_full": self.runs_since_full,
         }
 
     @classmethod
@@ -244,6 +251,9 @@ class TenantFacts:
                     found.measured[fact] = value
         found.last_full_scan = _opt_str(data.get("last_full_scan"))
         found.narrowed_since = _opt_str(data.get("narrowed_since"))
+        found.last_complete_run = _opt_str(data.get("last_complete_run"))
+        runs = data.get("runs_since_full")
+        found.runs_since_full = runs if type(runs) is int and runs >= 0 else 0
         return found
 
 
