@@ -67,8 +67,8 @@ def _moment(text: str) -> dt.datetime | None:
 def incremental_blocked(tenant: TenantFacts, now: dt.datetime) -> str | None:
     """Why this run must read every posted invoice rather than those changed since the last
     completed run, or None when an incremental read may do."""
-    if tenant.last_complete_run is None or tenant.last_full_scan is None:
-        return "no run has completed after a full read on this Halo yet"
+    if tenant.last_complete_run is None or (tenant.last_full_scan or tenant.narrowed_since) is None:
+        return "no run has completed after a full (or narrowed) read on this Halo yet"
     if _moment(tenant.last_complete_run) is None:
         return "the date of the last completed run could not be read"
     due = full_read_due(tenant, now)
@@ -149,7 +149,8 @@ class TenantLearning:
         if blocked is not None:
             self.notes.append(f"Every posted invoice was read (not only the changed): {blocked}.")
             return None
-        last, full = self.tenant.last_complete_run, self.tenant.last_full_scan
+        last = self.tenant.last_complete_run
+        full = self.tenant.last_full_scan or self.tenant.narrowed_since
         assert last is not None and full is not None
         then = _moment(last)
         assert then is not None
@@ -157,10 +158,10 @@ class TenantLearning:
         self.changed_since = since
         self.notes.append(
             f"Incremental run: only the invoices changed since {since} are read (the last "
-            f"completed run started {last[:16]}; the last full read was on {full[:10]}, and "
-            f"every posted invoice is read again after {facts.FULL_READ_EVERY_RUNS} incremental "
-            f"runs or {facts.FULL_READ_EVERY_DAYS} days). This rests on an unverified fact: "
-            f"{facts.INCREMENTAL_RESTS_ON}."
+            f"completed run started {last[:16]}; the last full or narrowed read was on "
+            f"{full[:10]}, and every posted invoice is read again after "
+            f"{facts.FULL_READ_EVERY_RUNS} incremental runs or {facts.FULL_READ_EVERY_DAYS} "
+            f"days). This rests on an unverified fact: {facts.INCREMENTAL_RESTS_ON}."
         )
         return changed_listing(since)
 
