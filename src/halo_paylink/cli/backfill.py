@@ -563,6 +563,7 @@ def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
         "counts": result.counts.to_json(),
         "requests": result.requests,
         "warnings": list(result.warnings),
+        "sent": result.sent or None,
         "journal": str(result.journal) if result.journal else None,
         "report": None
         if result.report is None
@@ -607,6 +608,8 @@ def _print_result(result: RunResult, mode: str, json_mode: bool) -> None:
         "undo": "Undo",
     }[mode]
     say(f"{title}: {result.outcome.value}" + (f" (run {result.run_id})" if result.run_id else ""))
+    if result.sent:
+        say(f"  {result.sent}")
     if result.plan is not None:
         say(f"  would write:  {result.plan.to_write}")
     else:

@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from halo_paylink.core.backfill.census import (
@@ -25,6 +26,7 @@ from halo_paylink.core.backfill.census import (
 from halo_paylink.core.backfill.model import InvoiceSource
 from halo_paylink.core.backfill.tenant import (
     FactId,
+    ListingWitness,
     StatusLearner,
     TenantFacts,
     load_tenant_facts,
@@ -97,6 +99,7 @@ class TenantLearning:
         *,
         full_read: bool = False,
         now: dt.datetime | None = None,
+        page_size: int = facts.REQUESTED_PAGE_SIZE,
     ) -> None:
         self.client = client
         self.path = path
@@ -104,6 +107,8 @@ class TenantLearning:
         self.now = now or dt.datetime.now(dt.UTC)
         self.tenant = TenantFacts()
         self.learner = StatusLearner()
+        #: what the run's pages show about the server (fed by the engine)
+        self.witness = ListingWitness(asked=page_size)
         self.scope: ListingScope | None = None
         self.notes: list[str] = []
         #: when this attempt started (ISO, UTC): the next incremental run reads changes since.
@@ -194,6 +199,7 @@ class TenantLearning:
         (an incremental read never is). `completed`: the attempt ended completed, so the next
         incremental run may read only what changed since it started."""
         tenant = self.tenant
+        self.witness.record(tenant, on=self.today)
         read_whole_list = read_whole_list and self.changed_since is None
         if completed:
             tenant.last_complete_run = self.started
@@ -229,3 +235,72 @@ class TenantLearning:
             await asyncio.to_thread(save_tenant_facts, self.path, tenant)
         except OSError as exc:  # only an optimisation is lost: the next run learns again
             log.warning("tenant facts not saved to %s: %s", self.path, exc)
+
+
+#: What a dry run says it sent when it sent nothing but reads.
+READ_ONLY_DRY_RUN = "The dry run only read invoices: it sent nothing else to Halo."
+
+
+@dataclass(frozen=True)
+class EditCheck:
+    """The dry run's validate-only check of one edit, and what it showed.
+
+    Attributes:
+        sent: in words, exactly what the dry run sent besides reads, and what a re-read showed.
+        error: Halo's refusal of the check (e.g. posted invoices may not be edited), or None.
+        unchanged: whether the invoice read the same before and after; None when not known.
+    """
+
+    sent: str
+    error: HaloError | None = None
+    unchanged: bool | None = None
+
+
+async def check_edit_without_saving(
+    client: InvoiceSource, invoice_id: int, number: str, path: Path | None, *, today: str
+) -> EditCheck:
+    """Ask Halo to validate an edit of one invoice without saving it (`_validateonly`), reading
+    the invoice before and after: the same record both times is the evidence that the check
+    saved nothing, remembered as a tenant fact. Once a check was seen to change an invoice, it
+    is not sent again (the dry run then only reads). Raises nothing for Halo failures."""
+    tenant = await asyncio.to_thread(load_tenant_facts, path) if path is not None else None
+    if tenant is not None and tenant.value(FactId.VALIDATE_ONLY_SAVES_NOTHING) is False:
+        return EditCheck(
+            f"{READ_ONLY_DRY_RUN} (An earlier validate-only check changed an invoice, so "
+            "the dry run no longer sends one.)"
+        )
+    sent = (
+        f"The dry run changed nothing on purpose: it read the invoices and sent one "
+        f"validate-only edit of invoice {number} (Halo checks the edit without saving it)"
+    )
+    try:
+        before = await client.get_invoice(invoice_id)
+        error: HaloError | None = None
+        try:
+            await client.validate_invoice_edit(invoice_id)
+        except HaloError as refused:
+            error = refused
+        after = await client.get_invoice(invoice_id)
+    except HaloError as failed:
+        return EditCheck(f"{sent}; it could not be read again ({failed.summary}).")
+    unchanged = before.raw == after.raw
+    if unchanged:
+        sent += "; read again afterwards, it was unchanged."
+    else:
+        sent += (
+            "; read again afterwards, it had CHANGED: this Halo may save validate-only edits, "
+            "so later dry runs send none."
+        )
+    if tenant is not None and path is not None:
+        tenant.measure(
+            FactId.VALIDATE_ONLY_SAVES_NOTHING,
+            unchanged,
+            on=today,
+            how=f"invoice {number} read before and after a validate-only edit: "
+            + ("the same" if unchanged else "changed"),
+        )
+        try:
+            await asyncio.to_thread(save_tenant_facts, path, tenant)
+        except OSError as exc:
+            log.warning("tenant facts not saved to %s: %s", path, exc)
+    return EditCheck(sent, error, unchanged)

@@ -151,6 +151,8 @@ class RunResult:
         detail: one line for the user.
         requests: HTTP requests this attempt made (when the client counts them).
         warnings: things the user should know (see `Plan.warnings`).
+        sent: a dry run's account, in words, of exactly what it sent to Halo besides reads
+            (the validate-only check, if any) and what a re-read showed; "" for other runs.
     """
 
     outcome: RunOutcome
@@ -163,6 +165,7 @@ class RunResult:
     detail: str = ""
     requests: int | None = None
     warnings: tuple[str, ...] = ()
+    sent: str = ""
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:

@@ -44,7 +44,11 @@ from halo_paylink.core.backfill.journal import (
     journal_path,
     utc_now,
 )
-from halo_paylink.core.backfill.learning import TenantLearning
+from halo_paylink.core.backfill.learning import (
+    READ_ONLY_DRY_RUN,
+    TenantLearning,
+    check_edit_without_saving,
+)
 from halo_paylink.core.backfill.lock import exclusive_run, note_run_id
 from halo_paylink.core.backfill.model import (
     BackfillError,
@@ -76,9 +80,9 @@ from halo_paylink.core.backfill.report import (
 )
 from halo_paylink.core.backfill.selection import decider_for
 from halo_paylink.core.backfill.target import parse_link_target
-from halo_paylink.core.backfill.tenant import tenant_file
+from halo_paylink.core.backfill.tenant import tenant_file, utc_today
 from halo_paylink.domain import Numbering
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind
 from halo_paylink.halo import facts
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.preflight import check_folders
@@ -110,7 +114,9 @@ async def _learning(
     if server_filter:
         return None
     path = tenant_file(paths, web_url_of(client)) if paths is not None else None
-    learning = TenantLearning(client, path, full_read=options.full_read)
+    learning = TenantLearning(
+        client, path, full_read=options.full_read, page_size=options.page_size
+    )
     await learning.load()
     return learning
 
@@ -243,6 +249,7 @@ async def plan_backfill(
         on_row=csv_report.add if csv_report else None,
         narrow=learning.narrow if learning and options.narrow else None,
         learner=learning.learner if learning else None,
+        witness=learning.witness if learning else None,
     )
     try:
         await engine.run(_filters(settings.server_filter))
@@ -258,12 +265,17 @@ async def plan_backfill(
     if outcome is RunOutcome.COMPLETED:
         outcome = RunOutcome.PLANNED
     warnings: list[str] = []
+    sent = READ_ONLY_DRY_RUN
     if engine.tally.written:
         warnings.append(WARN_RESYNC)
         if options.check_edit_permission and engine.sample and outcome is RunOutcome.PLANNED:
-            try:
-                await client.validate_invoice_edit(engine.sample[0].id)
-            except HaloError as error:
+            first = engine.sample[0]
+            path = tenant_file(paths, web_url_of(client)) if paths is not None else None
+            check = await check_edit_without_saving(
+                client, first.id, first.number or str(first.id), path, today=utc_today()
+            )
+            sent, error = check.sent, check.error
+            if error is not None:
                 if error.kind is ErrorKind.EDIT_POSTED_FORBIDDEN:
                     warnings.append(WARN_EDIT_POSTED)
                 else:
@@ -300,6 +312,7 @@ async def plan_backfill(
             "counts": counts.to_json(),
             "to_write": plan.to_write,
             "warnings": list(warnings),
+            "sent": sent,
             "csv": str(files.csv),
         }
         await asyncio.to_thread(write_summary, files.json, summary)
@@ -313,6 +326,7 @@ async def plan_backfill(
         detail=detail,
         requests=requests_of(client),
         warnings=tuple(warnings),
+        sent=sent,
     )
 
 
@@ -507,6 +521,7 @@ def _backfill_engine(
         if learning and options.narrow and learning.changed_since is None
         else None,
         learner=learning.learner if learning else None,
+        witness=learning.witness if learning else None,
     )
 
 
