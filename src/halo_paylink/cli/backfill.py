@@ -74,7 +74,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--server-filter",
         action="store_true",
-        help="also ask Halo for unpaid invoices only (faster; part-paid invoices may be missed)",
+        help="ask Halo for posted, non-credit invoices only (drafts and credit notes are not "
+        "read; an open invoice is never either)",
     )
     parser.add_argument(
         "--incremental",

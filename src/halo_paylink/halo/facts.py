@@ -41,7 +41,9 @@ LISTING_ORDER: dict[str, str] = {"order": "id", "orderdesc": "true"}
 #: one request per page, so this stays small under hosted Halo's request budget.
 MAX_LISTING_PASSES = 3
 
-#: (V) Halo's own web UI asks for unpaid invoices with these parameters.
+#: (V) Halo's own web UI asks for unpaid invoices with these parameters. Not used to list
+#: invoices: the codes differ per tenant (see core.backfill.tenant), and an open invoice with
+#: another code would be left out.
 UNPAID_INVOICE_FILTER: dict[str, str] = {
     "paymentstatuses": "0,-1",
     "includeinvoices": "true",

@@ -69,8 +69,9 @@ class BackfillSettings:
         numbering: which invoice number fills the placeholder.
         target: `generic_online_invoice_payment_url` (default), another field, or `custom:NAME`.
         overwrite: replace a different existing link (off: report it as a conflict).
-        server_filter: also ask Halo for unpaid invoices only (advisory; off by default because
-            Halo's part-paid status code is unverified and such invoices could be left out).
+        server_filter: ask Halo for posted, non-credit invoices only
+            (`facts.SAFE_LISTING_FILTERS`; never by payment status code, which differ per
+            tenant, so no open invoice can be left out).
     """
 
     template: str

@@ -143,7 +143,10 @@ async def _remember(
 
 
 def _filters(settings_filter: bool) -> Mapping[str, str] | None:
-    return dict(facts.UNPAID_INVOICE_FILTER) if settings_filter else None
+    """The listing's filters: with the server-side filter, only what cannot hide an open
+    invoice (posted, no credits). Never a list of unpaid codes: the codes differ per tenant,
+    and a code not on the list would hide its open invoices."""
+    return dict(facts.SAFE_LISTING_FILTERS) if settings_filter else None
 
 
 def _final_phase(outcome: RunOutcome) -> Phase:
@@ -284,11 +287,6 @@ async def plan_backfill(
     warnings.extend(notes)
     if settings.target == facts.DEFAULT_LINK_FIELD:
         warnings.append(facts.UNVERIFIED_NOTES["link_field"])
-    if settings.server_filter:
-        warnings.append(
-            "Halo's unpaid filter is on: part-paid invoices could be left out if Halo codes "
-            "them differently (unverified)."
-        )
     counts = engine.tally.counts()
     plan = Plan(
         counts=counts,
