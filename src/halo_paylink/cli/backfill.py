@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:  # the modules themselves are imported when a command runs
     from halo_paylink.core.backfill import BackfillSettings, CancelToken, Progress, RunResult
+    from halo_paylink.core.backfill.estimate import RunEstimate
     from halo_paylink.halo.client import HaloClient
     from halo_paylink.storage.paths import AppPaths
     from halo_paylink.storage.profiles import Profile
@@ -479,6 +480,28 @@ def _record_pay_button(args: argparse.Namespace, paths: AppPaths, web_url: str) 
     return 0
 
 
+async def _estimate(
+    mode: str, args: argparse.Namespace, client: HaloClient, paths: AppPaths
+) -> RunEstimate | None:
+    """The run's cost before it starts, said on the terminal (and kept for --json); None when
+    Halo could not be asked (the run then names the failure itself), and for modes other than a
+    run or a dry run."""
+    from halo_paylink.core.backfill.estimate import estimate_run
+    from halo_paylink.core.backfill.tenant import load_tenant_facts, tenant_file
+    from halo_paylink.errors import HaloError
+
+    if mode not in ("run", "plan"):
+        return None
+    tenant = load_tenant_facts(tenant_file(paths, client.endpoints.web_url))
+    try:
+        found = await estimate_run(client, tenant=tenant)
+    except HaloError:
+        return None
+    if not args.json:
+        say(("Dry run: " if mode == "plan" else "") + found.text())
+    return found
+
+
 def _check_pilot(paths: AppPaths, web_url: str) -> None:
     """Refuse the first bulk write on a Halo whose pilot is not confirmed (CliError); a local
     folder problem is reported first (LocalError), as the run itself would."""
@@ -540,6 +563,9 @@ async def _backfill(args: argparse.Namespace) -> int:
         try:
             if mode == "run":
                 _check_pilot(paths, client.endpoints.web_url)
+            estimate = (
+                await _estimate(mode, args, client, paths) if mode in ("run", "plan") else None
+            )
             result = await _run_mode(mode, args, client, settings, paths, profile_name)
         except RunLockedError as exc:
             raise CliError(
@@ -549,7 +575,7 @@ async def _backfill(args: argparse.Namespace) -> int:
             raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
         except LocalError as exc:  # the local pre-flight: a folder or disk problem, found first
             raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
-    _print_result(result, mode, args.json)
+    _print_result(result, mode, args.json, estimate=estimate)
     return int(result.outcome.exit_code)
 
 
@@ -595,11 +621,22 @@ def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
     return data
 
 
-def _print_result(result: RunResult, mode: str, json_mode: bool) -> None:
+def _print_result(
+    result: RunResult, mode: str, json_mode: bool, *, estimate: RunEstimate | None = None
+) -> None:
     from halo_paylink.core.backfill.selection import skip_label
 
     if json_mode:
-        say_json(result_to_json(result, mode))
+        data = result_to_json(result, mode)
+        if estimate is not None:
+            data["estimate"] = {
+                "invoices": estimate.invoices,
+                "to_write": estimate.to_write,
+                "requests": estimate.requests,
+                "seconds": estimate.seconds,
+                "text": estimate.text(),
+            }
+        say_json(data)
         return
     counts = result.counts
     title = {

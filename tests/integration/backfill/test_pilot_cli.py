@@ -8,7 +8,7 @@ import json
 from halo_paylink.domain import Numbering
 from halo_paylink.sandbox import Sandbox
 
-from .cli_helpers import backfill_args, cli_env, run_cli
+from .cli_helpers import backfill_args, cli_env, confirm_pilot, run_cli
 from .conftest import LINK_FIELD, expected_link, snapshot
 
 
@@ -73,3 +73,18 @@ def test_cli_bulk_run_needs_a_confirmed_pilot_first(make_sandbox, tmp_path) -> N
     done = run_cli(backfill_args(box, "--json"), env)  # confirmed: no pilot again
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["outcome"] == "completed"
+
+
+def test_cli_says_what_a_run_will_cost_before_it_starts(make_sandbox, tmp_path) -> None:
+    box: Sandbox = make_sandbox(invoices=250)
+    env = cli_env(tmp_path, box.config.client_secret)
+    planned = run_cli([*backfill_args(box, "--dry-run"), "--rate-limit", "30/60"], env)
+    assert planned.returncode == 0, planned.stderr
+    first = planned.stdout.splitlines()[0]
+    assert first.startswith("Dry run: This run needs about ") and "pages of 250 invoices" in first
+    assert "budget of 30 requests per 60 s" in first
+    confirm_pilot(tmp_path, box)
+    done = run_cli([*backfill_args(box, "--json"), "--rate-limit", "unlimited"], env)
+    data = json.loads(done.stdout)
+    assert data["estimate"]["invoices"] == 250 and "No request budget" in data["estimate"]["text"]
+    assert data["estimate"]["requests"] >= 4
