@@ -112,3 +112,13 @@ def test_a_picked_invoice_no_then_a_custom_field_and_undo(
     panel.field_button.click()
     assert page.context.profile.link.link_field == "custom:CFPayLink"
     assert panel.presenter.phase is PilotPhase.NEEDED and panel.pilot_button.isEnabled()
+
+
+def test_the_page_says_what_a_run_will_cost(qtbot: Any, page: Any, sandbox: Sandbox) -> None:
+    label = page.estimate_label
+    qtbot.waitUntil(lambda: label.isVisible() and "requests" in label.text(), timeout=10000)
+    assert f"pages of {len(sandbox.invoices):,} invoices" in label.text()
+    page.plan_button.click()
+    qtbot.waitUntil(lambda: page.state.backfill.phase is BackfillPhase.PLANNED, timeout=20000)
+    planned = f"to write {page.state.backfill.to_change:,} (from the dry run)"
+    qtbot.waitUntil(lambda: planned in label.text(), timeout=10000)

@@ -304,3 +304,17 @@ def record_answer(paths: AppPaths, web_url: str, shown: bool, invoice: str) -> N
     from halo_paylink.core.backfill.pilot import record_pay_button
 
     record_pay_button(paths, web_url, shown, invoice=invoice)
+
+
+async def estimate_for(
+    client: InvoiceSource, paths: AppPaths, web_url: str, *, to_write: int | None = None
+) -> str:
+    """The line that says what a run will cost before it starts (see core.backfill.estimate),
+    from Halo's count, the dry run's `to_write` and what this Halo taught earlier runs."""
+    import asyncio
+
+    from halo_paylink.core.backfill.estimate import estimate_run
+    from halo_paylink.core.backfill.tenant import load_tenant_facts, tenant_file
+
+    tenant = await asyncio.to_thread(load_tenant_facts, tenant_file(paths, web_url))
+    return (await estimate_run(client, to_write=to_write, tenant=tenant)).text()

@@ -38,7 +38,7 @@ from halo_paylink.core.presenters.backfill import (
     Problem,
     run_job,
 )
-from halo_paylink.core.wizard import PageId
+from halo_paylink.core.wizard import BackfillPhase, PageId
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
@@ -110,6 +110,10 @@ class BackfillPage(BasePage):
         self.status_label = wrap_label()
         self.status_label.setAccessibleName("Backfill status")
         self.body.addWidget(self.status_label)
+        self.estimate_label = wrap_label()  # what a run will cost (core.backfill.estimate)
+        self.estimate_label.setAccessibleName("What a run will cost")
+        self.estimate_label.hide()
+        self.body.addWidget(self.estimate_label)
 
         progress_row = QHBoxLayout()
         self.progress = QProgressBar()
@@ -257,6 +261,7 @@ class BackfillPage(BasePage):
         self._cancel = None
         look = self.presenter.ended()
         self._render()
+        self._show_estimate()  # a dry run tells how many invoices the run will write
         if look:
             self._find_resumable()
 
@@ -365,8 +370,27 @@ class BackfillPage(BasePage):
     def enter(self) -> None:
         self._render()
         self.pilot_panel.enter()
+        self._show_estimate()
         if self.presenter.entered():
             self._find_resumable()
+
+    def _show_estimate(self) -> None:
+        """Say, before a run, how many requests it needs and how long the budget makes it take
+        (one request; a failure leaves the line out: the run names it itself)."""
+        from halo_paylink.core.presenters.pilot import estimate_for
+
+        endpoints, b = self.state.connect.endpoints, self.state.backfill
+        if endpoints is None:
+            return
+        planned = b.to_change if b.phase is BackfillPhase.PLANNED else None
+        client = self.context.halo_client()
+        coro = estimate_for(client, self.context.paths, endpoints.web_url, to_write=planned)
+
+        def shown(text: str) -> None:
+            self.estimate_label.setText(text)
+            self.estimate_label.setVisible(bool(text))
+
+        self.start(coro, name="estimate", on_result=shown, on_error=lambda _: shown(""))
 
     async def stop(self) -> None:
         """Window closing: cancel cleanly (journaled, resumable) and wait for the run to end."""
