@@ -19,29 +19,21 @@ from halo_paylink.core.backfill.tenant import (
     save_tenant_facts,
     tenant_file,
 )
-from halo_paylink.domain import Numbering
 from halo_paylink.halo import facts
 from halo_paylink.sandbox import Sandbox
 from halo_paylink.sandbox import seed as seedmod
 from halo_paylink.storage.paths import AppPaths
 
-from .conftest import halo_client, settings, snapshot
-from .contract import assert_contract
+from .conftest import halo_client, settings
+from .test_narrowed_read import run as contract_run
 
 pytestmark = pytest.mark.anyio
 
 
 async def run(box: Sandbox, paths: AppPaths, **options: Any):  # type: ignore[no-untyped-def]
-    before = snapshot(box)
-    async with halo_client(box) as client:
-        result = await run_backfill(
-            client,
-            settings(numbering=Numbering.HALO),
-            paths,
-            options=RunOptions(**{"incremental": True, "batch_size": 100, **options}),
-        )
-    assert_contract(box, result, paths, before)
-    return result
+    """A run held to the contract, incremental unless told otherwise (not narrowed)."""
+    settings = {"narrow": False, "incremental": True, "batch_size": 100, **options}
+    return await contract_run(box, paths, **settings)
 
 
 def note(result: Any, start: str) -> str:

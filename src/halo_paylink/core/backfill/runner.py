@@ -55,6 +55,7 @@ from halo_paylink.core.backfill.model import (
     BackfillSettings,
     InvoiceSource,
     Plan,
+    PlannedChange,
     RunOptions,
     RunResult,
     new_run_id,
@@ -272,17 +273,7 @@ async def plan_backfill(
     if engine.tally.written:
         warnings.append(WARN_RESYNC)
         if options.check_edit_permission and engine.sample and outcome is RunOutcome.PLANNED:
-            first = engine.sample[0]
-            path = tenant_file(paths, web_url_of(client)) if paths is not None else None
-            check = await check_edit_without_saving(
-                client, first.id, first.number or str(first.id), path, today=utc_today()
-            )
-            sent, error = check.sent, check.error
-            if error is not None:
-                if error.kind is ErrorKind.EDIT_POSTED_FORBIDDEN:
-                    warnings.append(WARN_EDIT_POSTED)
-                else:
-                    warnings.append(f"An edit check failed: {error.summary}")
+            sent = await _check_one_edit(client, engine.sample[0], paths, warnings)
     warnings.append(WARN_UNKNOWN_NUMBER)
     warnings.extend(notes)
     if settings.target == facts.DEFAULT_LINK_FIELD:
@@ -326,6 +317,25 @@ async def plan_backfill(
         warnings=tuple(warnings),
         sent=sent,
     )
+
+
+async def _check_one_edit(
+    client: InvoiceSource, first: PlannedChange, paths: AppPaths | None, warnings: list[str]
+) -> str:
+    """The dry run's validate-only check of the first planned change (see
+    learning.check_edit_without_saving): its warning, if any, goes to `warnings`; returns the
+    words for what the dry run sent."""
+    path = tenant_file(paths, web_url_of(client)) if paths is not None else None
+    check = await check_edit_without_saving(
+        client, first.id, first.number or str(first.id), path, today=utc_today()
+    )
+    error = check.error
+    if error is not None:
+        if error.kind is ErrorKind.EDIT_POSTED_FORBIDDEN:
+            warnings.append(WARN_EDIT_POSTED)
+        else:
+            warnings.append(f"An edit check failed: {error.summary}")
+    return check.sent
 
 
 async def execute_attempt(
