@@ -221,6 +221,8 @@ class SandboxConfig:
         push_on_save: with `stamp_changes`, a save that changes a synced invoice pushes it to the
             accounting tool, so its `last_synced` moves too (U on Halo for a link-only change;
             measurable on a tenant).
+        admin_refusal: how the email-template and custom-button routes refuse a token without
+            `facts.TEMPLATE_SCOPE`: "401" (an empty 401, as live Halo has been seen to) or "403".
     """
 
     invoices: int = 120
@@ -249,6 +251,7 @@ class SandboxConfig:
     honours_new_filters: bool = True
     stamp_changes: bool = False
     push_on_save: bool = True
+    admin_refusal: str = "401"
 
 
 PAGE_SIZE_ECHOES = ("served", "requested", "none")
@@ -358,6 +361,13 @@ INVOICE_LIST = "invoice_list"
 INVOICE_GET = "invoice_get"
 INVOICE_POST = "invoice_post"
 PORTAL = "portal"
+EMAIL_TEMPLATE_LIST = "email_template_list"
+EMAIL_TEMPLATE_GET = "email_template_get"
+EMAIL_TEMPLATE_POST = "email_template_post"
+BUTTON_LIST = "custom_button_list"
+BUTTON_GET = "custom_button_get"
+BUTTON_POST = "custom_button_post"
+BUTTON_DELETE = "custom_button_delete"
 OTHER = "other"
 
 
