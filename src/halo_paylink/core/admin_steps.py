@@ -11,11 +11,10 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from halo_paylink.core.backfill.lock import lock_key
 from halo_paylink.errors import HaloError, UsageError
 from halo_paylink.halo import facts
 from halo_paylink.halo.templates import is_not_permitted
@@ -68,7 +67,10 @@ def not_permitted(error: HaloError, step: str) -> NotPermitted | None:
 
 
 def record_path(paths: AppPaths, web_url: str, name: str) -> Path:
-    """Where a record of one step on the Halo at `web_url` is kept."""
+    """Where a record of one step on the Halo at `web_url` is kept (two spellings of one
+    address share it, as the backfill's lock does)."""
+    from halo_paylink.core.backfill.lock import lock_key  # not at import: the wizard imports us
+
     return paths.admin_steps_dir / f"{lock_key(web_url)}-{name}.json"
 
 
@@ -90,3 +92,36 @@ def read_record(path: Path) -> Mapping[str, Any] | None:
     if not isinstance(data, dict):
         raise UsageError(f"The record at {path} is not a JSON object.", "Move the file away.")
     return data
+
+
+@dataclass
+class AdminStep:
+    """Where one optional step stands in this session, and what to say about it."""
+
+    state: StepState = StepState.NOT_STARTED
+    detail: str = ""
+
+    def label(self) -> str:
+        return f"{self.state.value}: {self.detail}" if self.detail else self.state.value
+
+
+@dataclass
+class AdminStepsState:
+    """The optional steps done for the admin (in `WizardState.admin`).
+
+    Attributes:
+        opted_in: the admin agreed that the assistant asks for `facts.TEMPLATE_SCOPE`.
+        template: inserting the Pay link into the email template.
+        button: the client-record button.
+    """
+
+    opted_in: bool = False
+    template: AdminStep = field(default_factory=AdminStep)
+    button: AdminStep = field(default_factory=AdminStep)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "opted_in": self.opted_in,
+            "email_template": {"state": self.template.state.value, "detail": self.template.detail},
+            "client_button": {"state": self.button.state.value, "detail": self.button.detail},
+        }

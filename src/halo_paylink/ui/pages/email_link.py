@@ -30,6 +30,7 @@ from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage, show_note
+from halo_paylink.ui.pages.email_insert import TemplateInsertSection
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.common import (
     CopyField,
@@ -158,6 +159,9 @@ class EmailLinkPage(BasePage):
 
         self.body.addWidget(heading("Paste it into Halo"))
         self.body.addWidget(wrap_label(PASTE_STEPS, rich=True))
+        # optional: the assistant inserts it (preview first, then backup, save, read back)
+        self.insert_section = TemplateInsertSection(self)
+        self.body.addWidget(self.insert_section)
         self.quickbooks_note = _boxed_note(
             QUICKBOOKS_REMINDER, QStyle.StandardPixmap.SP_MessageBoxInformation, self
         )
@@ -264,6 +268,7 @@ class EmailLinkPage(BasePage):
         self.copy_text_button.setEnabled(view.can_copy)
         self.copy_html_button.setEnabled(view.can_copy)
         self.quickbooks_note.setVisible(view.show_quickbooks_reminder)
+        self.insert_section.show_view(self.insert_section.presenter.view())
         self.changed.emit()
 
     def first_focus(self) -> QWidget | None:
@@ -277,3 +282,12 @@ class EmailLinkPage(BasePage):
         self.presenter.refresh()  # a profile opened meanwhile may have changed the inputs
         self._render()
         self._load_sample()
+
+    def leave(self, forward: bool) -> None:
+        self.insert_section.controller.cancel()
+        self.insert_section.presenter.leave()
+        super().leave(forward)
+
+    async def stop(self) -> None:
+        await self.insert_section.controller.stop()
+        await super().stop()
