@@ -57,6 +57,31 @@ class StepWords:
     nothing: str
 
 
+TEMPLATE_WORDS = StepWords(
+    step="edit the email template",
+    planning="Reading the email template from Halo…",
+    saving="Backing up and saving the email template…",
+    undoing="Putting the email template back…",
+    done="Done: the Pay link is in the template, and Halo read it back as sent.",
+    undone="Undone: the template is back exactly as it was.",
+    unconfirmed="Halo accepted the change, but reading the template back shows something else: "
+    "look at it in Halo.",
+    nothing="The template already holds this Pay link: nothing to change.",
+)
+
+BUTTON_WORDS = StepWords(
+    step="add the client button",
+    planning="Reading Halo's custom buttons…",
+    saving="Creating the client button…",
+    undoing="Removing the client button…",
+    done="Done: the button is on every client record, and Halo read it back as sent.",
+    undone="Removed: the button is gone from Halo.",
+    unconfirmed="Halo answered, but reading the buttons back shows something else: look at "
+    "Configuration > Custom Buttons in Halo.",
+    nothing="Halo already has this client button: nothing to create.",
+)
+
+
 @dataclass(frozen=True)
 class AdminStepView:
     """Everything the step's section shows.

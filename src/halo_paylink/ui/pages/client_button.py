@@ -15,24 +15,12 @@ from PySide6.QtWidgets import QWidget
 
 from halo_paylink.core import client_button
 from halo_paylink.core.admin_steps import StepState, read_record, record_path
-from halo_paylink.core.presenters.admin_step import AdminStepPresenter, StepWords
+from halo_paylink.core.presenters.admin_step import BUTTON_WORDS, AdminStepPresenter
 from halo_paylink.halo import facts
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.pages.email_insert import admin_client, web_url
 from halo_paylink.ui.widgets.admin_step import AdminStepController, AdminStepPanel
 from halo_paylink.ui.widgets.common import wrap_label
-
-BUTTON_WORDS = StepWords(
-    step="add the client button",
-    planning="Reading Halo's custom buttons…",
-    saving="Creating the client button…",
-    undoing="Removing the client button…",
-    done="Done: the button is on every client record, and Halo read it back as sent.",
-    undone="Removed: the button is gone from Halo.",
-    unconfirmed="Halo answered, but reading the buttons back shows something else: look at "
-    "Configuration > Custom Buttons in Halo.",
-    nothing="Halo already has this client button: nothing to create.",
-)
 
 ABOUT = (
     "Benji Pays' guide suggests a button on each client record in Halo that opens your Benji "

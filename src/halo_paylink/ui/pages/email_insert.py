@@ -16,24 +16,16 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QWidget
 from halo_paylink.core import email_template
 from halo_paylink.core.admin_steps import record_path
 from halo_paylink.core.links import email_snippet
-from halo_paylink.core.presenters.admin_step import AdminStepPresenter, AdminStepView, StepWords
+from halo_paylink.core.presenters.admin_step import (
+    TEMPLATE_WORDS,
+    AdminStepPresenter,
+    AdminStepView,
+)
 from halo_paylink.core.template_body import Placement
 from halo_paylink.halo import facts
 from halo_paylink.halo.templates import HaloAdminClient, admin_client_for
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.widgets.admin_step import AdminStepController, AdminStepPanel
-
-TEMPLATE_WORDS = StepWords(
-    step="edit the email template",
-    planning="Reading the email template from Halo…",
-    saving="Backing up and saving the email template…",
-    undoing="Putting the email template back…",
-    done="Done: the Pay link is in the template, and Halo read it back as sent.",
-    undone="Undone: the template is back exactly as it was.",
-    unconfirmed="Halo accepted the change, but reading the template back shows something else: "
-    "look at it in Halo.",
-    nothing="The template already holds this Pay link: nothing to change.",
-)
 
 
 def admin_client(page: BasePage) -> HaloAdminClient:
