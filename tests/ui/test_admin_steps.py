@@ -61,7 +61,7 @@ def test_a_missing_permission_is_not_permitted_and_copy_and_paste_stays(
     section = demo_window.current_page.insert_section
     section.opt_in.click()
     section.preview_button.click()
-    qtbot.waitUntil(lambda: "Not permitted" in section.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "(not permitted)" in section.status.text(), timeout=10000)
     assert section.fix_label.isVisible() and "tick 'admin'" in section.fix_label.text()
     assert not section.preview_text.isVisible()
     assert demo_window.current_page.copy_html_button.isEnabled()

@@ -209,7 +209,7 @@ class AdminStepPresenter:
         if refusal is not None:
             self.phase, self._refusal = Phase.NOT_PERMITTED, refusal
             self._step.state, self._step.detail = StepState.NOT_PERMITTED, refusal.detail
-            self._status = FieldNote.error(f"Not permitted: {refusal.message}")
+            self._status = FieldNote.error(f"{refusal.message} (not permitted)")
             return
         was_saving = self.phase is Phase.SAVING
         self.phase = Phase.PREVIEW if was_saving and self._preview else Phase.FAILED

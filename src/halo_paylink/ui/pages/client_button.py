@@ -20,12 +20,12 @@ from halo_paylink.halo import facts
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.pages.email_insert import admin_client, web_url
 from halo_paylink.ui.widgets.admin_step import AdminStepController, AdminStepPanel
-from halo_paylink.ui.widgets.common import wrap_label
 
 ABOUT = (
     "Benji Pays' guide suggests a button on each client record in Halo that opens your Benji "
-    "Pays portal, so your team reaches a client's payments in one click. By hand instead: in "
-    "Halo, open Configuration > Custom Buttons and add one for Customers."
+    f"Pays portal, so your team reaches a client's payments in one click. The assistant asks "
+    f"Halo for the '{facts.TEMPLATE_SCOPE}' permission for it. By hand instead: in Halo, open "
+    "Configuration > Custom Buttons and add one for Customers."
 )
 
 RECORD_NAME = "client-button"
@@ -73,14 +73,13 @@ class ClientButtonSection(AdminStepPanel):
     ) -> None:
         super().__init__(
             "One more, optional: a Benji Pays button on Halo's client records",
-            opt_in=f"Let the assistant &add the button for me (asks Halo for the "
-            f"'{facts.TEMPLATE_SCOPE}' permission)",
+            opt_in="Let the assistant &add the button for me",
+            explain=ABOUT,
             preview="Show the &button… (nothing is created yet)",
             save="&Create it in Halo",
             undo="&Remove the button",
             parent=parent,
         )
-        self.inputs.addWidget(wrap_label(ABOUT))
         self.page = page
         self.presenter = AdminStepPresenter(page.state, page.state.admin.button, BUTTON_WORDS)
         self.jobs = ButtonJobs(page)

@@ -87,8 +87,9 @@ class TemplateInsertSection(AdminStepPanel):
     def __init__(self, page: BasePage, parent: QWidget | None = None) -> None:
         super().__init__(
             "Or let the assistant insert it for you (optional)",
-            opt_in=f"Let the assistant &edit Halo's email template for me (asks Halo for the "
-            f"'{facts.TEMPLATE_SCOPE}' permission)",
+            opt_in="Let the assistant &edit Halo's email template for me",
+            explain=f"It then asks Halo for the '{facts.TEMPLATE_SCOPE}' permission, shows the "
+            "change before saving anything, keeps a backup and can undo it.",
             preview="Insert it for &me… (shows the change first)",
             save="&Save in Halo",
             undo="&Undo the change",

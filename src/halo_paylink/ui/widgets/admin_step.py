@@ -52,6 +52,7 @@ class AdminStepPanel(QGroupBox):
         title: str,
         *,
         opt_in: str,
+        explain: str,
         preview: str,
         save: str,
         undo: str,
@@ -61,6 +62,7 @@ class AdminStepPanel(QGroupBox):
         layout = QVBoxLayout(self)
         self.opt_in = QCheckBox(opt_in)
         layout.addWidget(self.opt_in)
+        layout.addWidget(wrap_label(explain))
         self.inputs = QVBoxLayout()
         layout.addLayout(self.inputs)
         row = QHBoxLayout()
@@ -77,7 +79,8 @@ class AdminStepPanel(QGroupBox):
         self.preview_text.setReadOnly(True)
         self.preview_text.setAccessibleName("Preview of the change")
         self.preview_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.preview_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # wrapped: a long line of the diff must not widen the page past a small window
+        self.preview_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.preview_text.setMinimumHeight(160)
         layout.addWidget(self.preview_text)
         decide = QHBoxLayout()
