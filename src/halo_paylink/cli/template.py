@@ -90,9 +90,14 @@ def print_not_permitted(refusal: NotPermitted, json_mode: bool) -> int:
 
 
 def say_block(text: str) -> None:
-    """Multi-line text holding Halo's data, each line made safe (CR of CRLF bodies dropped)."""
+    """Multi-line text holding Halo's data, each line made safe (CR of CRLF bodies dropped),
+    then the unverified facts the result rests on."""
+    from halo_paylink.halo import facts
+
     for line in text.splitlines():
         say(line.rstrip("\r"))
+    for name in ("template_scope", "template_subject"):
+        say(f"Note: {facts.UNVERIFIED_NOTES[name]}")
 
 
 def confirm(args: argparse.Namespace, question: str) -> None:

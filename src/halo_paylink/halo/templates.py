@@ -27,6 +27,7 @@ import httpx
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.client import HaloClient
+from halo_paylink.halo.client import _as_int as _id
 from halo_paylink.halo.http import parse_json
 from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.session import client_for
@@ -54,16 +55,6 @@ def is_not_permitted(error: HaloError) -> bool:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _id(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
 
 
 @dataclass(frozen=True)
@@ -142,17 +133,17 @@ def _objects(body: Any, what: str, envelope: str) -> list[Mapping[str, Any]]:
     return [item for item in body if isinstance(item, dict)]
 
 
-def _one(response: httpx.Response, what: str) -> Mapping[str, Any]:
-    body = parse_json(response)
-    if isinstance(body, list) and len(body) == 1:
-        body = body[0]
-    if not isinstance(body, dict):
-        raise HaloError(ErrorKind.MALFORMED_RESPONSE, f"Halo did not return the {what} object.")
-    return body
-
-
 class HaloAdminClient(HaloClient):
     """A `HaloClient` for email templates and custom buttons (see the module docstring)."""
+
+    async def _one(self, path: str, what: str) -> Mapping[str, Any]:
+        """The object `GET path` answers (a one-item array counts as the object)."""
+        body = parse_json(await self._request("GET", path, scope=facts.TEMPLATE_SCOPE))
+        if isinstance(body, list) and len(body) == 1:
+            body = body[0]
+        if not isinstance(body, dict):
+            raise HaloError(ErrorKind.MALFORMED_RESPONSE, f"Halo did not return the {what} object.")
+        return body
 
     async def email_templates(self) -> list[EmailTemplate]:
         """Every email template (`GET /EmailTemplate`); rows without an id are left out."""
@@ -162,10 +153,9 @@ class HaloAdminClient(HaloClient):
 
     async def email_template(self, template_id: int) -> EmailTemplate:
         """One email template (`GET /EmailTemplate/{id}`)."""
-        response = await self._request(
-            "GET", f"/EmailTemplate/{int(template_id)}", scope=facts.TEMPLATE_SCOPE
+        return EmailTemplate.from_json(
+            await self._one(f"/EmailTemplate/{int(template_id)}", "email template")
         )
-        return EmailTemplate.from_json(_one(response, "email template"))
 
     async def update_email_template(self, template_id: int, changes: Mapping[str, str]) -> None:
         """Save `changes` (field -> new text) of one template: `POST /EmailTemplate` with a
@@ -187,10 +177,9 @@ class HaloAdminClient(HaloClient):
 
     async def custom_button(self, button_id: int) -> CustomButton:
         """One custom button (`GET /CustomButton/{id}`)."""
-        response = await self._request(
-            "GET", f"/CustomButton/{int(button_id)}", scope=facts.TEMPLATE_SCOPE
+        return CustomButton.from_json(
+            await self._one(f"/CustomButton/{int(button_id)}", "custom button")
         )
-        return CustomButton.from_json(_one(response, "custom button"))
 
     async def create_custom_button(self, fields: Mapping[str, Any]) -> CustomButton | None:
         """Create one button (`POST /CustomButton`, an array of one object without an id).

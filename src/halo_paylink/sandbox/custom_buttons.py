@@ -14,9 +14,8 @@ import copy
 from typing import Any
 
 from halo_paylink.halo import facts
-from halo_paylink.sandbox.email_templates import read_json_array
 from halo_paylink.sandbox.http import Request, Response, json_response, text_response
-from halo_paylink.sandbox.validation import problem
+from halo_paylink.sandbox.validation import problem, read_json_array
 
 _FIELDS = ("usage", "name", "label", "url", "newtab", "seq", "icon")
 

@@ -16,11 +16,10 @@ Not thread-safe: used under the sandbox's state lock.
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from halo_paylink.sandbox.http import Request, Response, json_response, text_response
-from halo_paylink.sandbox.validation import problem
+from halo_paylink.sandbox.validation import problem, read_json_array
 
 #: The fields a template update may change; any other sent field is ignored.
 TEXT_FIELDS = ("name", "description", "header_text", "body_html", "body_text")
@@ -87,20 +86,6 @@ def seed_email_templates() -> dict[int, dict[str, Any]]:
         _template(3, "Statement (custom)", "Your statement", "", "Your statement is attached."),
     ]
     return {row["id"]: row for row in rows}
-
-
-def read_json_array(request: Request, what: str) -> list[Any] | Response:
-    """The body's JSON array; or Halo's answer refusing another media type or shape."""
-    media_type = request.media_type
-    if media_type not in ("application/json", "text/json") and not media_type.endswith("+json"):
-        return text_response(415, "Unsupported Media Type")
-    try:
-        data = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return problem({"$": f"The JSON value could not be read: {exc}"})
-    if not isinstance(data, list):
-        return problem({"$": f"The request body must be a JSON array of {what} objects."})
-    return data
 
 
 class EmailTemplates:
