@@ -17,7 +17,6 @@ from typing import Any
 
 from halo_paylink.errors import HaloError, UsageError
 from halo_paylink.halo import facts
-from halo_paylink.halo.templates import is_not_permitted
 from halo_paylink.storage.paths import AppPaths
 
 #: Runs a blocking call off the loop (`asyncio.to_thread` by default).
@@ -38,7 +37,7 @@ class StepState(enum.Enum):
 PERMISSION_FIX = (
     f"In Halo, open Configuration > Integrations > HaloPSA API, open this API application, tick "
     f"'{facts.TEMPLATE_SCOPE}' on its Permissions tab and save; its agent also needs the right "
-    "to edit email templates. Or copy and paste the link by hand."
+    f"to edit email templates ({facts.TEMPLATE_AGENT_RIGHT}). Or copy and paste the link by hand."
 )
 
 
@@ -61,6 +60,8 @@ class NotPermitted:
 
 def not_permitted(error: HaloError, step: str) -> NotPermitted | None:
     """The refusal `error` stands for, when it is one (else None: a fault to explain as usual)."""
+    from halo_paylink.halo.templates import is_not_permitted  # the window starts without httpx
+
     if not is_not_permitted(error):
         return None
     return NotPermitted(step, error.summary)

@@ -10,16 +10,19 @@ Configuration > Custom Buttons does the same by hand.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
 
-from halo_paylink.core import client_button
 from halo_paylink.core.admin_steps import StepState, read_record, record_path
 from halo_paylink.core.presenters.admin_step import BUTTON_WORDS, AdminStepPresenter
 from halo_paylink.halo import facts
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.pages.email_insert import admin_client, web_url
 from halo_paylink.ui.widgets.admin_step import AdminStepController, AdminStepPanel
+
+if TYPE_CHECKING:  # loaded when the step runs: the window starts without the HTTP stack
+    from halo_paylink.core.client_button import ButtonPlan
 
 ABOUT = (
     "Benji Pays' guide suggests a button on each client record in Halo that opens your Benji "
@@ -36,15 +39,19 @@ class ButtonJobs:
 
     def __init__(self, page: BasePage) -> None:
         self.page = page
-        self.plan_made: client_button.ButtonPlan | None = None
+        self.plan_made: ButtonPlan | None = None
 
     async def plan(self) -> tuple[str, bool]:
+        from halo_paylink.core import client_button
+
         link = self.page.state.link.template
         plan = await client_button.plan_button(admin_client(self.page), link)
         self.plan_made = plan
         return plan.preview(), plan.existing is None
 
     async def save(self) -> tuple[bool, str]:
+        from halo_paylink.core import client_button
+
         assert self.plan_made is not None
         result = await client_button.create(
             admin_client(self.page),
@@ -57,6 +64,8 @@ class ButtonJobs:
         return result.confirmed, (f"#{button.id} to {button.url}" if button else "")
 
     async def undo(self) -> bool:
+        from halo_paylink.core import client_button
+
         result = await client_button.remove(
             admin_client(self.page),
             record_path(self.page.context.paths, web_url(self.page), RECORD_NAME),

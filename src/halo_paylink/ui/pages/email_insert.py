@@ -10,10 +10,10 @@ refusal says what to allow in Halo; the copy-and-paste above stays either way. T
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QWidget
 
-from halo_paylink.core import email_template
 from halo_paylink.core.admin_steps import record_path
 from halo_paylink.core.links import email_snippet
 from halo_paylink.core.presenters.admin_step import (
@@ -23,13 +23,18 @@ from halo_paylink.core.presenters.admin_step import (
 )
 from halo_paylink.core.template_body import Placement
 from halo_paylink.halo import facts
-from halo_paylink.halo.templates import HaloAdminClient, admin_client_for
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.widgets.admin_step import AdminStepController, AdminStepPanel
+
+if TYPE_CHECKING:  # the window starts without the HTTP stack; these load when a step runs
+    from halo_paylink.core.email_template import TemplatePlan
+    from halo_paylink.halo.templates import HaloAdminClient
 
 
 def admin_client(page: BasePage) -> HaloAdminClient:
     """A client for the optional scope beside the page's Halo client (same rate limiter)."""
+    from halo_paylink.halo.templates import admin_client_for
+
     context = page.context
     return admin_client_for(context.http(), context.halo_client(), context.credentials())
 
@@ -45,10 +50,12 @@ class TemplateJobs:
     def __init__(self, page: BasePage, section: TemplateInsertSection) -> None:
         self.page = page
         self.section = section
-        self.plan_made: email_template.TemplatePlan | None = None
+        self.plan_made: TemplatePlan | None = None
         self.backup: Path | None = None
 
     async def plan(self) -> tuple[str, bool]:
+        from halo_paylink.core import email_template
+
         link = self.page.state.link
         snippet = email_snippet(link.template, link.numbering)
         templates = await admin_client(self.page).email_templates()
@@ -62,6 +69,8 @@ class TemplateJobs:
         return plan.preview(), plan.changed
 
     async def save(self) -> tuple[bool, str]:
+        from halo_paylink.core import email_template
+
         assert self.plan_made is not None and self.backup is not None
         result = await email_template.insert(
             admin_client(self.page),
@@ -74,6 +83,8 @@ class TemplateJobs:
         return result.confirmed, detail
 
     async def undo(self) -> bool:
+        from halo_paylink.core import email_template
+
         assert self.backup is not None
         result = await email_template.undo(
             admin_client(self.page), self.backup, blocking=self.page.context.blocking
