@@ -102,8 +102,14 @@ class AdminStep:
     state: StepState = StepState.NOT_STARTED
     detail: str = ""
 
-    def label(self) -> str:
-        return f"{self.state.value}: {self.detail}" if self.detail else self.state.value
+    def settled(self) -> AdminStep:
+        """This step once the admin has moved past it: not started is skipped."""
+        if self.state is StepState.NOT_STARTED:
+            return AdminStep(StepState.SKIPPED, self.detail)
+        return self
+
+    def to_json(self) -> dict[str, str]:
+        return {"state": self.state.value, "detail": self.detail}
 
 
 @dataclass
@@ -121,8 +127,10 @@ class AdminStepsState:
     button: AdminStep = field(default_factory=AdminStep)
 
     def to_json(self) -> dict[str, Any]:
+        """For the settings export (made on the Done page, past both steps: a step not done by
+        then was skipped)."""
         return {
             "opted_in": self.opted_in,
-            "email_template": {"state": self.template.state.value, "detail": self.template.detail},
-            "client_button": {"state": self.button.state.value, "detail": self.button.detail},
+            "email_template": self.template.settled().to_json(),
+            "client_button": self.button.settled().to_json(),
         }

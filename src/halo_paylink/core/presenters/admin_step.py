@@ -257,7 +257,7 @@ _STATE_WORDS: dict[StepState, str] = {
     StepState.SKIPPED: "skipped (copy and paste by hand)",
     StepState.DONE: "done",
     StepState.NOT_PERMITTED: "not permitted",
-    StepState.UNDONE: "undone",
+    StepState.UNDONE: "undone (copy and paste by hand)",
 }
 
 
@@ -266,8 +266,8 @@ def done_rows(state: WizardState) -> list[tuple[str, str]]:
     admin = state.admin
     rows = []
     for label, step in (
-        ("Pay link in the email template", admin.template),
-        ("Client button", admin.button),
+        ("Pay link in the email template", admin.template.settled()),
+        ("Client button", admin.button),  # on the Done page itself: not settled yet
     ):
         words = _STATE_WORDS[step.state]
         if step.state is StepState.DONE and step.detail:

@@ -282,12 +282,3 @@ class EmailLinkPage(BasePage):
         self.presenter.refresh()  # a profile opened meanwhile may have changed the inputs
         self._render()
         self._load_sample()
-
-    def leave(self, forward: bool) -> None:
-        self.insert_section.controller.cancel()
-        self.insert_section.presenter.leave()
-        super().leave(forward)
-
-    async def stop(self) -> None:
-        await self.insert_section.controller.stop()
-        await super().stop()
