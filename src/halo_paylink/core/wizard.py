@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from halo_paylink.core.admin_steps import AdminStepsState
+from halo_paylink.core.benji_checks import BenjiState
 from halo_paylink.core.links import number_variable
 from halo_paylink.domain import AccountingTool, Numbering, SecretMode
 from halo_paylink.halo.models import HaloEndpoints
@@ -461,6 +462,7 @@ class WizardState:
     link: LinkState = field(default_factory=LinkState)
     backfill: BackfillState = field(default_factory=BackfillState)
     admin: AdminStepsState = field(default_factory=AdminStepsState)
+    benji: BenjiState = field(default_factory=BenjiState)  # Benji's side, checked (optional)
     demo: bool = False
 
 
@@ -568,6 +570,7 @@ def settings_export(state: WizardState, profile_name: str) -> str:
             "benji_link_template": link.template.strip(),
             "generated_link": link.generated,
         },
+        "benji_pays_checks": state.benji.export(),
         "backfill": {
             "phase": state.backfill.phase.value,
             "run_id": state.backfill.run_id,
@@ -601,6 +604,7 @@ def load_profile(state: WizardState, profile: Profile) -> None:
     link.numbering = profile.link.numbering
     link.template = profile.link.template
     state.admin.opted_in = profile.template_scope
+    state.benji = BenjiState()  # another profile's Benji key and results never carry over
     state.demo = profile.demo
 
 
