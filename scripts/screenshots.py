@@ -62,6 +62,7 @@ def parse_size(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
     return int(width), int(height)
 
+
 #: Grabs the window into NAME.png, scrolled to a widget (or the top).
 Shot = Callable[..., Awaitable[None]]
 #: Switches the dark palette on or off.
