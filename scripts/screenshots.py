@@ -23,7 +23,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,10 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 SMALL_SIZE = (760, 600)
+#: Grabs the window into NAME.png, scrolled to a widget (or the top).
+Shot = Callable[..., Awaitable[None]]
+#: Switches the dark palette on or off.
+Dark = Callable[[bool], None]
 
 
 async def until(condition: Callable[[], bool], limit: float = 30.0) -> None:
@@ -138,6 +142,7 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     await until(lambda: "Filled in from" in page.preview_source.text())  # type: ignore[attr-defined]
     await shot("5-email-link")
     await shot("5-email-link-steps", scroll_to=page.quickbooks_note)  # type: ignore[attr-defined]
+    await email_insert_states(window, sandbox, shot, dark)
 
     # The numbering mistake, caught: Halo's own numbers, a dry run, Benji's number check.
     page.halo_radio.click()  # type: ignore[attr-defined]
@@ -185,6 +190,7 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
 
     window.go_next()
     await shot("7-done")
+    await client_button_states(window, shot, dark)
     window._force_close = True
     window.close()
     print("\n".join(shots))
@@ -210,6 +216,53 @@ async def pilot(page: object, shot: Callable[..., Any], dark: Callable[[bool], N
     window.resize(*SIZE)
     panel.yes_button.click()
     await until(lambda: panel.presenter.phase is PilotPhase.CONFIRMED)
+
+
+async def email_insert_states(window: Any, sandbox: Any, shot: Shot, dark: Dark) -> None:
+    """'Insert it for me': the preview, done with Undo, and not permitted (light and dark)."""
+    section = window.current_page.insert_section
+    section.opt_in.click()
+    await shot("5-email-insert-opted-in", scroll_to=section.opt_in)
+    section.preview_button.click()
+    await until(section.preview_text.isVisible)
+    await shot("5-email-insert-preview", scroll_to=section.save_button)
+    dark(True)
+    await shot("5-email-insert-preview-dark", scroll_to=section.save_button)
+    dark(False)
+    section.save_button.click()
+    await until(section.undo_button.isVisible)
+    await shot("5-email-insert-done", scroll_to=section.status)
+    dark(True)
+    await shot("5-email-insert-done-dark", scroll_to=section.status)
+    dark(False)
+    section.undo_button.click()
+    await until(lambda: "Undone" in section.status.text())
+    client_id = sandbox.config.client_id
+    sandbox.set_allowed_scopes(client_id, ["read:invoices", "edit:invoices"])
+    section.preview_button.click()
+    await until(lambda: "(not permitted)" in section.status.text())
+    await shot("5-email-insert-not-permitted", scroll_to=section.note_label)
+    dark(True)
+    await shot("5-email-insert-not-permitted-dark", scroll_to=section.note_label)
+    dark(False)
+    sandbox.set_allowed_scopes(client_id, ["read:invoices", "edit:invoices", "admin"])
+
+
+async def client_button_states(window: Any, shot: Shot, dark: Dark) -> None:
+    """The Done page's optional client button: its preview and once created (light, dark)."""
+    section = window.current_page.button_section
+    if not section.opt_in.isChecked():  # one opt-in for both steps: maybe given on page 5
+        section.opt_in.click()
+    section.preview_button.click()
+    await until(section.save_button.isVisible)
+    await shot("7-done-button-preview", scroll_to=section.save_button)
+    section.save_button.click()
+    await until(section.undo_button.isVisible)
+    await shot("7-done-button-created", scroll_to=section.status)
+    dark(True)
+    await shot("7-done-button-created-dark", scroll_to=section.status)
+    await shot("7-done-summary-dark")
+    dark(False)
 
 
 def main() -> int:

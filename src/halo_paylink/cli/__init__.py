@@ -26,6 +26,8 @@ SUBCOMMANDS: dict[str, str] = {
     "sandbox": "halo_paylink.cli.sandbox",
     "backfill": "halo_paylink.cli.backfill",
     "runs": "halo_paylink.cli.backfill",
+    "template": "halo_paylink.cli.template",
+    "button": "halo_paylink.cli.button",
     "benji": "halo_paylink.cli.benji",
 }
 

@@ -1,6 +1,8 @@
 """`halo-paylink check`: every connection check, printed as pass/fail with the fix.
 
-Exit status 0 only when every check passes; 1 when a check failed; 2 for usage errors.
+Exit status 0 only when every required check passes; 1 when one failed; 2 for usage errors. The
+optional row (the email-template scope) is reported, with its fix, but never changes the status:
+without it the guide's copy-and-paste still works.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ def add_parser(subparsers: Any) -> None:
         "the system keyring.",
     )
     add_connection_arguments(parser)
+    parser.add_argument(
+        "--template-scope",
+        action="store_true",
+        help="also check the optional permission for the email template and client button "
+        "(asked for only with this option or when the saved connection opted in)",
+    )
 
 
 def result_to_json(result: CheckResult) -> dict[str, Any]:
@@ -66,6 +74,7 @@ def report_to_json(report: CheckReport, learned: list[LearnedLine]) -> dict[str,
         },
         "agent": report.agent_name,
         "checks": [result_to_json(r) for r in report.results],
+        "optional": [result_to_json(r) for r in report.optional],
     }
 
 
@@ -78,7 +87,7 @@ def print_learned(learned: list[LearnedLine]) -> None:
 
 
 def print_human(report: CheckReport, learned: list[LearnedLine]) -> None:
-    for result in report.results:
+    for result in (*report.results, *report.optional):
         say(f"[{SYMBOLS[result.state]}] {result.title}")
         if result.message:
             say(f"       {result.message}")
@@ -103,6 +112,8 @@ async def _check(args: argparse.Namespace) -> int:
             connection.credentials,
             tenant=connection.tenant,
             rate_limit=connection.rate_limit,
+            template_scope=bool(getattr(args, "template_scope", False))
+            or bool(connection.profile and connection.profile.template_scope),
         )
     web_url = report.endpoints.web_url if report.endpoints else connection.address
     path = tenant_file(AppPaths.default(), web_url)

@@ -9,6 +9,11 @@ a row whose prerequisite failed is SKIPPED, saying which row to fix first.
 4. EDIT_INVOICES - a validate-only invoice update succeeds, changing no data.
 5. AGENT_INVOICE_ACCESS - the agent the application logs in as may read and modify invoices.
 
+Beside them, one optional row (`OptionalCheckId.TEMPLATE_SCOPE`, in `CheckReport.optional`, never
+part of `all_passed`): whether the application may use `facts.TEMPLATE_SCOPE`, which the
+assistant asks for only when the admin opted in to having the email template and the client
+button done for them. Without the opt-in it is SKIPPED, saying how to opt in.
+
 Halo's effective right is the application's scope AND its agent's permission, and a 403 does not
 say which one is missing. When the token endpoint refuses a scope, we ask for each scope alone to
 name the missing one; when the token was granted but the API answers 403, the agent is at fault.
@@ -20,10 +25,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
+from halo_paylink.core.admin_steps import PERMISSION_FIX
 from halo_paylink.errors import EXPLANATIONS, ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.client import HaloClient
@@ -32,6 +38,7 @@ from halo_paylink.halo.models import Credentials, HaloEndpoints
 from halo_paylink.halo.ratelimit import RateLimiter, parse_rate_limit
 from halo_paylink.halo.scopes import scope_allows
 from halo_paylink.halo.session import client_for
+from halo_paylink.halo.templates import HaloAdminClient, is_not_permitted
 
 
 class CheckId(enum.Enum):
@@ -50,12 +57,19 @@ class CheckState(enum.Enum):
     SKIPPED = "skipped"
 
 
-TITLES: dict[CheckId, str] = {
+class OptionalCheckId(enum.Enum):
+    TEMPLATE_SCOPE = "template_scope"
+
+
+TITLES: dict[CheckId | OptionalCheckId, str] = {
     CheckId.DISCOVERY: "Find your Halo instance",
     CheckId.TOKEN: "Log in with the API application",
     CheckId.READ_INVOICES: "Permission read:invoices",
     CheckId.EDIT_INVOICES: "Permission edit:invoices",
     CheckId.AGENT_INVOICE_ACCESS: "The application's agent may read and modify invoices",
+    OptionalCheckId.TEMPLATE_SCOPE: (
+        f"Optional: permission {facts.TEMPLATE_SCOPE} (email template and client button)"
+    ),
 }
 
 
@@ -70,7 +84,7 @@ class CheckResult:
         error: the named outcome when it failed.
     """
 
-    id: CheckId
+    id: CheckId | OptionalCheckId
     state: CheckState
     message: str = ""
     fix: str = ""
@@ -91,13 +105,14 @@ class CheckReport:
     results: tuple[CheckResult, ...]
     endpoints: HaloEndpoints | None = None
     agent_name: str | None = None
+    optional: tuple[CheckResult, ...] = ()
 
     @property
     def all_passed(self) -> bool:
         return all(r.passed for r in self.results)
 
-    def get(self, check_id: CheckId) -> CheckResult:
-        return next(r for r in self.results if r.id is check_id)
+    def get(self, check_id: CheckId | OptionalCheckId) -> CheckResult:
+        return next(r for r in (*self.results, *self.optional) if r.id is check_id)
 
 
 #: Failures whose reading rests on an unverified Halo fact, and the note that says so.
@@ -106,7 +121,9 @@ _UNVERIFIED_READINGS: dict[ErrorKind, str] = {
 }
 
 
-def _failed(check_id: CheckId, error: HaloError, *, fix: str | None = None) -> CheckResult:
+def _failed(
+    check_id: CheckId | OptionalCheckId, error: HaloError, *, fix: str | None = None
+) -> CheckResult:
     return CheckResult(
         check_id,
         CheckState.FAIL,
@@ -121,7 +138,9 @@ class _Checklist:
     """The rows so far, reporting every change to `on_update`."""
 
     def __init__(self, on_update: Callable[[CheckResult], None] | None) -> None:
-        self._rows = {cid: CheckResult(cid, CheckState.PENDING) for cid in CheckId}
+        self._rows: dict[CheckId | OptionalCheckId, CheckResult] = {
+            cid: CheckResult(cid, CheckState.PENDING) for cid in CheckId
+        }
         self._on_update = on_update
 
     def set(self, result: CheckResult) -> None:
@@ -181,8 +200,45 @@ async def run_checks(
     rate_limit: str | None = None,
     limiter: RateLimiter | None = None,
     on_update: Callable[[CheckResult], None] | None = None,
+    template_scope: bool = False,
 ) -> CheckReport:
     """Run every check in order against one Halo; never changes data.
+
+    `template_scope`: the admin opted in to the optional email-template and client-button
+    steps, so the optional row asks Halo for `facts.TEMPLATE_SCOPE` (else it is SKIPPED). The
+    other arguments are as for `run_required_checks`.
+    """
+    report = await run_required_checks(
+        http,
+        where,
+        credentials,
+        tenant=tenant,
+        rate_limit=rate_limit,
+        limiter=limiter,
+        on_update=on_update,
+    )
+    row = await template_scope_row(
+        http,
+        report,
+        credentials,
+        opted_in=template_scope,
+        rate_limit=rate_limit,
+        limiter=limiter,
+    )
+    return replace(report, optional=(row,))
+
+
+async def run_required_checks(
+    http: httpx.AsyncClient,
+    where: str | HaloEndpoints,
+    credentials: Credentials,
+    *,
+    tenant: str | None = None,
+    rate_limit: str | None = None,
+    limiter: RateLimiter | None = None,
+    on_update: Callable[[CheckResult], None] | None = None,
+) -> CheckReport:
+    """Run every required check in order against one Halo; never changes data.
 
     Args:
         http: the shared HTTP client.
@@ -428,3 +484,55 @@ async def _report_missing_scopes(
             )
     rows.skip_rest(CheckId.TOKEN)
     return CheckReport(rows.results(), endpoints)
+
+
+#: How the optional row says where to opt in.
+TEMPLATE_SCOPE_OPT_IN = (
+    "Optional, not asked for. To let the assistant put the Pay link in the email template and "
+    "add the client button, opt in ('Insert it for me' in the window, or --template-scope here): "
+    f"the application then also needs the {facts.TEMPLATE_SCOPE} permission. Without it, copy "
+    "and paste the link by hand."
+)
+
+
+async def template_scope_row(
+    http: httpx.AsyncClient,
+    report: CheckReport,
+    credentials: Credentials,
+    *,
+    opted_in: bool,
+    rate_limit: str | None = None,
+    limiter: RateLimiter | None = None,
+) -> CheckResult:
+    """The optional row: may the application use `facts.TEMPLATE_SCOPE`? Reads the template
+    list in a token of its own for that scope (changes nothing)."""
+    row_id = OptionalCheckId.TEMPLATE_SCOPE
+    note = facts.UNVERIFIED_NOTES["template_scope"]
+    if not opted_in:
+        return CheckResult(row_id, CheckState.SKIPPED, message=TEMPLATE_SCOPE_OPT_IN)
+    if report.endpoints is None or not report.get(CheckId.TOKEN).passed:
+        return CheckResult(
+            row_id, CheckState.SKIPPED, message=f"Not checked: fix '{TITLES[CheckId.TOKEN]}' first."
+        )
+    client = client_for(
+        http,
+        report.endpoints,
+        credentials,
+        rate_limit=rate_limit,
+        limiter=limiter,
+        scopes=(facts.TEMPLATE_SCOPE,),
+        client_class=HaloAdminClient,
+    )
+    assert isinstance(client, HaloAdminClient)
+    try:
+        templates = await client.email_templates()
+    except HaloError as error:
+        fix = PERMISSION_FIX if is_not_permitted(error) else error.next_step
+        return replace(_failed(row_id, error, fix=fix), note=note)
+    return CheckResult(
+        row_id,
+        CheckState.PASS,
+        message=f"The application may read Halo's {len(templates)} email templates; whether its "
+        "agent may save them shows at the first save.",
+        note=note,
+    )

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from halo_paylink.core.admin_steps import AdminStepsState
 from halo_paylink.core.benji_checks import BenjiState
 from halo_paylink.core.links import number_variable
 from halo_paylink.domain import AccountingTool, Numbering, SecretMode
@@ -460,6 +461,7 @@ class WizardState:
     options: OptionsState = field(default_factory=OptionsState)
     link: LinkState = field(default_factory=LinkState)
     backfill: BackfillState = field(default_factory=BackfillState)
+    admin: AdminStepsState = field(default_factory=AdminStepsState)
     benji: BenjiState = field(default_factory=BenjiState)  # Benji's side, checked (optional)
     demo: bool = False
 
@@ -574,6 +576,7 @@ def settings_export(state: WizardState, profile_name: str) -> str:
             "run_id": state.backfill.run_id,
             "invoices_changed": state.backfill.done,
         },
+        "done_for_you": state.admin.to_json(),
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -600,6 +603,7 @@ def load_profile(state: WizardState, profile: Profile) -> None:
     link.tool = profile.link.accounting_tool
     link.numbering = profile.link.numbering
     link.template = profile.link.template
+    state.admin.opted_in = profile.template_scope
     state.benji = BenjiState()  # another profile's Benji key and results never carry over
     state.demo = profile.demo
 
@@ -624,5 +628,6 @@ def apply_to_profile(state: WizardState, profile: Profile) -> Profile:
         accounting_tool=link.tool,
         link_field=profile.link.link_field,
     )
+    profile.template_scope = state.admin.opted_in
     profile.demo = state.demo
     return profile

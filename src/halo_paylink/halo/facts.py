@@ -151,6 +151,28 @@ BENJI_HOSTS: tuple[str, ...] = ("www.benjipays.com", "benjipays.com")
 BENJI_HOST_SUFFIX = ".benjipays.com"
 BENJI_PLACEHOLDER = "[Invoice No.]"
 
+# --- Email templates and custom buttons (the optional admin steps) -------------------------------
+#: (U) The scope `EmailTemplate` and `CustomButton` need: a client known to work used `all`; our
+#: model is `admin`. Asked for only when the admin opts in, in a token of its own, so a refusal
+#: never costs the invoice token.
+TEMPLATE_SCOPE = "admin"
+
+#: (U) The agent right that lets the application's agent edit email templates (on `Agent/me`).
+TEMPLATE_AGENT_RIGHT = "ac_emailtemplates"
+
+#: (U) The template field that holds the email's subject line; `body_html` and `body_text` (V)
+#: are the bodies.
+TEMPLATE_SUBJECT_FIELD = "header_text"
+
+#: (D) The template Halo's Benji Pays guide puts the Pay link in.
+INVOICE_EMAIL_TEMPLATE = "Invoice Email Subject"
+
+#: (V) `CustomButton.usage` for a button on the client (company) record.
+CLIENT_BUTTON_USAGE = 2
+
+#: (V) The longest `CustomButton.url` Halo stores.
+CUSTOM_BUTTON_URL_MAX = 500
+
 #: Plain-language notes the UI shows next to a result that rests on an unverified fact.
 UNVERIFIED_NOTES: dict[str, str] = {
     "validate_only": (
@@ -169,6 +191,13 @@ UNVERIFIED_NOTES: dict[str, str] = {
     "link_field": (
         "Whether Halo's customer portal shows generic_online_invoice_payment_url as its Pay button "
         "is unverified; a custom field can be chosen instead."
+    ),
+    "template_scope": (
+        "Which permission Halo wants for email templates and custom buttons is unverified: "
+        "we ask for 'admin'."
+    ),
+    "template_subject": (
+        "That header_text is the email's subject is unverified; the assistant leaves it as it is."
     ),
 }
 

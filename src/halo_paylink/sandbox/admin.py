@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from halo_paylink.halo import facts
 from halo_paylink.sandbox.applications import Applications, check_agent_access, known_scopes
 from halo_paylink.sandbox.faults import FaultInjector
 from halo_paylink.sandbox.listing_faults import (
@@ -91,7 +92,13 @@ class SandboxControls:
         if self.config.odd_records:
             records, self._store.odd_ids = odd_records(codes=codes)
             self._add_seeded(records, ODD)
-        self.add_application(self.config.client_id, self.config.client_secret)
+        # The demo application may use the optional email-template scope, so demo mode can
+        # show the admin opting in; the problem applications may not.
+        self.add_application(
+            self.config.client_id,
+            self.config.client_secret,
+            allowed_scopes=("read:invoices", "edit:invoices", facts.TEMPLATE_SCOPE),
+        )
         for demo in DEMO_PROBLEM_APPLICATIONS:
             self.add_application(
                 demo.client_id,

@@ -88,9 +88,13 @@ class Applications:
         record = self.tokens.lookup(token)
         return record.client_id if record is not None else None
 
-    def authorise(self, token: str, scope: str | None) -> Application | Response:
+    def authorise(
+        self, token: str, scope: str | None, *, refusal: str = "403"
+    ) -> Application | Response:
         """The application behind a bearer token, when the token may call a route that needs
-        `scope` (None = any live token); else the 401 or 403 answer."""
+        `scope` (None = any live token); else the 401 or 403 answer. A scope other than the
+        invoice ones is refused as `refusal` says ("401": an empty 401, "403"); the agent
+        rights it needs are the endpoint's to check."""
         record = self.tokens.lookup(token)
         app = self._apps.get(record.client_id) if record else None
         if record is None or app is None or not app.active or not record.scope_requested:
@@ -99,9 +103,13 @@ class Applications:
         if scope is None:
             return app
         if not scope_allows(record.scopes & app.allowed_scopes, scope):
+            if scope not in _AGENT_ACCESS and refusal == "401":
+                return Response(401, b"")
             return text_response(
                 403, f"Forbidden: the API application's permissions do not include {scope}."
             )
+        if scope not in _AGENT_ACCESS:
+            return app
         levels, verb = _AGENT_ACCESS[scope]
         if app.agent_invoice_access not in levels:
             return text_response(
@@ -121,6 +129,7 @@ def agent_answer(app: Application) -> Response:
             "isadmin": False,
             "isapiagent": True,
             "isdisabled": False,
+            "ac_emailtemplates": True,
             "initials": "".join(w[0] for w in app.agent_name.split()[:2]).upper(),
         },
     )

@@ -12,10 +12,18 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from halo_paylink.halo import facts
 from halo_paylink.sandbox.http import Request
 from halo_paylink.sandbox.state import (
     AGENT_ME,
     AUTHINFO,
+    BUTTON_DELETE,
+    BUTTON_GET,
+    BUTTON_LIST,
+    BUTTON_POST,
+    EMAIL_TEMPLATE_GET,
+    EMAIL_TEMPLATE_LIST,
+    EMAIL_TEMPLATE_POST,
     INVOICE_GET,
     INVOICE_LIST,
     INVOICE_POST,
@@ -71,6 +79,13 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/invoice", INVOICE_POST, scope="edit:invoices"),
     Route("GET", f"/api/invoice/{SEGMENT}", INVOICE_GET, scope="read:invoices"),
     Route("GET", f"/portal/invoice/{SEGMENT}", PORTAL, signed_in=False),
+    Route("GET", "/api/emailtemplate", EMAIL_TEMPLATE_LIST, scope=facts.TEMPLATE_SCOPE),
+    Route("POST", "/api/emailtemplate", EMAIL_TEMPLATE_POST, scope=facts.TEMPLATE_SCOPE),
+    Route("GET", f"/api/emailtemplate/{SEGMENT}", EMAIL_TEMPLATE_GET, scope=facts.TEMPLATE_SCOPE),
+    Route("GET", "/api/custombutton", BUTTON_LIST, scope=facts.TEMPLATE_SCOPE),
+    Route("POST", "/api/custombutton", BUTTON_POST, scope=facts.TEMPLATE_SCOPE),
+    Route("GET", f"/api/custombutton/{SEGMENT}", BUTTON_GET, scope=facts.TEMPLATE_SCOPE),
+    Route("DELETE", f"/api/custombutton/{SEGMENT}", BUTTON_DELETE, scope=facts.TEMPLATE_SCOPE),
 )
 
 

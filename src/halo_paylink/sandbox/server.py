@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 from halo_paylink.sandbox.admin import SandboxControls
 from halo_paylink.sandbox.applications import agent_answer
+from halo_paylink.sandbox.custom_buttons import CustomButtons
+from halo_paylink.sandbox.email_templates import EmailTemplates
 from halo_paylink.sandbox.faults import faulty_answer
 from halo_paylink.sandbox.http import (
     HOST,
@@ -45,6 +47,13 @@ from halo_paylink.sandbox.stamps import utc_now
 from halo_paylink.sandbox.state import (
     AGENT_ME,
     AUTHINFO,
+    BUTTON_DELETE,
+    BUTTON_GET,
+    BUTTON_LIST,
+    BUTTON_POST,
+    EMAIL_TEMPLATE_GET,
+    EMAIL_TEMPLATE_LIST,
+    EMAIL_TEMPLATE_POST,
     INVOICE_GET,
     INVOICE_LIST,
     INVOICE_POST,
@@ -83,6 +92,8 @@ class Sandbox(SandboxControls, Served):
         config: the configuration it was built with.
         faults: inject faults into upcoming requests (thread-safe).
         stats: what it has served.
+        email_templates, custom_buttons: the email templates and custom buttons (read or change
+            only inside `with sandbox.lock:`).
         invoices: the live invoice store by id (read or change only inside `with sandbox.lock:`;
             records as stored, without the stamps every answer adds: see `invoice()`).
         categories: the seed category of each seeded invoice (see `seed.py`), "template" for a
@@ -122,6 +133,10 @@ class Sandbox(SandboxControls, Served):
         self._prefix = f"/{prefix}" if prefix else ""
         listing = InvoiceListing(self._store, self._disturbances, self.config, self.stats)
         tokens = TokenEndpoint(self.config, self._applications, self._state, self.stats)
+        self.email_templates = EmailTemplates()
+        self.custom_buttons = CustomButtons()
+        if self.config.admin_refusal not in ("401", "403"):
+            raise ValueError('admin_refusal must be "401" or "403"')
         self._public_endpoints: dict[str, PublicEndpoint] = {
             AUTHINFO: lambda call: authinfo_answer(self.config, self.auth_url),
             TOKEN: lambda call: tokens.answer(call, self.auth_url),
@@ -134,6 +149,15 @@ class Sandbox(SandboxControls, Served):
             INVOICE_POST: lambda call, app: post_invoices(
                 call.request, self._store, self.config, self.stats
             ),
+            EMAIL_TEMPLATE_LIST: lambda call, app: self.email_templates.answer_list(),
+            EMAIL_TEMPLATE_GET: lambda call, app: self.email_templates.answer_get(call.args[0]),
+            EMAIL_TEMPLATE_POST: lambda call, app: self.email_templates.answer_post(
+                call.request, app.client_id
+            ),
+            BUTTON_LIST: lambda call, app: self.custom_buttons.answer_list(),
+            BUTTON_GET: lambda call, app: self.custom_buttons.answer_get(call.args[0]),
+            BUTTON_POST: lambda call, app: self.custom_buttons.answer_post(call.request),
+            BUTTON_DELETE: lambda call, app: self.custom_buttons.answer_delete(call.args[0]),
         }
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -225,7 +249,9 @@ class Sandbox(SandboxControls, Served):
         if not token:
             return Response(401, b"", headers={"WWW-Authenticate": "Bearer"})
         with self._state:
-            caller = self._applications.authorise(token, route.scope)
+            caller = self._applications.authorise(
+                token, route.scope, refusal=self.config.admin_refusal
+            )
             if isinstance(caller, Response):
                 return caller
             return self._signed_in_endpoints[route.kind](call, caller)

@@ -224,6 +224,8 @@ class SandboxConfig:
         update_answer: how a batch `POST /api/Invoice` is answered: "list" (every invoice as
             saved, in order) or "one" (one object, the last invoice as saved, as the 2026 API
             description gives the answer; the client must read back the rest).
+        admin_refusal: how the email-template and custom-button routes refuse a token without
+            `facts.TEMPLATE_SCOPE`: "401" (an empty 401, as live Halo has been seen to) or "403".
     """
 
     invoices: int = 120
@@ -253,6 +255,7 @@ class SandboxConfig:
     stamp_changes: bool = False
     push_on_save: bool = True
     update_answer: str = "list"
+    admin_refusal: str = "401"
 
 
 PAGE_SIZE_ECHOES = ("served", "requested", "none")
@@ -363,6 +366,13 @@ INVOICE_LIST = "invoice_list"
 INVOICE_GET = "invoice_get"
 INVOICE_POST = "invoice_post"
 PORTAL = "portal"
+EMAIL_TEMPLATE_LIST = "email_template_list"
+EMAIL_TEMPLATE_GET = "email_template_get"
+EMAIL_TEMPLATE_POST = "email_template_post"
+BUTTON_LIST = "custom_button_list"
+BUTTON_GET = "custom_button_get"
+BUTTON_POST = "custom_button_post"
+BUTTON_DELETE = "custom_button_delete"
 OTHER = "other"
 
 

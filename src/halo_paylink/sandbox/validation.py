@@ -1,15 +1,17 @@
 """Bad input refused the way Halo's API (ASP.NET Core model binding) refuses it: the validation
-problem answer, query parameters that must parse, and the JSON type each invoice field of a
-write must have.
+problem answer, a write's body that must be a JSON array, query parameters that must parse, and
+the JSON type each invoice field of a write must have.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from halo_paylink.sandbox.http import Response, json_response
+from halo_paylink.sandbox.http import Request, Response, json_response, text_response
 from halo_paylink.sandbox.stamps import parse_instant
 
 
@@ -24,6 +26,20 @@ def problem(errors: Mapping[str, str]) -> Response:
             "errors": {k: [v] for k, v in errors.items()},
         },
     )
+
+
+def read_json_array(request: Request, what: str) -> list[Any] | Response:
+    """The body's JSON array; or Halo's answer refusing another media type or shape."""
+    media_type = request.media_type
+    if media_type not in ("application/json", "text/json") and not media_type.endswith("+json"):
+        return text_response(415, "Unsupported Media Type")
+    try:
+        data = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return problem({"$": f"The JSON value could not be read: {exc}"})
+    if not isinstance(data, list):
+        return problem({"$": f"The request body must be a JSON array of {what} objects."})
+    return data
 
 
 class BadParam(Exception):

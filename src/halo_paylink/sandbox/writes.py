@@ -14,7 +14,6 @@ moves neither (U on Halo).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,12 +23,10 @@ from halo_paylink.sandbox.records import UNINDEXED_FIELDS, Invoice, finite_numbe
 from halo_paylink.sandbox.stamps import STAMP_FIELDS
 from halo_paylink.sandbox.state import SandboxConfig, SandboxStats, StatusCodes
 from halo_paylink.sandbox.store import InvoiceStore
-from halo_paylink.sandbox.validation import field_errors, problem
+from halo_paylink.sandbox.validation import field_errors, problem, read_json_array
 
 #: Fields Halo computes; values sent for them are ignored (U: modelled as read-only).
 READ_ONLY_FIELDS = frozenset({"id", "amountdue", "amount_remaining", "client_name", *STAMP_FIELDS})
-
-_JSON_MEDIA_TYPES = ("application/json", "text/json")
 
 
 @dataclass(frozen=True)
@@ -76,16 +73,7 @@ def post_invoices(
 
 def _read_items(request: Request) -> list[object] | Response:
     """The body's JSON array; or the answer refusing a body of another type or shape."""
-    media_type = request.media_type
-    if media_type not in _JSON_MEDIA_TYPES and not media_type.endswith("+json"):
-        return text_response(415, "Unsupported Media Type")
-    try:
-        data = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return problem({"$": f"The JSON value could not be read: {exc}"})
-    if not isinstance(data, list):
-        return problem({"$": "The request body must be a JSON array of invoice objects."})
-    return data
+    return read_json_array(request, "invoice")
 
 
 def _whole_number(value: object) -> bool:

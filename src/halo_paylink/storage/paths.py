@@ -88,6 +88,11 @@ class AppPaths:
         return self.state_dir / "tenants"
 
     @property
+    def admin_steps_dir(self) -> Path:
+        """Backups of email templates the assistant changed, and custom buttons it created."""
+        return self.state_dir / "admin-steps"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / LOG_FILE_NAME
 
@@ -100,6 +105,7 @@ class AppPaths:
             self.journals_dir,
             self.reports_dir,
             self.tenants_dir,
+            self.admin_steps_dir,
         )
 
     def ensure(self) -> AppPaths:

@@ -79,6 +79,8 @@ class Profile:
         pdf: PDF options.
         link: payment link settings.
         demo: True for the built-in sandbox profile.
+        template_scope: the admin opted in to the optional steps done for them (the email
+            template, the client button), so `facts.TEMPLATE_SCOPE` is asked for.
     """
 
     name: str
@@ -91,6 +93,7 @@ class Profile:
     pdf: PdfOptions = field(default_factory=PdfOptions)
     link: LinkSettings = field(default_factory=LinkSettings)
     demo: bool = False
+    template_scope: bool = False
 
 
 class ProfilesCorruptError(LocalError):
@@ -193,6 +196,7 @@ def profile_from_json(name: str, data: Mapping[str, Any]) -> Profile:
             or facts.DEFAULT_LINK_FIELD,
         ),
         demo=_bool(data.get("demo"), False),
+        template_scope=_bool(data.get("template_scope"), False),
     )
 
 
@@ -206,6 +210,7 @@ def profile_to_json(profile: Profile) -> dict[str, Any]:
         "ca_file": profile.ca_file,
         "rate_limit": profile.rate_limit,
         "demo": profile.demo,
+        "template_scope": profile.template_scope,
         "pdf": {
             "use_halo_pdf": profile.pdf.use_halo_pdf,
             "fallback_to_accounting_pdf": profile.pdf.fallback_to_accounting_pdf,

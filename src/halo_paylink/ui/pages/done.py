@@ -1,4 +1,5 @@
-"""Page 7: what was set up and changed, and an export of the settings (JSON, never the secret)."""
+"""The last page: what was set up and changed (the optional steps done for the admin
+included), and an export of the settings (JSON, never the secret)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStyle, QWidget
 
+from halo_paylink.core.presenters.admin_step import done_rows, still_to_do
 from halo_paylink.core.presenters.backfill import done_summary
 from halo_paylink.core.presenters.freshness import Confirmation
 from halo_paylink.core.wizard import PageId, settings_export
 from halo_paylink.storage.atomic import write_atomic
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
+from halo_paylink.ui.pages.client_button import ClientButtonSection
 from halo_paylink.ui.widgets.common import FieldMessage, std_icon, wrap_label
 
 
@@ -35,6 +38,8 @@ class DonePage(BasePage):
         self.body.addLayout(row)
         self.export_message = FieldMessage()
         self.body.addWidget(self.export_message)
+        self.button_section = ClientButtonSection(self, after_render=self._render_summary)
+        self.body.addWidget(self.button_section)
         self.body.addWidget(
             wrap_label(
                 "The export holds the addresses, the client ID and your choices, never the "
@@ -84,6 +89,9 @@ class DonePage(BasePage):
         )
 
     def _render(self) -> None:
+        self.button_section.controller.render()  # renders the summary too (after_render)
+
+    def _render_summary(self) -> None:
         esc = html.escape
         status = self.context.known_secret_status
         summary = done_summary(
@@ -93,16 +101,13 @@ class DonePage(BasePage):
         )
         rows = "".join(
             f"<tr><td>{esc(label)}</td><td><b>{esc(value)}</b></td></tr>"
-            for label, value in summary.rows
+            for label, value in (*summary.rows, *done_rows(self.state))
         )
         self.summary.setText(
             f"<p><b>{esc(summary.headline)}</b></p>"
             f"<table cellspacing='4'>{rows}</table>"
-            "<p>Still to do outside this assistant, if you haven't yet: set the options in "
-            "Benji Pays (page 4) and paste the link into Halo's invoice email template "
-            "(page 5).</p>"
+            f"<p>{esc(still_to_do(self.state))}</p>"
         )
-        self.changed.emit()
 
     def first_focus(self) -> QWidget | None:
         return self.export_button
@@ -111,3 +116,14 @@ class DonePage(BasePage):
         if self.export_message.text().startswith("✓"):
             self.export_message.show_ok(self._exported.text_for(self.export_text()))
         self._render()
+        self.button_section.look_for_earlier()
+
+    def leave(self, forward: bool) -> None:
+        self.button_section.controller.cancel()
+        self.button_section.presenter.leave()
+        super().leave(forward)
+
+    async def stop(self) -> None:
+        self.button_section.presenter.leave()
+        await self.button_section.controller.stop()
+        await super().stop()

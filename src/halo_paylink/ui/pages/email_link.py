@@ -31,6 +31,7 @@ from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage, show_note
+from halo_paylink.ui.pages.email_insert import TemplateInsertSection
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.common import (
     CopyField,
@@ -161,6 +162,9 @@ class EmailLinkPage(BasePage):
 
         self.body.addWidget(heading("Paste it into Halo"))
         self.body.addWidget(wrap_label(PASTE_STEPS, rich=True))
+        # optional: the assistant inserts it (preview first, then backup, save, read back)
+        self.insert_section = TemplateInsertSection(self)
+        self.body.addWidget(self.insert_section)
         self.quickbooks_note = _boxed_note(
             QUICKBOOKS_REMINDER, QStyle.StandardPixmap.SP_MessageBoxInformation, self
         )
@@ -267,6 +271,7 @@ class EmailLinkPage(BasePage):
         self.copy_text_button.setEnabled(view.can_copy)
         self.copy_html_button.setEnabled(view.can_copy)
         self.quickbooks_note.setVisible(view.show_quickbooks_reminder)
+        self.insert_section.show_view(self.insert_section.presenter.view())
         self.benji_note.setText(email_page_note(self.state))
         self.benji_note.setVisible(bool(self.benji_note.text()))
         show_note(self.copy_message, view.copy_note)
