@@ -23,9 +23,10 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
+from halo_paylink.cli.common import command_line, connection_flags
 from halo_paylink.cli.terminal import say, say_json
 
 if TYPE_CHECKING:
@@ -33,13 +34,45 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:  # the modules themselves are imported when a command runs
     from halo_paylink.core.backfill import BackfillSettings, CancelToken, Progress, RunResult
+    from halo_paylink.core.backfill.pilot import PilotReport
     from halo_paylink.halo.client import HaloClient
     from halo_paylink.storage.paths import AppPaths
     from halo_paylink.storage.profiles import Profile
 
+T = TypeVar("T")
+
 DEFAULT_CONCURRENCY = 4
 #: Exit code when another run against the same Halo is running (try again once it has finished).
 BUSY_EXIT = 7
+#: Exit code after Ctrl-C before a run started (128 + SIGINT, as shells report it).
+INTERRUPTED_EXIT = 130
+#: After Ctrl-C, how long the run may take to stop by itself (between batches, or at once in a
+#: wait) before its task is cancelled; a second Ctrl-C cancels it at once.
+STOP_GRACE_SECONDS = 0.8
+
+#: How each run outcome reads in human output (`--json` keeps the outcome's value).
+OUTCOME_WORDS: dict[str, str] = {
+    "completed": "completed",
+    "completed_with_failures": "completed, but Halo refused some invoices",
+    "planned": "done; nothing was changed",
+    "cancelled": "stopped",
+    "incomplete": "not complete: Halo's invoice list changed while it was read",
+    "interrupted": "interrupted (the program ended before the run finished)",
+    "network_error": "stopped: Halo could not be reached",
+    "auth_failed": "stopped: Halo refused the sign-in",
+    "permission_denied": "stopped: Halo refused permission",
+    "edit_posted_forbidden": "stopped: Halo does not allow editing posted invoices",
+    "rate_limited": "stopped: Halo's rate limit was reached",
+    "server_error": "stopped: Halo had a server error",
+    "malformed_response": "stopped: Halo's answer could not be read",
+    "local_error": "stopped: a file on this computer could not be written",
+    "internal_error": "stopped: an internal error (see the log)",
+}
+
+
+def outcome_words(value: str) -> str:
+    """The words for a `RunOutcome` value; the value itself for one this version does not know."""
+    return OUTCOME_WORDS.get(value, value.replace("_", " "))
 
 
 def add_parser(subparsers: Any) -> None:
@@ -123,9 +156,9 @@ def run(args: argparse.Namespace) -> int:
     except CliError as error:
         print_cli_error(error, json_mode=args.json)
         return error.exit_code
-    except KeyboardInterrupt:
-        say("Interrupted; resume with: halo-paylink backfill --resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # before the run started (asking for the secret, signing in)
+        say("Stopped before the run started; nothing was changed in Halo.", file=sys.stderr)
+        return INTERRUPTED_EXIT
 
 
 # --- runs ----------------------------------------------------------------------------------------
@@ -144,7 +177,7 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     say(f"{'RUN ID':<24} {'KIND':<8} {'STARTED':<16} {'STATUS':<23} COUNTS")
     for info in runs:
-        status = "damaged" if info.damaged else info.status.value
+        status = "damaged" if info.damaged else _status_words(info.status.value)
         if info.running:
             status = "running"
         counts = "-" if info.damaged else _counts_line(info.counts)
@@ -155,6 +188,13 @@ def _runs(args: argparse.Namespace) -> int:
         if info.damaged:
             say(f"  {info.damage}")
     return 0
+
+
+def _status_words(value: str) -> str:
+    """A run's status, short enough for the table's column: "stopped", "network error"."""
+    return {"cancelled": "stopped", "internal_error": "internal error"}.get(
+        value, value.replace("_", " ")
+    )
 
 
 def _local_minute(timestamp: str) -> str:
@@ -250,11 +290,34 @@ def _settings(args: argparse.Namespace, profile: Profile | None) -> BackfillSett
         overwrite=args.overwrite,
         server_filter=args.server_filter,
     )
+    _check_link(template, from_profile=not args.link)
     try:
         settings.check()
-    except BackfillError as exc:
-        raise CliError("The backfill settings cannot be used.", detail=str(exc)) from None
+    except BackfillError as exc:  # the link field: its own words lead
+        raise CliError(str(exc), next_step=_LINK_FIELD_NEXT_STEP) from None
     return settings
+
+
+_LINK_FIELD_NEXT_STEP = (
+    "Give --link-field with an invoice field's name, or custom:NAME for a custom field."
+)
+
+
+def _check_link(template: str, *, from_profile: bool) -> None:
+    """A pay-now link that cannot be used: its first problem leads (CliError), the rest follow."""
+    from halo_paylink.cli.common import CliError
+    from halo_paylink.core.links import template_errors
+
+    problems = [p.message for p in template_errors(template)]
+    if not problems:
+        return
+    where = "the saved connection's link" if from_profile else "--link"
+    raise CliError(
+        problems[0],
+        detail=" ".join(problems[1:]),
+        next_step=f"Correct {where}: the pay-now link exactly as Benji Pays shows it, with "
+        "[Invoice No.] where the invoice number goes.",
+    )
 
 
 def _check_run_id_argument(args: argparse.Namespace) -> None:
@@ -325,33 +388,68 @@ def _check_mode_arguments(args: argparse.Namespace, mode: str, paths: AppPaths) 
         raise CliError("--batch-size and --concurrency must be at least 1.")
 
 
-@contextlib.contextmanager
-def _cancelled_by_signals(cancel: CancelToken) -> Iterator[None]:
-    """Ctrl-C and SIGTERM cancel the run between batches while this is entered (where the loop
-    can handle signals)."""
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGINT, cancel.cancel)
-        loop.add_signal_handler(signal.SIGTERM, cancel.cancel)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
-            loop.remove_signal_handler(signal.SIGTERM)
+class _Stopper:
+    """Ctrl-C and SIGTERM while a run is going: a stop the user asked for.
+
+    The first signal asks the run to stop (`CancelToken`: it stops between batches, and at once
+    while it waits for Halo's rate limit) and says so; if the run has not stopped within
+    `STOP_GRACE_SECONDS`, or on a second signal, the run's task is cancelled: the journal is
+    closed as cancelled and writes still in flight stay "unknown" for resume to settle.
+    """
+
+    def __init__(self, cancel: CancelToken, bar: ProgressBar | None = None) -> None:
+        self.cancel = cancel
+        self.bar = bar
+        self.asked = False
+        self.task: asyncio.Future[Any] | None = None
+
+    def __call__(self) -> None:
+        if self.asked:
+            self._cancel_task()
+            return
+        self.asked = True
+        self.cancel.cancel()
+        if self.bar is not None and self.bar.drawn:
+            sys.stderr.write("\n")
+        say("Stopping... (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+        asyncio.get_running_loop().call_later(STOP_GRACE_SECONDS, self._cancel_task)
+
+    def _cancel_task(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """Await `work` as a task this stopper may cancel, with the signals handled meanwhile.
+
+        Raises:
+            asyncio.CancelledError: the task was cancelled after a signal.
+        """
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(work)
+        self.task = task
+        handled: list[signal.Signals] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self)
+                handled.append(signum)
+        try:
+            return await task
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
 
 
-async def _run_mode(
+def _work(
     mode: str,
     args: argparse.Namespace,
     client: HaloClient,
     settings: BackfillSettings | None,
     paths: AppPaths,
     profile_name: str | None,
-) -> RunResult:
-    """Plan, run, resume or undo, with a progress bar on a terminal and a stop on Ctrl-C."""
+    stopper: _Stopper,
+) -> Awaitable[RunResult]:
+    """The runner call for `mode` (plan, run, resume or undo), not yet started."""
     from halo_paylink.core.backfill import (
-        CancelToken,
         RunOptions,
         plan_backfill,
         resume_run,
@@ -360,31 +458,27 @@ async def _run_mode(
     )
 
     options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
-    cancel = CancelToken()
-    bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
-    with _cancelled_by_signals(cancel):
-        if mode == "resume":
-            return await resume_run(
-                client, paths, args.resume or None, options=options, on_progress=bar, cancel=cancel
-            )
-        if mode == "undo":
-            return await undo_run(
-                client, paths, args.undo, options=options, on_progress=bar, cancel=cancel
-            )
-        assert settings is not None
-        if mode == "plan":
-            return await plan_backfill(
-                client, settings, paths=paths, options=options, on_progress=bar, cancel=cancel
-            )
-        return await run_backfill(
-            client,
-            settings,
-            paths,
-            profile=profile_name,
-            options=options,
-            on_progress=bar,
-            cancel=cancel,
+    bar, cancel = stopper.bar, stopper.cancel
+    if mode == "resume":
+        return resume_run(
+            client, paths, args.resume or None, options=options, on_progress=bar, cancel=cancel
         )
+    if mode == "undo":
+        return undo_run(client, paths, args.undo, options=options, on_progress=bar, cancel=cancel)
+    assert settings is not None
+    if mode == "plan":
+        return plan_backfill(
+            client, settings, paths=paths, options=options, on_progress=bar, cancel=cancel
+        )
+    return run_backfill(
+        client,
+        settings,
+        paths,
+        profile=profile_name,
+        options=options,
+        on_progress=bar,
+        cancel=cancel,
+    )
 
 
 async def _pilot(
@@ -399,8 +493,8 @@ async def _pilot(
     from halo_paylink.core.backfill.pilot import run_pilot
 
     cancel = CancelToken()
-    with _cancelled_by_signals(cancel):
-        report = await run_pilot(
+    report: PilotReport = await _Stopper(cancel).run(
+        run_pilot(
             client,
             settings,
             paths,
@@ -409,6 +503,7 @@ async def _pilot(
             options=RunOptions(concurrency=1),
             cancel=cancel,
         )
+    )
     moved = report.synced_moved
     pushed = (
         "no last_synced in Halo's answer: whether saving pushes to the accounting tool is unknown"
@@ -440,11 +535,16 @@ async def _pilot(
     say(f"  {report.field}: {report.before or '(empty)'} -> {report.after or '(empty)'}")
     say(f"  last_synced: {pushed}")
     if not report.saved:
-        say(f"  The link did not save ({report.result.outcome.value}): {report.result.detail}")
+        words = outcome_words(report.result.outcome.value)
+        say(f"  The link did not save ({words}): {report.result.detail}")
         return report.result.outcome.exit_code
-    say(f"Next: {report.portal_hint} Then record what you saw, with the same connection:")
-    say("  halo-paylink backfill ... --pay-button seen     (or --pay-button missing)")
-    say(f"To undo the pilot alone: halo-paylink backfill ... --undo {report.result.run_id}")
+    flags = connection_flags(args)
+    say(f"Next: {report.portal_hint} Then record what you saw:")
+    say(f"  {command_line('backfill', *flags, '--pay-button', 'seen')}")
+    say(f"  {command_line('backfill', *flags, '--pay-button', 'missing')}")
+    if report.result.run_id:
+        say("To undo the pilot alone:")
+        say(f"  {command_line('backfill', *flags, '--undo', report.result.run_id)}")
     return 0
 
 
@@ -458,18 +558,37 @@ def _record_pay_button(args: argparse.Namespace, paths: AppPaths, web_url: str) 
         return 0
     if seen:
         say("Recorded: the portal shows the Pay button. Later runs on this Halo skip the pilot.")
-    else:
-        say(
-            "Recorded: the portal did not show the Pay button. Choose a custom field the portal "
-            "shows (--link-field custom:NAME) and pilot again, or stop here; undo the pilot with "
-            "--undo RUN_ID."
-        )
+        return 0
+    say(
+        "Recorded: the portal did not show the Pay button. Choose a custom field the portal "
+        "shows (--link-field custom:NAME) and pilot again, or stop here."
+    )
+    pilot = _latest_pilot(paths, web_url)
+    if pilot:
+        say("To undo the pilot:")
+        say(f"  {command_line('backfill', *connection_flags(args), '--undo', pilot)}")
     return 0
+
+
+def _latest_pilot(paths: AppPaths, web_url: str) -> str | None:
+    """The id of the latest pilot run on `web_url`, if its journal can be read."""
+    from halo_paylink.core.backfill.journal import JournalError, journal_path, read_header
+    from halo_paylink.core.backfill.runs import list_runs
+
+    for info in reversed(list_runs(paths)):
+        if info.damaged or info.web_url != web_url:
+            continue
+        try:
+            if read_header(journal_path(paths.journals_dir, info.run_id)).pilot:
+                return info.run_id
+        except (JournalError, OSError):
+            continue
+    return None
 
 
 async def _backfill(args: argparse.Namespace) -> int:
     from halo_paylink.cli.common import CliError, open_connection
-    from halo_paylink.core.backfill import BackfillError
+    from halo_paylink.core.backfill import BackfillError, CancelToken
     from halo_paylink.core.backfill.lock import RunLockedError
     from halo_paylink.core.backfill.outcome import RunOutcome
     from halo_paylink.errors import HaloError, LocalError
@@ -500,18 +619,110 @@ async def _backfill(args: argparse.Namespace) -> int:
                 return await _pilot(args, client, settings, paths, profile_name)
             except BackfillError as exc:
                 raise CliError(str(exc)) from None
+        stopper = _Stopper(
+            CancelToken(),
+            ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None,
+        )
+        before = _journal_ids(paths)
         try:
-            result = await _run_mode(mode, args, client, settings, paths, profile_name)
+            result = await stopper.run(
+                _work(mode, args, client, settings, paths, profile_name, stopper)
+            )
+        except asyncio.CancelledError:  # stopped by Ctrl-C (or SIGTERM) mid-request
+            return _print_stopped(args, mode, paths, before)
         except RunLockedError as exc:
             raise CliError(
-                str(exc), next_step="See `halo-paylink runs`.", exit_code=BUSY_EXIT
+                str(exc), next_step=f"See `{command_line('runs')}`.", exit_code=BUSY_EXIT
             ) from None
         except BackfillError as exc:
-            raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
+            raise CliError(str(exc), next_step=f"See `{command_line('runs')}`.") from None
         except LocalError as exc:  # the local pre-flight: a folder or disk problem, found first
             raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
-    _print_result(result, mode, args.json)
+    _print_result(result, mode, args)
     return int(result.outcome.exit_code)
+
+
+def _journal_ids(paths: AppPaths) -> set[str]:
+    from halo_paylink.core.backfill.journal import JOURNAL_SUFFIX
+
+    folder = paths.journals_dir
+    return {p.stem for p in folder.glob(f"*{JOURNAL_SUFFIX}")} if folder.is_dir() else set()
+
+
+def _stopped_run(args: argparse.Namespace, mode: str, paths: AppPaths, before: set[str]) -> str:
+    """After a cancelled task: the run it was (a new journal, or the one resumed); "" for none."""
+    new = sorted(_journal_ids(paths) - before)
+    if new:
+        return new[-1]
+    if mode == "resume":
+        from halo_paylink.core.backfill.runs import latest_resumable
+
+        if args.resume:
+            return str(args.resume)
+        info = latest_resumable(paths)
+        return info.run_id if info else ""
+    return ""
+
+
+def _print_stopped(args: argparse.Namespace, mode: str, paths: AppPaths, before: set[str]) -> int:
+    """Say that the run stopped as asked, and how to go on; the exit code of a cancelled run."""
+    from halo_paylink.core.backfill.outcome import RunOutcome
+
+    run_id = "" if mode == "plan" else _stopped_run(args, mode, paths, before)
+    follow_up = _follow_up(args, mode, run_id)
+    if args.json:
+        say_json(
+            {
+                "ok": False,
+                "mode": mode,
+                "outcome": RunOutcome.CANCELLED.value,
+                "exit_code": RunOutcome.CANCELLED.exit_code,
+                "run_id": run_id or None,
+                "next": follow_up,
+            }
+        )
+    else:
+        say(f"{_TITLES[mode]}: stopped, as you asked" + (f" (run {run_id})" if run_id else ""))
+        if mode == "plan":
+            say("  Nothing was changed in Halo.")
+        if follow_up:
+            say(f"  {_FOLLOW_UP_WORDS[mode]}: {follow_up}")
+    return RunOutcome.CANCELLED.exit_code
+
+
+_TITLES = {"plan": "Dry run", "run": "Backfill", "resume": "Resumed run", "undo": "Undo"}
+_FOLLOW_UP_WORDS = {
+    "plan": "run it again with",
+    "run": "resume with",
+    "resume": "resume with",
+    "undo": "resume with",
+}
+
+
+def _follow_up(args: argparse.Namespace, mode: str, run_id: str) -> str:
+    """The exact command that goes on after a stop: the same dry run again, or the resume."""
+    if mode == "plan":
+        return command_line("backfill", *connection_flags(args), *_link_flags(args), "--dry-run")
+    if not run_id:
+        return ""
+    return command_line("backfill", "--resume", run_id, *connection_flags(args))
+
+
+def _link_flags(args: argparse.Namespace) -> list[str]:
+    """The link options as given, to repeat a dry run exactly."""
+    flags: list[str] = []
+    for option, value in (
+        ("--link", args.link),
+        ("--numbering", args.numbering),
+        ("--link-field", args.link_field),
+    ):
+        if value:
+            flags += [option, value]
+    return flags + [
+        f
+        for f, on in (("--overwrite", args.overwrite), ("--server-filter", args.server_filter))
+        if on
+    ]
 
 
 def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
@@ -555,20 +766,18 @@ def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
     return data
 
 
-def _print_result(result: RunResult, mode: str, json_mode: bool) -> None:
+def _print_result(result: RunResult, mode: str, args: argparse.Namespace) -> None:
+    from halo_paylink.core.backfill.outcome import RunOutcome
     from halo_paylink.core.backfill.selection import skip_label
 
-    if json_mode:
+    if args.json:
         say_json(result_to_json(result, mode))
         return
     counts = result.counts
-    title = {
-        "plan": "Dry run (nothing was changed)",
-        "run": "Backfill",
-        "resume": "Resumed run",
-        "undo": "Undo",
-    }[mode]
-    say(f"{title}: {result.outcome.value}" + (f" (run {result.run_id})" if result.run_id else ""))
+    stopped = result.outcome is RunOutcome.CANCELLED
+    words = "stopped, as you asked" if stopped else outcome_words(result.outcome.value)
+    run = f" (run {result.run_id})" if result.run_id and mode != "plan" else ""
+    say(f"{_TITLES[mode]}: {words}{run}")
     if result.plan is not None:
         say(f"  would write:  {result.plan.to_write}")
     else:
@@ -590,9 +799,12 @@ def _print_result(result: RunResult, mode: str, json_mode: bool) -> None:
         say(f"  warning: {warning}")
     if result.error is not None:
         say(f"  {result.error.headline} {result.error.next_step}")
-    elif result.detail:
+    elif result.detail and not stopped:
         say(f"  {result.detail}")
     if result.report is not None:
         say(f"  report: {result.report.csv}")
-    if result.outcome.resumable and result.run_id:
-        say(f"  resume with: halo-paylink backfill --resume {result.run_id}")
+    if mode == "plan" and stopped:
+        say("  Nothing was changed in Halo.")
+        say(f"  {_FOLLOW_UP_WORDS[mode]}: {_follow_up(args, mode, '')}")
+    elif mode != "plan" and result.outcome.resumable and result.run_id:
+        say(f"  resume with: {_follow_up(args, 'resume', result.run_id)}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import shlex
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -37,7 +38,7 @@ from halo_paylink.halo.discovery import parse_address
 from halo_paylink.halo.models import Credentials
 from halo_paylink.halo.ratelimit import parse_rate_limit
 from halo_paylink.redact import redact, register_secret
-from halo_paylink.storage.paths import AppPaths
+from halo_paylink.storage.paths import AppPaths, program_command
 from halo_paylink.storage.profiles import Profile, ProfileStore
 
 if TYPE_CHECKING:
@@ -133,6 +134,32 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
         help="an extra CA certificate (PEM) to trust, for self-hosted Halo",
     )
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def command_line(*arguments: str) -> str:
+    """A command the user can paste as printed: this program (`storage.paths.program_command`:
+    `halo-paylink`, or this Python with `-m halo_paylink` when that name is not on PATH) and
+    `arguments`, each quoted for the shell."""
+    return f"{program_command()} {shlex.join(arguments)}"
+
+
+def connection_flags(args: argparse.Namespace) -> list[str]:
+    """The connection options as given (`--profile`, or `--url` and `--client-id`, and any
+    `--tenant`, `--ca-file`, `--rate-limit`), for a printed follow-up command that must reach the
+    same Halo. Never the secret: there is no option for it."""
+    flags: list[str] = []
+    for option, attribute in (
+        ("--profile", "profile"),
+        ("--url", "url"),
+        ("--client-id", "client_id"),
+        ("--tenant", "tenant"),
+        ("--ca-file", "ca_file"),
+        ("--rate-limit", "rate_limit"),
+    ):
+        value = getattr(args, attribute, None)
+        if value:
+            flags += [option, str(value)]
+    return flags
 
 
 def _usage(headline: str, next_step: str = "") -> CliError:
