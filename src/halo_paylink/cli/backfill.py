@@ -48,7 +48,7 @@ BUSY_EXIT = 7
 INTERRUPTED_EXIT = 130
 #: After Ctrl-C, how long the run may take to stop by itself (between batches, or at once in a
 #: wait) before its task is cancelled; a second Ctrl-C cancels it at once.
-STOP_GRACE_SECONDS = 0.8
+STOP_GRACE_SECONDS = 0.5
 
 #: How each run outcome reads in human output (`--json` keeps the outcome's value).
 OUTCOME_WORDS: dict[str, str] = {
@@ -685,9 +685,22 @@ def _print_stopped(args: argparse.Namespace, mode: str, paths: AppPaths, before:
         say(f"{_TITLES[mode]}: stopped, as you asked" + (f" (run {run_id})" if run_id else ""))
         if mode == "plan":
             say("  Nothing was changed in Halo.")
+        elif run_id:
+            say(f"  so far: {_run_counts(paths, run_id)}")
         if follow_up:
             say(f"  {_FOLLOW_UP_WORDS[mode]}: {follow_up}")
     return RunOutcome.CANCELLED.exit_code
+
+
+def _run_counts(paths: AppPaths, run_id: str) -> str:
+    """What the run's journal says it did so far, as the `runs` table shows it."""
+    from halo_paylink.core.backfill.journal import JournalError, journal_path
+    from halo_paylink.core.backfill.runs import read_run
+
+    try:
+        return _counts_line(read_run(journal_path(paths.journals_dir, run_id)).counts)
+    except (JournalError, OSError):
+        return "see `" + command_line("runs") + "`"
 
 
 _TITLES = {"plan": "Dry run", "run": "Backfill", "resume": "Resumed run", "undo": "Undo"}
