@@ -347,10 +347,21 @@ def _apply_run_profile(args: argparse.Namespace, paths: AppPaths) -> None:
     if not run_id:
         return
     path = journal_path(paths.journals_dir, run_id)
-    with contextlib.suppress(Exception):
+    try:
         header = read_header(path)
-        if header.profile:
-            args.profile = header.profile
+    except Exception:  # a missing or damaged journal: the runner says so
+        return
+    if header.profile:
+        args.profile = header.profile
+        return
+    from halo_paylink.cli.common import CliError
+
+    raise CliError(
+        f"Run {run_id} was made without a saved connection, so this command needs its "
+        "connection options.",
+        next_step=f"Add --url {header.web_url} and the --client-id the run was made with (the "
+        "command printed at the end of the run has them).",
+    )
 
 
 def _mode(args: argparse.Namespace) -> str:

@@ -52,6 +52,9 @@ def test_the_printed_resume_command_finishes_a_failed_run(make_sandbox, tmp_path
     resume = printed_command(failed.stdout, "resume with:")
     assert box.config.client_secret not in failed.stdout + " ".join(resume)
     box.faults.clear()
+    bare = run_cli(["backfill", "--resume", resume[resume.index("--resume") + 1]], env)
+    assert bare.returncode == 2
+    assert "without a saved connection" in bare.stderr and f"--url {box.url}" in bare.stderr
 
     resumed = run_printed(resume, env)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
