@@ -205,8 +205,8 @@ def _find_profile(profiles: ProfileStore, name: str) -> Profile:
             f"Saved connections: {names}. Use one of them with --profile, or give --url and "
             "--client-id."
             if names
-            else "No connections are saved yet: give --url and --client-id, or save one in the "
-            "Halo PayLink window."
+            else "No connections are saved yet: give --url and --client-id, or save one with "
+            f"`{command_line('profiles', 'create', name, '--help')}` (or in the window)."
         )
         raise _usage(f"There is no saved connection named '{name}'.", hint) from None
     except LocalError as exc:  # e.g. a corrupt profiles file
@@ -260,8 +260,8 @@ def _secret(
         "No client secret is available.",
         detail=keyring_problem,
         next_step=f"Set the {SECRET_ENV} environment variable to the API application's client "
-        "secret, or store it in the system keyring by saving the connection in the Halo PayLink "
-        "window (or run this command in a terminal to be asked for it).",
+        "secret, or run this command in a terminal to be asked for it, or keep it in the system "
+        f"keyring by saving the connection (`{command_line('profiles', 'create', '--help')}`).",
     )
 
 
@@ -365,7 +365,9 @@ class _Given:
         if not profile.web_url or not profile.client_id:
             raise _usage(
                 f"The saved connection '{profile.name}' has no address or client ID yet.",
-                "Finish it in the Halo PayLink window, or give --url and --client-id instead.",
+                "Finish it in the window, or save it again with "
+                f"`{command_line('profiles', 'create', profile.name, '--replace', '--help')}`, or "
+                "give --url and --client-id instead.",
             )
         return _Target(
             address=profile.web_url,
