@@ -1,5 +1,6 @@
-"""The CLI's human output in people's words: an error leads with its real cause, and no internal
-name (a skip reason's or an outcome's value, an enum's repr) reaches a person; `--json` keeps them."""
+"""The CLI's human output in people's words: an error leads with its real cause, and no
+internal name (a skip reason's or an outcome's value, an enum's repr) reaches a person; `--json`
+keeps them."""
 
 from __future__ import annotations
 
