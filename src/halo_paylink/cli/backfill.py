@@ -12,8 +12,13 @@ or the keyring (see `cli.common`); there is no prompt when stdin is not a termin
 goes to stderr only when stderr is a terminal; the summary goes to stdout (`--json`: one JSON
 object). Exit 0 on success; otherwise the outcome's exit code (see `RunOutcome.exit_code`), 2 for
 usage errors, 7 when another run against the same Halo is running, 17 (local_error) when a local
-folder cannot be written or the disk is full (found before anything is sent to Halo). Ctrl-C
-stops cleanly between batches (the run can be resumed).
+folder cannot be written or the disk is full (found before anything is sent to Halo).
+
+Ctrl-C (or SIGTERM) stops the run within a second, even while it waits for Halo's rate limit
+(`_Stopper`): it says "stopped, as you asked", exits 4 and prints the exact command that resumes
+it; a stopped dry run changed nothing and prints the command that runs it again. Every command
+printed carries the connection options it was given (never the secret) and names this program as
+it can be started here (`cli.common.command_line`), so it works as printed.
 """
 
 from __future__ import annotations
@@ -329,7 +334,7 @@ def _check_run_id_argument(args: argparse.Namespace) -> None:
         if value and not is_run_id(value):
             raise CliError(
                 f"{flag} needs a run id, such as 20261201-081200-123abcd; {value!r} is not one.",
-                next_step="List the runs with `halo-paylink runs` and copy an id from there.",
+                next_step=f"List the runs with `{command_line('runs')}` and copy an id from there.",
             )
 
 
@@ -792,16 +797,33 @@ def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
 
 def _print_result(result: RunResult, mode: str, args: argparse.Namespace) -> None:
     from halo_paylink.core.backfill.outcome import RunOutcome
-    from halo_paylink.core.backfill.selection import skip_label
 
     if args.json:
         say_json(result_to_json(result, mode))
         return
-    counts = result.counts
     stopped = result.outcome is RunOutcome.CANCELLED
     words = "stopped, as you asked" if stopped else outcome_words(result.outcome.value)
     run = f" (run {result.run_id})" if result.run_id and mode != "plan" else ""
     say(f"{_TITLES[mode]}: {words}{run}")
+    _print_counts(result)
+    if result.error is not None:
+        say(f"  {result.error.headline} {result.error.next_step}")
+    elif result.detail and not stopped:
+        say(f"  {result.detail}")
+    if result.report is not None:
+        say(f"  report: {result.report.csv}")
+    if mode == "plan" and stopped:
+        say("  Nothing was changed in Halo.")
+        say(f"  {_FOLLOW_UP_WORDS[mode]}: {_follow_up(args, mode, '')}")
+    elif mode != "plan" and result.outcome.resumable and result.run_id:
+        say(f"  resume with: {_follow_up(args, 'resume', result.run_id)}")
+
+
+def _print_counts(result: RunResult) -> None:
+    """The counts, the planned changes and the warnings of a summary."""
+    from halo_paylink.core.backfill.selection import skip_label
+
+    counts = result.counts
     if result.plan is not None:
         say(f"  would write:  {result.plan.to_write}")
     else:
@@ -821,14 +843,3 @@ def _print_result(result: RunResult, mode: str, args: argparse.Namespace) -> Non
             say(f"    {change.number} ({change.client}): {change.new}")
     for warning in result.warnings:
         say(f"  warning: {warning}")
-    if result.error is not None:
-        say(f"  {result.error.headline} {result.error.next_step}")
-    elif result.detail and not stopped:
-        say(f"  {result.detail}")
-    if result.report is not None:
-        say(f"  report: {result.report.csv}")
-    if mode == "plan" and stopped:
-        say("  Nothing was changed in Halo.")
-        say(f"  {_FOLLOW_UP_WORDS[mode]}: {_follow_up(args, mode, '')}")
-    elif mode != "plan" and result.outcome.resumable and result.run_id:
-        say(f"  resume with: {_follow_up(args, 'resume', result.run_id)}")
