@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from halo_paylink.storage.profiles import Profile, ProfileStore
     from halo_paylink.storage.secrets import SecretStore
 
-TOOL_WORDS = {AccountingTool.QUICKBOOKS: "QuickBooks Online", AccountingTool.XERO: "Xero"}
 NUMBERING_WORDS = {
     Numbering.ACCOUNTING: "the accounting tool's invoice number",
     Numbering.HALO: "Halo's invoice number",
@@ -185,6 +184,8 @@ def _get(stores: Stores, name: str) -> Profile:
 
 
 def _show(args: argparse.Namespace, stores: Stores) -> int:
+    from halo_paylink.core.wizard import TOOL_LABELS
+
     profile = _get(stores, args.name)
     if args.json:
         say_json({"profile": profile_json(profile)})
@@ -202,7 +203,7 @@ def _show(args: argparse.Namespace, stores: Stores) -> int:
         ("client secret", secret),
         ("pay-now link", link.template or "(none yet)"),
         ("link carries", NUMBERING_WORDS[link.numbering]),
-        ("accounting tool", TOOL_WORDS[link.accounting_tool]),
+        ("accounting tool", TOOL_LABELS[link.accounting_tool]),
         ("link goes in", link.link_field),
         ("rate limit", profile.rate_limit or "(the default for this Halo)"),
         ("CA file", profile.ca_file or "(none)"),
