@@ -635,6 +635,10 @@ async def _backfill(args: argparse.Namespace) -> int:
                 return await _pilot(args, client, settings, paths, profile_name)
             except BackfillError as exc:
                 raise CliError(str(exc)) from None
+            except asyncio.CancelledError:  # stopped by Ctrl-C mid-request
+                say("Pilot: stopped, as you asked.")
+                say(f"  See what it did with: {command_line('runs')}")
+                return RunOutcome.CANCELLED.exit_code
         stopper = _Stopper(
             CancelToken(),
             ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None,
