@@ -81,12 +81,36 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     page.use_pdf.click()  # type: ignore[attr-defined]
     page.fallback.click()  # type: ignore[attr-defined]
     await shot("4-options")
+    await shot("4-options-benji-key", scroll_to=page.benji_check)  # type: ignore[attr-defined]
+    page.check_benji()  # type: ignore[attr-defined]
+    await until(lambda: page.benji_rows.isVisible())  # type: ignore[attr-defined]
+    await shot("4-options-benji-checked", scroll_to=page.benji_note)  # type: ignore[attr-defined]
+    dark(True)
+    await shot("4-options-benji-checked-dark", scroll_to=page.benji_note)  # type: ignore[attr-defined]
+    dark(False)
+    page.build_link()  # type: ignore[attr-defined]
+    await shot("4-options-benji-link-built", scroll_to=page.benji_note)  # type: ignore[attr-defined]
 
     window.go_next()
     page = window.current_page
     await until(lambda: "Filled in from" in page.preview_source.text())  # type: ignore[attr-defined]
     await shot("5-email-link")
     await shot("5-email-link-steps", scroll_to=page.quickbooks_note)  # type: ignore[attr-defined]
+
+    # The numbering mistake, caught: Halo's own numbers, a dry run, Benji's number check.
+    page.halo_radio.click()  # type: ignore[attr-defined]
+    window.go_next()
+    page = window.current_page
+    page.plan_button.click()  # type: ignore[attr-defined]
+    box = page.benji_numbers  # type: ignore[attr-defined]
+    await until(lambda: "Benji found" in box.headline.text())
+    await shot("6-backfill-benji-wrong-numbering", scroll_to=box)
+    dark(True)
+    await shot("6-backfill-benji-wrong-numbering-dark", scroll_to=box)
+    dark(False)
+    window.go_back()
+    page = window.current_page
+    page.accounting_radio.click()  # type: ignore[attr-defined]
 
     window.go_next()
     page = window.current_page
@@ -96,7 +120,9 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     page.plan_button.click()  # type: ignore[attr-defined]
     state = window.context.state.backfill
     await until(lambda: state.phase is BackfillPhase.PLANNED)
+    await until(lambda: "Benji found" in page.benji_numbers.headline.text())  # type: ignore[attr-defined]
     await shot("6-backfill-dry-run")
+    await shot("6-backfill-benji-numbers", scroll_to=page.benji_numbers)  # type: ignore[attr-defined]
     slow = sandbox.faults.add(delay=0.25, method="POST", path="/api/invoice", times=None)  # type: ignore[attr-defined]
     page.commit_button.click()  # type: ignore[attr-defined]
     await until(lambda: state.total > 0 and state.done >= state.total * 0.4)
@@ -146,6 +172,7 @@ def main() -> int:
     sandbox = Sandbox(config)
     url = sandbox.start()
     demo = DemoInfo(url, config.tenant, config.client_id, config.client_secret)
+    benji, demo = app_module.start_demo_benji(sandbox, demo)
     context, window = app_module.build_window(demo=demo, profile=None)
     window.resize(*SIZE)
     window.show()
@@ -167,6 +194,7 @@ def main() -> int:
         with loop:
             loop.run_until_complete(run())
     finally:
+        benji.stop()
         sandbox.stop()
     print(f"Screenshots written to {args.out}")
     return 0

@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, str] = {
     "backfill": "halo_paylink.cli.backfill",
     "runs": "halo_paylink.cli.backfill",
     "profiles": "halo_paylink.cli.profiles",
+    "benji": "halo_paylink.cli.benji",
 }
 
 

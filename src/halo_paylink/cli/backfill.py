@@ -19,6 +19,9 @@ Ctrl-C (or SIGTERM) stops the run within a second, even while it waits for Halo'
 it; a stopped dry run changed nothing and prints the command that runs it again. Every command
 printed carries the connection options it was given (never the secret) and names this program as
 it can be started here (`cli.common.command_line`), so it works as printed.
+
+With a Benji API key configured (`BENJI_API_KEY`, or the keyring for a profile; see
+`cli.benji`), a dry run also reports Benji's invoice number check.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from halo_paylink.cli.terminal import say, say_json
 
 if TYPE_CHECKING:
     from halo_paylink.core.backfill import Counts, Progress, RunResult
+    from halo_paylink.core.benji_checks import NumberCheck
 
 if TYPE_CHECKING:  # the modules themselves are imported when a command runs
     from halo_paylink.core.backfill import BackfillSettings, CancelToken, Progress, RunResult
@@ -141,6 +145,11 @@ def add_parser(subparsers: Any) -> None:
         metavar="REQ/SECONDS",
         help="e.g. 300/300 or 300/5m, 'hosted' or 'unlimited' (default: the profile's, else "
         "hosted Halo's budget for hosted Halo and none for self-hosted)",
+    )
+    parser.add_argument(
+        "--confirm-numbering",
+        action="store_true",
+        help="run even though the last dry run's Benji number check found too few numbers",
     )
     parser.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -639,6 +648,11 @@ async def _backfill(args: argparse.Namespace) -> int:
                 say("Pilot: stopped, as you asked.")
                 say(f"  See what it did with: {command_line('runs')}")
                 return RunOutcome.CANCELLED.exit_code
+        web_url = client.endpoints.web_url
+        if mode == "run" and settings is not None and not args.confirm_numbering:
+            from halo_paylink.cli.benji import refuse_blocked_run
+
+            refuse_blocked_run(paths, web_url, settings)  # Benji's number check, if it blocked
         stopper = _Stopper(
             CancelToken(),
             ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None,
@@ -658,7 +672,14 @@ async def _backfill(args: argparse.Namespace) -> int:
             raise CliError(str(exc), next_step=f"See `{command_line('runs')}`.") from None
         except LocalError as exc:  # the local pre-flight: a folder or disk problem, found first
             raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
-    _print_result(result, mode, args)
+        benji = None
+        if mode == "plan" and settings is not None:  # Benji's number check, when a key is kept
+            from halo_paylink.cli.benji import number_check_after_dry_run
+
+            benji = await number_check_after_dry_run(
+                connection.profile, http, result, settings, paths=paths, web_url=web_url
+            )
+    _print_result(result, mode, args, benji=benji)
     return int(result.outcome.exit_code)
 
 
@@ -799,17 +820,26 @@ def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
     return data
 
 
-def _print_result(result: RunResult, mode: str, args: argparse.Namespace) -> None:
+def _print_result(
+    result: RunResult, mode: str, args: argparse.Namespace, *, benji: NumberCheck | None = None
+) -> None:
     from halo_paylink.core.backfill.outcome import RunOutcome
 
     if args.json:
-        say_json(result_to_json(result, mode))
+        data = result_to_json(result, mode)
+        if benji is not None:
+            data["benji_numbers"] = benji.to_json()
+        say_json(data)
         return
     stopped = result.outcome is RunOutcome.CANCELLED
     words = "stopped, as you asked" if stopped else outcome_words(result.outcome.value)
     run = f" (run {result.run_id})" if result.run_id and mode != "plan" else ""
     say(f"{_TITLES[mode]}: {words}{run}")
     _print_counts(result)
+    if benji is not None:
+        from halo_paylink.cli.benji import print_numbers
+
+        print_numbers(benji)
     if result.error is not None:
         say(f"  {result.error.headline} {result.error.next_step}")
     elif result.detail and not stopped:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from halo_paylink.sandbox import Sandbox
+    from halo_paylink.sandbox.benji import BenjiSandbox
     from halo_paylink.ui.context import AppContext, DemoInfo
     from halo_paylink.ui.gc_control import GuiThreadGarbageCollector
     from halo_paylink.ui.shell import WizardWindow
@@ -119,6 +120,18 @@ def start_demo_sandbox() -> tuple[Sandbox, DemoInfo]:
         client_id=config.client_id,
         client_secret=config.client_secret,
     )
+
+
+def start_demo_benji(halo: Sandbox, demo: DemoInfo) -> tuple[BenjiSandbox, DemoInfo]:
+    """Start the built-in Benji sandbox beside the Halo one, knowing its invoices; `demo` with
+    the Benji address and demo key added."""
+    import dataclasses
+
+    from halo_paylink.sandbox.benji import BenjiSandbox
+
+    benji = BenjiSandbox.for_halo(halo)
+    url = benji.start()
+    return benji, dataclasses.replace(demo, benji_url=url, benji_key=benji.config.api_key)
 
 
 def build_window(
@@ -417,6 +430,7 @@ def _run_app(demo: bool, profile: str | None) -> int:
     window_ref: list[WizardWindow] = []
     crash = CrashReporter(lambda: window_ref[0] if window_ref else None)
     sandbox: Sandbox | None = None
+    benji: BenjiSandbox | None = None
 
     def on_interrupt() -> None:
         if window_ref:
@@ -428,6 +442,7 @@ def _run_app(demo: bool, profile: str | None) -> int:
             demo_info: DemoInfo | None = None
             if demo:
                 sandbox, demo_info = start_demo_sandbox()
+                benji, demo_info = start_demo_benji(sandbox, demo_info)
             context, window = build_window(demo=demo_info, profile=profile, paths_home=demo_home)
             collector.settle()  # start-up data (and the demo sandbox's invoices) never rescanned
             window_ref.append(window)
@@ -454,6 +469,8 @@ def _run_app(demo: bool, profile: str | None) -> int:
         return INTERRUPTED_EXIT if interrupted() else 0
     finally:
         crash.uninstall()
+        if benji is not None:
+            benji.stop()
         if sandbox is not None:
             sandbox.stop()
         shutdown_logging()

@@ -42,6 +42,7 @@ from halo_paylink.core.wizard import PageId
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
+from halo_paylink.ui.widgets.benji_numbers import BenjiNumbersBox
 from halo_paylink.ui.widgets.common import BannerMessage, std_icon, wrap_label
 
 if TYPE_CHECKING:
@@ -144,6 +145,9 @@ class BackfillPage(BasePage):
         self.warnings_label = wrap_label()
         self.body.addWidget(self.warnings_label)
 
+        self.benji_numbers = BenjiNumbersBox(context, self)  # Benji's number check (optional)
+        self.body.addWidget(self.benji_numbers)
+
         log_label = QLabel("&Log:")
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
@@ -171,6 +175,7 @@ class BackfillPage(BasePage):
         self.undo_button.clicked.connect(self.undo)
         self.open_folder_button.clicked.connect(self.open_report_folder)
         self.save_csv_button.clicked.connect(self.save_csv)
+        self.benji_numbers.changed.connect(self._render)
 
     def log_line(self, text: str) -> None:
         from datetime import datetime
@@ -184,6 +189,8 @@ class BackfillPage(BasePage):
 
     def start_run(self) -> None:
         """The commit step: write the link to every invoice the dry run selected."""
+        if self.benji_numbers.blocks_commit:  # Benji knows too few of the numbers: confirm first
+            return
         self._start(Job.RUN)
 
     def resume(self) -> None:
@@ -212,6 +219,8 @@ class BackfillPage(BasePage):
             options=self.run_options,
         )
         self.presenter.started(request)
+        if job is Job.PLAN:
+            self.benji_numbers.dry_run_started()
         self._handle = self.start(
             coro,
             name=job.value,
@@ -242,6 +251,8 @@ class BackfillPage(BasePage):
     def _finished(self, result: RunResult) -> None:
         job = self.presenter.job
         self.presenter.finished(result)
+        if job is Job.PLAN:
+            self.benji_numbers.dry_run_finished(result)
         if job is not None and job.saves_profile:
             self.context.save_profile()
 
@@ -307,7 +318,7 @@ class BackfillPage(BasePage):
         view = self.presenter.view()
         self.plan_button.setEnabled(view.plan_enabled)
         self.plan_button.setText(view.plan_text)
-        self.commit_button.setEnabled(view.commit_enabled)
+        self.commit_button.setEnabled(view.commit_enabled and not self.benji_numbers.blocks_commit)
         self.commit_button.setText(view.commit_text)
         self.cancel_button.setEnabled(view.cancel_enabled)
         self.undo_button.setEnabled(view.undo_enabled)

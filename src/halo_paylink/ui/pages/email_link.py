@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from halo_paylink.core.presenters.benji_options import email_page_note
 from halo_paylink.core.presenters.email_link import ClipboardOffer, EmailLinkPresenter
 from halo_paylink.core.wizard import TOOL_LABELS, PageId
 from halo_paylink.domain import AccountingTool, Numbering
@@ -131,6 +132,8 @@ class EmailLinkPage(BasePage):
                 "start with https:// and contain [Invoice No.] where the number goes."
             )
         )
+        self.benji_note = wrap_label()  # Benji's side, when checked on the Options page
+        link_form.addRow(self.benji_note)
         self.body.addWidget(link_box)
 
         result = QGroupBox("The link for Halo's invoice email")
@@ -264,6 +267,8 @@ class EmailLinkPage(BasePage):
         self.copy_text_button.setEnabled(view.can_copy)
         self.copy_html_button.setEnabled(view.can_copy)
         self.quickbooks_note.setVisible(view.show_quickbooks_reminder)
+        self.benji_note.setText(email_page_note(self.state))
+        self.benji_note.setVisible(bool(self.benji_note.text()))
         self.changed.emit()
 
     def first_focus(self) -> QWidget | None:
