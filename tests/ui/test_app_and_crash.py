@@ -151,11 +151,18 @@ def test_smoke_test_mode_paints_the_first_page_and_exits_cleanly(tmp_path):
 def test_no_display_is_explained_instead_of_qts_reinstall_advice() -> None:
     from halo_paylink.ui.app import missing_display
 
-    problem = missing_display({}, platform="linux")
+    problem = missing_display({}, platform="linux", program="halo-paylink")
     assert problem is not None
     assert "desktop session" in problem and "halo-paylink check" in problem
-    assert missing_display({"DISPLAY": ":0"}, platform="linux") is None
-    assert missing_display({"WAYLAND_DISPLAY": "wayland-0"}, platform="linux") is None
+
+    def answers(kind: str, value: str, environ: object) -> bool:
+        return True
+
+    assert missing_display({"DISPLAY": ":0"}, platform="linux", reachable=answers) is None
+    assert (
+        missing_display({"WAYLAND_DISPLAY": "wayland-0"}, platform="linux", reachable=answers)
+        is None
+    )
     assert missing_display({"QT_QPA_PLATFORM": "offscreen"}, platform="linux") is None
     assert missing_display({}, platform="win32") is None
     assert missing_display({}, platform="darwin") is None

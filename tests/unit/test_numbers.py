@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from halo_paylink.core.presenters import numbers
-from halo_paylink.core.presenters.numbers import format_count, plural
+from halo_paylink.core import numbers
+from halo_paylink.core.numbers import format_count, plural
 
 _REAL = dict(locale.localeconv())
 

@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, str] = {
     "runs": "halo_paylink.cli.backfill",
     "template": "halo_paylink.cli.template",
     "button": "halo_paylink.cli.button",
+    "profiles": "halo_paylink.cli.profiles",
     "benji": "halo_paylink.cli.benji",
 }
 

@@ -12,10 +12,16 @@ or the keyring (see `cli.common`); there is no prompt when stdin is not a termin
 goes to stderr only when stderr is a terminal; the summary goes to stdout (`--json`: one JSON
 object). Exit 0 on success; otherwise the outcome's exit code (see `RunOutcome.exit_code`), 2 for
 usage errors, 7 when another run against the same Halo is running, 17 (local_error) when a local
-folder cannot be written or the disk is full (found before anything is sent to Halo). Ctrl-C
-stops cleanly between batches (the run can be resumed). With a Benji API key configured
-(`BENJI_API_KEY`, or the keyring for a profile; see `cli.benji`), a dry run also reports Benji's
-invoice number check.
+folder cannot be written or the disk is full (found before anything is sent to Halo).
+
+Ctrl-C (or SIGTERM) stops the run within a second, even while it waits for Halo's rate limit
+(`_Stopper`): it says "stopped, as you asked", exits 4 and prints the exact command that resumes
+it; a stopped dry run changed nothing and prints the command that runs it again. Every command
+printed carries the connection options it was given (never the secret) and names this program as
+it can be started here (`cli.common.command_line`), so it works as printed.
+
+With a Benji API key configured (`BENJI_API_KEY`, or the keyring for a profile; see
+`cli.benji`), a dry run also reports Benji's invoice number check.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
+from halo_paylink.cli.common import command_line, connection_flags
 from halo_paylink.cli.terminal import say, say_json
 
 if TYPE_CHECKING:
@@ -37,13 +44,45 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:  # the modules themselves are imported when a command runs
     from halo_paylink.core.backfill import BackfillSettings, CancelToken, Progress, RunResult
     from halo_paylink.core.backfill.estimate import RunEstimate
+    from halo_paylink.core.backfill.pilot import PilotReport
     from halo_paylink.halo.client import HaloClient
     from halo_paylink.storage.paths import AppPaths
     from halo_paylink.storage.profiles import Profile
 
+T = TypeVar("T")
+
 DEFAULT_CONCURRENCY = 4
 #: Exit code when another run against the same Halo is running (try again once it has finished).
 BUSY_EXIT = 7
+#: Exit code after Ctrl-C before a run started (128 + SIGINT, as shells report it).
+INTERRUPTED_EXIT = 130
+#: After Ctrl-C, how long the run may take to stop by itself (between batches, or at once in a
+#: wait) before its task is cancelled; a second Ctrl-C cancels it at once.
+STOP_GRACE_SECONDS = 0.5
+
+#: How each run outcome reads in human output (`--json` keeps the outcome's value).
+OUTCOME_WORDS: dict[str, str] = {
+    "completed": "completed",
+    "completed_with_failures": "completed, but Halo refused some invoices",
+    "planned": "done; nothing was changed",
+    "cancelled": "stopped",
+    "incomplete": "not complete: Halo's invoice list changed while it was read",
+    "interrupted": "interrupted (the program ended before the run finished)",
+    "network_error": "stopped: Halo could not be reached",
+    "auth_failed": "stopped: Halo refused the sign-in",
+    "permission_denied": "stopped: Halo refused permission",
+    "edit_posted_forbidden": "stopped: Halo does not allow editing posted invoices",
+    "rate_limited": "stopped: Halo's rate limit was reached",
+    "server_error": "stopped: Halo had a server error",
+    "malformed_response": "stopped: Halo's answer could not be read",
+    "local_error": "stopped: a file on this computer could not be written",
+    "internal_error": "stopped: an internal error (see the log)",
+}
+
+
+def outcome_words(value: str) -> str:
+    """The words for a `RunOutcome` value; the value itself for one this version does not know."""
+    return OUTCOME_WORDS.get(value, value.replace("_", " "))
 
 
 def add_parser(subparsers: Any) -> None:
@@ -140,9 +179,9 @@ def run(args: argparse.Namespace) -> int:
     except CliError as error:
         print_cli_error(error, json_mode=args.json)
         return error.exit_code
-    except KeyboardInterrupt:
-        say("Interrupted; resume with: halo-paylink backfill --resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # before the run started (asking for the secret, signing in)
+        say("Stopped before the run started; nothing was changed in Halo.", file=sys.stderr)
+        return INTERRUPTED_EXIT
 
 
 # --- runs ----------------------------------------------------------------------------------------
@@ -161,7 +200,7 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     say(f"{'RUN ID':<24} {'KIND':<8} {'STARTED':<16} {'STATUS':<23} COUNTS")
     for info in runs:
-        status = "damaged" if info.damaged else info.status.value
+        status = "damaged" if info.damaged else _status_words(info.status.value)
         if info.running:
             status = "running"
         counts = "-" if info.damaged else _counts_line(info.counts)
@@ -172,6 +211,13 @@ def _runs(args: argparse.Namespace) -> int:
         if info.damaged:
             say(f"  {info.damage}")
     return 0
+
+
+def _status_words(value: str) -> str:
+    """A run's status, short enough for the table's column: "stopped", "network error"."""
+    return {"cancelled": "stopped", "internal_error": "internal error"}.get(
+        value, value.replace("_", " ")
+    )
 
 
 def _local_minute(timestamp: str) -> str:
@@ -267,11 +313,34 @@ def _settings(args: argparse.Namespace, profile: Profile | None) -> BackfillSett
         overwrite=args.overwrite,
         server_filter=args.server_filter,
     )
+    _check_link(template, from_profile=not args.link)
     try:
         settings.check()
-    except BackfillError as exc:
-        raise CliError("The backfill settings cannot be used.", detail=str(exc)) from None
+    except BackfillError as exc:  # the link field: its own words lead
+        raise CliError(str(exc), next_step=_LINK_FIELD_NEXT_STEP) from None
     return settings
+
+
+_LINK_FIELD_NEXT_STEP = (
+    "Give --link-field with an invoice field's name, or custom:NAME for a custom field."
+)
+
+
+def _check_link(template: str, *, from_profile: bool) -> None:
+    """A pay-now link that cannot be used: its first problem leads (CliError), the rest follow."""
+    from halo_paylink.cli.common import CliError
+    from halo_paylink.core.links import template_errors
+
+    problems = [p.message for p in template_errors(template)]
+    if not problems:
+        return
+    where = "the saved connection's link" if from_profile else "--link"
+    raise CliError(
+        problems[0],
+        detail=" ".join(problems[1:]),
+        next_step=f"Correct {where}: the pay-now link exactly as Benji Pays shows it, with "
+        "[Invoice No.] where the invoice number goes.",
+    )
 
 
 def _check_run_id_argument(args: argparse.Namespace) -> None:
@@ -283,7 +352,7 @@ def _check_run_id_argument(args: argparse.Namespace) -> None:
         if value and not is_run_id(value):
             raise CliError(
                 f"{flag} needs a run id, such as 20261201-081200-123abcd; {value!r} is not one.",
-                next_step="List the runs with `halo-paylink runs` and copy an id from there.",
+                next_step=f"List the runs with `{command_line('runs')}` and copy an id from there.",
             )
 
 
@@ -301,10 +370,21 @@ def _apply_run_profile(args: argparse.Namespace, paths: AppPaths) -> None:
     if not run_id:
         return
     path = journal_path(paths.journals_dir, run_id)
-    with contextlib.suppress(Exception):
+    try:
         header = read_header(path)
-        if header.profile:
-            args.profile = header.profile
+    except Exception:  # a missing or damaged journal: the runner says so
+        return
+    if header.profile:
+        args.profile = header.profile
+        return
+    from halo_paylink.cli.common import CliError
+
+    raise CliError(
+        f"Run {run_id} was made without a saved connection, so this command needs its "
+        "connection options.",
+        next_step=f"Add --url {header.web_url} and the --client-id the run was made with (the "
+        "command printed at the end of the run has them).",
+    )
 
 
 def _mode(args: argparse.Namespace) -> str:
@@ -342,33 +422,68 @@ def _check_mode_arguments(args: argparse.Namespace, mode: str, paths: AppPaths) 
         raise CliError("--batch-size and --concurrency must be at least 1.")
 
 
-@contextlib.contextmanager
-def _cancelled_by_signals(cancel: CancelToken) -> Iterator[None]:
-    """Ctrl-C and SIGTERM cancel the run between batches while this is entered (where the loop
-    can handle signals)."""
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGINT, cancel.cancel)
-        loop.add_signal_handler(signal.SIGTERM, cancel.cancel)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
-            loop.remove_signal_handler(signal.SIGTERM)
+class _Stopper:
+    """Ctrl-C and SIGTERM while a run is going: a stop the user asked for.
+
+    The first signal asks the run to stop (`CancelToken`: it stops between batches, and at once
+    while it waits for Halo's rate limit) and says so; if the run has not stopped within
+    `STOP_GRACE_SECONDS`, or on a second signal, the run's task is cancelled: the journal is
+    closed as cancelled and writes still in flight stay "unknown" for resume to settle.
+    """
+
+    def __init__(self, cancel: CancelToken, bar: ProgressBar | None = None) -> None:
+        self.cancel = cancel
+        self.bar = bar
+        self.asked = False
+        self.task: asyncio.Future[Any] | None = None
+
+    def __call__(self) -> None:
+        if self.asked:
+            self._cancel_task()
+            return
+        self.asked = True
+        self.cancel.cancel()
+        if self.bar is not None and self.bar.drawn:
+            sys.stderr.write("\n")
+        say("Stopping... (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+        asyncio.get_running_loop().call_later(STOP_GRACE_SECONDS, self._cancel_task)
+
+    def _cancel_task(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """Await `work` as a task this stopper may cancel, with the signals handled meanwhile.
+
+        Raises:
+            asyncio.CancelledError: the task was cancelled after a signal.
+        """
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(work)
+        self.task = task
+        handled: list[signal.Signals] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self)
+                handled.append(signum)
+        try:
+            return await task
+        finally:
+            for signum in handled:
+                loop.remove_signal_handler(signum)
 
 
-async def _run_mode(
+def _work(
     mode: str,
     args: argparse.Namespace,
     client: HaloClient,
     settings: BackfillSettings | None,
     paths: AppPaths,
     profile_name: str | None,
-) -> RunResult:
-    """Plan, run, resume or undo, with a progress bar on a terminal and a stop on Ctrl-C."""
+    stopper: _Stopper,
+) -> Awaitable[RunResult]:
+    """The runner call for `mode` (plan, run, resume or undo), not yet started."""
     from halo_paylink.core.backfill import (
-        CancelToken,
         RunOptions,
         plan_backfill,
         resume_run,
@@ -381,31 +496,27 @@ async def _run_mode(
         concurrency=args.concurrency,
         incremental=getattr(args, "incremental", False),
     )
-    cancel = CancelToken()
-    bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
-    with _cancelled_by_signals(cancel):
-        if mode == "resume":
-            return await resume_run(
-                client, paths, args.resume or None, options=options, on_progress=bar, cancel=cancel
-            )
-        if mode == "undo":
-            return await undo_run(
-                client, paths, args.undo, options=options, on_progress=bar, cancel=cancel
-            )
-        assert settings is not None
-        if mode == "plan":
-            return await plan_backfill(
-                client, settings, paths=paths, options=options, on_progress=bar, cancel=cancel
-            )
-        return await run_backfill(
-            client,
-            settings,
-            paths,
-            profile=profile_name,
-            options=options,
-            on_progress=bar,
-            cancel=cancel,
+    bar, cancel = stopper.bar, stopper.cancel
+    if mode == "resume":
+        return resume_run(
+            client, paths, args.resume or None, options=options, on_progress=bar, cancel=cancel
         )
+    if mode == "undo":
+        return undo_run(client, paths, args.undo, options=options, on_progress=bar, cancel=cancel)
+    assert settings is not None
+    if mode == "plan":
+        return plan_backfill(
+            client, settings, paths=paths, options=options, on_progress=bar, cancel=cancel
+        )
+    return run_backfill(
+        client,
+        settings,
+        paths,
+        profile=profile_name,
+        options=options,
+        on_progress=bar,
+        cancel=cancel,
+    )
 
 
 async def _pilot(
@@ -420,8 +531,8 @@ async def _pilot(
     from halo_paylink.core.backfill.pilot import run_pilot
 
     cancel = CancelToken()
-    with _cancelled_by_signals(cancel):
-        report = await run_pilot(
+    report: PilotReport = await _Stopper(cancel).run(
+        run_pilot(
             client,
             settings,
             paths,
@@ -430,6 +541,7 @@ async def _pilot(
             options=RunOptions(concurrency=1),
             cancel=cancel,
         )
+    )
     moved = report.synced_moved
     pushed = (
         "no last_synced in Halo's answer: whether saving pushes to the accounting tool is unknown"
@@ -461,11 +573,16 @@ async def _pilot(
     say(f"  {report.field}: {report.before or '(empty)'} -> {report.after or '(empty)'}")
     say(f"  last_synced: {pushed}")
     if not report.saved:
-        say(f"  The link did not save ({report.result.outcome.value}): {report.result.detail}")
+        words = outcome_words(report.result.outcome.value)
+        say(f"  The link did not save ({words}): {report.result.detail}")
         return report.result.outcome.exit_code
-    say(f"Next: {report.portal_hint} Then record what you saw, with the same connection:")
-    say("  halo-paylink backfill ... --pay-button seen     (or --pay-button missing)")
-    say(f"To undo the pilot alone: halo-paylink backfill ... --undo {report.result.run_id}")
+    flags = connection_flags(args)
+    say(f"Next: {report.portal_hint} Then record what you saw:")
+    say(f"  {command_line('backfill', *flags, '--pay-button', 'seen')}")
+    say(f"  {command_line('backfill', *flags, '--pay-button', 'missing')}")
+    if report.result.run_id:
+        say("To undo the pilot alone:")
+        say(f"  {command_line('backfill', *flags, '--undo', report.result.run_id)}")
     return 0
 
 
@@ -479,12 +596,15 @@ def _record_pay_button(args: argparse.Namespace, paths: AppPaths, web_url: str) 
         return 0
     if seen:
         say("Recorded: the portal shows the Pay button. Later runs on this Halo skip the pilot.")
-    else:
-        say(
-            "Recorded: the portal did not show the Pay button. Choose a custom field the portal "
-            "shows (--link-field custom:NAME) and pilot again, or stop here; undo the pilot with "
-            "--undo RUN_ID."
-        )
+        return 0
+    say(
+        "Recorded: the portal did not show the Pay button. Choose a custom field the portal "
+        "shows (--link-field custom:NAME) and pilot again, or stop here."
+    )
+    pilot = _latest_pilot(paths, web_url)
+    if pilot:
+        say("To undo the pilot:")
+        say(f"  {command_line('backfill', *connection_flags(args), '--undo', pilot)}")
     return 0
 
 
@@ -505,12 +625,24 @@ async def _estimate(
         found = await estimate_run(client, tenant=tenant)
     except HaloError:
         return None
-    if not args.json:
-        say(("Dry run: " if mode == "plan" else "") + found.text())
+    if not args.json:  # before the run, beside its progress: the summary stays on stdout
+        say(
+            ("Before the dry run: " if mode == "plan" else "Before the run: ") + found.text(),
+            file=sys.stderr,
+            flush=True,
+        )
     return found
 
 
-def _check_pilot(paths: AppPaths, web_url: str) -> None:
+def _pilot_command(args: argparse.Namespace, *, link_field: str | None = None) -> str:
+    """The pilot for the same connection and link (or `link_field`), as a command that works
+    as printed."""
+    if link_field is not None:
+        args = argparse.Namespace(**{**vars(args), "link_field": link_field})
+    return command_line("backfill", *connection_flags(args), *_link_flags(args), "--pilot")
+
+
+def _check_pilot(args: argparse.Namespace, paths: AppPaths, web_url: str) -> None:
     """Refuse the first bulk write on a Halo whose pilot is not confirmed (CliError); a local
     folder problem is reported first (LocalError), as the run itself would."""
     from halo_paylink.cli.common import CliError
@@ -522,22 +654,60 @@ def _check_pilot(paths: AppPaths, web_url: str) -> None:
     if gate is PilotGate.NEEDED:
         raise CliError(
             "No pilot on this Halo yet: write one invoice first and check its Pay button.",
-            next_step="Run `halo-paylink backfill ... --pilot` (the same connection and link), "
-            "open that invoice in Halo's customer portal, then record what you saw with "
-            "`halo-paylink backfill ... --pay-button seen` (or `--pay-button missing`).",
+            next_step=f"Run `{_pilot_command(args)}`, open that invoice in Halo's customer "
+            "portal, and record what you saw with the command the pilot prints.",
         )
     if gate is PilotGate.NO_BUTTON:
         raise CliError(
             "The pilot invoice showed no Pay button in Halo's customer portal, so no bulk "
             "write starts.",
-            next_step="Choose a custom field the portal shows (--link-field custom:NAME) and run "
-            "`halo-paylink backfill ... --pilot` again, or stop here.",
+            next_step="Choose a custom field the portal shows and pilot it: "
+            f"`{_pilot_command(args, link_field='custom:NAME')}` (NAME: the field's name), or "
+            "stop here.",
         )
+
+
+def _latest_pilot(paths: AppPaths, web_url: str) -> str | None:
+    """The id of the latest pilot run on `web_url`, if its journal can be read."""
+    from halo_paylink.core.backfill.journal import JournalError, journal_path, read_header
+    from halo_paylink.core.backfill.runs import list_runs
+
+    for info in reversed(list_runs(paths)):
+        if info.damaged or info.web_url != web_url:
+            continue
+        try:
+            if read_header(journal_path(paths.journals_dir, info.run_id)).pilot:
+                return info.run_id
+        except (JournalError, OSError):
+            continue
+    return None
+
+
+async def _pilot_mode(
+    args: argparse.Namespace,
+    client: HaloClient,
+    settings: BackfillSettings,
+    paths: AppPaths,
+    profile_name: str | None,
+) -> int:
+    """`--pilot`: the pilot, its failure in words, or a stop by Ctrl-C said as one."""
+    from halo_paylink.cli.common import CliError
+    from halo_paylink.core.backfill import BackfillError
+    from halo_paylink.core.backfill.outcome import RunOutcome
+
+    try:
+        return await _pilot(args, client, settings, paths, profile_name)
+    except BackfillError as exc:
+        raise CliError(str(exc)) from None
+    except asyncio.CancelledError:  # stopped by Ctrl-C mid-request
+        say("Pilot: stopped, as you asked.")
+        say(f"  See what it did with: {command_line('runs')}")
+        return RunOutcome.CANCELLED.exit_code
 
 
 async def _backfill(args: argparse.Namespace) -> int:
     from halo_paylink.cli.common import CliError, open_connection
-    from halo_paylink.core.backfill import BackfillError
+    from halo_paylink.core.backfill import BackfillError, CancelToken
     from halo_paylink.core.backfill.lock import RunLockedError
     from halo_paylink.core.backfill.outcome import RunOutcome
     from halo_paylink.errors import HaloError, LocalError
@@ -564,28 +734,34 @@ async def _backfill(args: argparse.Namespace) -> int:
             return _record_pay_button(args, paths, client.endpoints.web_url)
         if mode == "pilot":
             settings = _settings(args, connection.profile)
-            try:
-                return await _pilot(args, client, settings, paths, profile_name)
-            except BackfillError as exc:
-                raise CliError(str(exc)) from None
+            return await _pilot_mode(args, client, settings, paths, profile_name)
         web_url = client.endpoints.web_url
         if mode == "run" and settings is not None and not args.confirm_numbering:
             from halo_paylink.cli.benji import refuse_blocked_run
 
             refuse_blocked_run(paths, web_url, settings)  # Benji's number check, if it blocked
+        stopper = _Stopper(
+            CancelToken(),
+            ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None,
+        )
+        before = _journal_ids(paths)
         try:
             if mode == "run":
-                _check_pilot(paths, client.endpoints.web_url)
+                _check_pilot(args, paths, client.endpoints.web_url)
             estimate = (
                 await _estimate(mode, args, client, paths) if mode in ("run", "plan") else None
             )
-            result = await _run_mode(mode, args, client, settings, paths, profile_name)
+            result = await stopper.run(
+                _work(mode, args, client, settings, paths, profile_name, stopper)
+            )
+        except asyncio.CancelledError:  # stopped by Ctrl-C (or SIGTERM) mid-request
+            return _print_stopped(args, mode, paths, before)
         except RunLockedError as exc:
             raise CliError(
-                str(exc), next_step="See `halo-paylink runs`.", exit_code=BUSY_EXIT
+                str(exc), next_step=f"See `{command_line('runs')}`.", exit_code=BUSY_EXIT
             ) from None
         except BackfillError as exc:
-            raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
+            raise CliError(str(exc), next_step=f"See `{command_line('runs')}`.") from None
         except LocalError as exc:  # the local pre-flight: a folder or disk problem, found first
             raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
         benji = None
@@ -595,8 +771,104 @@ async def _backfill(args: argparse.Namespace) -> int:
             benji = await number_check_after_dry_run(
                 connection.profile, http, result, settings, paths=paths, web_url=web_url
             )
-    _print_result(result, mode, args.json, benji=benji, estimate=estimate)
+    _print_result(result, mode, args, benji=benji, estimate=estimate)
     return int(result.outcome.exit_code)
+
+
+def _journal_ids(paths: AppPaths) -> set[str]:
+    from halo_paylink.core.backfill.journal import JOURNAL_SUFFIX
+
+    folder = paths.journals_dir
+    return {p.stem for p in folder.glob(f"*{JOURNAL_SUFFIX}")} if folder.is_dir() else set()
+
+
+def _stopped_run(args: argparse.Namespace, mode: str, paths: AppPaths, before: set[str]) -> str:
+    """After a cancelled task: the run it was (a new journal, or the one resumed); "" for none."""
+    new = sorted(_journal_ids(paths) - before)
+    if new:
+        return new[-1]
+    if mode == "resume":
+        from halo_paylink.core.backfill.runs import latest_resumable
+
+        if args.resume:
+            return str(args.resume)
+        info = latest_resumable(paths)
+        return info.run_id if info else ""
+    return ""
+
+
+def _print_stopped(args: argparse.Namespace, mode: str, paths: AppPaths, before: set[str]) -> int:
+    """Say that the run stopped as asked, and how to go on; the exit code of a cancelled run."""
+    from halo_paylink.core.backfill.outcome import RunOutcome
+
+    run_id = "" if mode == "plan" else _stopped_run(args, mode, paths, before)
+    follow_up = _follow_up(args, mode, run_id)
+    if args.json:
+        say_json(
+            {
+                "ok": False,
+                "mode": mode,
+                "outcome": RunOutcome.CANCELLED.value,
+                "exit_code": RunOutcome.CANCELLED.exit_code,
+                "run_id": run_id or None,
+                "next": follow_up,
+            }
+        )
+    else:
+        say(f"{_TITLES[mode]}: stopped, as you asked" + (f" (run {run_id})" if run_id else ""))
+        if mode == "plan":
+            say("  Nothing was changed in Halo.")
+        elif run_id:
+            say(f"  so far: {_run_counts(paths, run_id)}")
+        if follow_up:
+            say(f"  {_FOLLOW_UP_WORDS[mode]}: {follow_up}")
+    return RunOutcome.CANCELLED.exit_code
+
+
+def _run_counts(paths: AppPaths, run_id: str) -> str:
+    """What the run's journal says it did so far, as the `runs` table shows it."""
+    from halo_paylink.core.backfill.journal import JournalError, journal_path
+    from halo_paylink.core.backfill.runs import read_run
+
+    try:
+        return _counts_line(read_run(journal_path(paths.journals_dir, run_id)).counts)
+    except (JournalError, OSError):
+        return "see `" + command_line("runs") + "`"
+
+
+_TITLES = {"plan": "Dry run", "run": "Backfill", "resume": "Resumed run", "undo": "Undo"}
+_FOLLOW_UP_WORDS = {
+    "plan": "run it again with",
+    "run": "resume with",
+    "resume": "resume with",
+    "undo": "resume with",
+}
+
+
+def _follow_up(args: argparse.Namespace, mode: str, run_id: str) -> str:
+    """The exact command that goes on after a stop: the same dry run again, or the resume."""
+    if mode == "plan":
+        return command_line("backfill", *connection_flags(args), *_link_flags(args), "--dry-run")
+    if not run_id:
+        return ""
+    return command_line("backfill", "--resume", run_id, *connection_flags(args))
+
+
+def _link_flags(args: argparse.Namespace) -> list[str]:
+    """The link options as given, to repeat a dry run exactly."""
+    flags: list[str] = []
+    for option, value in (
+        ("--link", args.link),
+        ("--numbering", args.numbering),
+        ("--link-field", args.link_field),
+    ):
+        if value:
+            flags += [option, value]
+    return flags + [
+        f
+        for f, on in (("--overwrite", args.overwrite), ("--server-filter", args.server_filter))
+        if on
+    ]
 
 
 def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
@@ -662,24 +934,43 @@ def _result_json(
 def _print_result(
     result: RunResult,
     mode: str,
-    json_mode: bool,
+    args: argparse.Namespace,
     *,
     benji: NumberCheck | None = None,
     estimate: RunEstimate | None = None,
 ) -> None:
-    from halo_paylink.core.backfill.selection import skip_label
+    from halo_paylink.core.backfill.outcome import RunOutcome
 
-    if json_mode:
+    if args.json:
         say_json(_result_json(result, mode, benji=benji, estimate=estimate))
         return
+    stopped = result.outcome is RunOutcome.CANCELLED
+    words = "stopped, as you asked" if stopped else outcome_words(result.outcome.value)
+    run = f" (run {result.run_id})" if result.run_id and mode != "plan" else ""
+    say(f"{_TITLES[mode]}: {words}{run}")
+    _print_counts(result)
+    if benji is not None:
+        from halo_paylink.cli.benji import print_numbers
+
+        print_numbers(benji)
+    if result.error is not None:
+        say(f"  {result.error.headline} {result.error.next_step}")
+    elif result.detail and not stopped:
+        say(f"  {result.detail}")
+    if result.report is not None:
+        say(f"  report: {result.report.csv}")
+    if mode == "plan" and stopped:
+        say("  Nothing was changed in Halo.")
+        say(f"  {_FOLLOW_UP_WORDS[mode]}: {_follow_up(args, mode, '')}")
+    elif mode != "plan" and result.outcome.resumable and result.run_id:
+        say(f"  resume with: {_follow_up(args, 'resume', result.run_id)}")
+
+
+def _print_counts(result: RunResult) -> None:
+    """The counts, the planned changes and the warnings of a summary."""
+    from halo_paylink.core.backfill.selection import skip_label
+
     counts = result.counts
-    title = {
-        "plan": "Dry run (nothing was changed)",
-        "run": "Backfill",
-        "resume": "Resumed run",
-        "undo": "Undo",
-    }[mode]
-    say(f"{title}: {result.outcome.value}" + (f" (run {result.run_id})" if result.run_id else ""))
     if result.sent:
         say(f"  {result.sent}")
     if result.plan is not None:
@@ -701,15 +992,3 @@ def _print_result(
             say(f"    {change.number} ({change.client}): {change.new}")
     for warning in result.warnings:
         say(f"  warning: {warning}")
-    if benji is not None:
-        from halo_paylink.cli.benji import print_numbers
-
-        print_numbers(benji)
-    if result.error is not None:
-        say(f"  {result.error.headline} {result.error.next_step}")
-    elif result.detail:
-        say(f"  {result.detail}")
-    if result.report is not None:
-        say(f"  report: {result.report.csv}")
-    if result.outcome.resumable and result.run_id:
-        say(f"  resume with: halo-paylink backfill --resume {result.run_id}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import shlex
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -37,7 +38,7 @@ from halo_paylink.halo.discovery import parse_address
 from halo_paylink.halo.models import Credentials
 from halo_paylink.halo.ratelimit import parse_rate_limit
 from halo_paylink.redact import redact, register_secret
-from halo_paylink.storage.paths import AppPaths
+from halo_paylink.storage.paths import AppPaths, program_command
 from halo_paylink.storage.profiles import Profile, ProfileStore
 
 if TYPE_CHECKING:
@@ -135,6 +136,32 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def command_line(*arguments: str) -> str:
+    """A command the user can paste as printed: this program (`storage.paths.program_command`:
+    `halo-paylink`, or this Python with `-m halo_paylink` when that name is not on PATH) and
+    `arguments`, each quoted for the shell."""
+    return f"{program_command()} {shlex.join(arguments)}"
+
+
+def connection_flags(args: argparse.Namespace) -> list[str]:
+    """The connection options as given (`--profile`, or `--url` and `--client-id`, and any
+    `--tenant`, `--ca-file`, `--rate-limit`), for a printed follow-up command that must reach the
+    same Halo. Never the secret: there is no option for it."""
+    flags: list[str] = []
+    for option, attribute in (
+        ("--profile", "profile"),
+        ("--url", "url"),
+        ("--client-id", "client_id"),
+        ("--tenant", "tenant"),
+        ("--ca-file", "ca_file"),
+        ("--rate-limit", "rate_limit"),
+    ):
+        value = getattr(args, attribute, None)
+        if value:
+            flags += [option, str(value)]
+    return flags
+
+
 def _usage(headline: str, next_step: str = "") -> CliError:
     return CliError(
         headline,
@@ -178,8 +205,8 @@ def _find_profile(profiles: ProfileStore, name: str) -> Profile:
             f"Saved connections: {names}. Use one of them with --profile, or give --url and "
             "--client-id."
             if names
-            else "No connections are saved yet: give --url and --client-id, or save one in the "
-            "Halo PayLink window."
+            else "No connections are saved yet: give --url and --client-id, or save one with "
+            f"`{command_line('profiles', 'create', name, '--help')}` (or in the window)."
         )
         raise _usage(f"There is no saved connection named '{name}'.", hint) from None
     except LocalError as exc:  # e.g. a corrupt profiles file
@@ -233,8 +260,8 @@ def _secret(
         "No client secret is available.",
         detail=keyring_problem,
         next_step=f"Set the {SECRET_ENV} environment variable to the API application's client "
-        "secret, or store it in the system keyring by saving the connection in the Halo PayLink "
-        "window (or run this command in a terminal to be asked for it).",
+        "secret, or run this command in a terminal to be asked for it, or keep it in the system "
+        f"keyring by saving the connection (`{command_line('profiles', 'create', '--help')}`).",
     )
 
 
@@ -338,7 +365,9 @@ class _Given:
         if not profile.web_url or not profile.client_id:
             raise _usage(
                 f"The saved connection '{profile.name}' has no address or client ID yet.",
-                "Finish it in the Halo PayLink window, or give --url and --client-id instead.",
+                "Finish it in the window, or save it again with "
+                f"`{command_line('profiles', 'create', profile.name, '--replace', '--help')}`, or "
+                "give --url and --client-id instead.",
             )
         return _Target(
             address=profile.web_url,

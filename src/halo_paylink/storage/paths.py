@@ -8,7 +8,11 @@ variable `HALO_PAYLINK_HOME` names a folder: then everything lives below it (`co
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +73,19 @@ class AppPaths:
             cache_dir=root / "cache",
         )
 
+    @classmethod
+    def temporary(cls, prefix: str = "halo-paylink-demo-") -> AppPaths:
+        """Every folder below a new, private temporary folder (demo mode): nothing the session
+        writes reaches this user's real folders. Creates the folder (blocking); the caller
+        removes `root` when done (it is in the system's temp folder either way)."""
+        return cls.under(tempfile.mkdtemp(prefix=prefix))
+
+    @property
+    def root(self) -> Path:
+        """The folder all four live below, for `under` and `temporary` paths (the config
+        folder's parent)."""
+        return self.config_dir.parent
+
     @property
     def profiles_file(self) -> Path:
         return self.config_dir / PROFILES_FILE_NAME
@@ -113,3 +130,31 @@ class AppPaths:
         for folder in self.all_dirs():
             ensure_private_dir(folder)
         return self
+
+
+#: The installed command's name.
+COMMAND_NAME = "halo-paylink"
+
+
+def program_command(
+    *, which: Callable[[str], str | None] = shutil.which, executable: str | None = None
+) -> str:
+    """How to start this program again from a shell, for the commands the app prints.
+
+    `halo-paylink` when that name on PATH is this installation's (a pip, pipx or bundle
+    install); otherwise, e.g. run through `python3 dev.py` or `python -m halo_paylink` with the
+    virtual environment not on PATH, this interpreter with `-m halo_paylink`, which works from
+    any folder.
+    """
+    python = executable or sys.executable
+    found = which(COMMAND_NAME)
+    if found and python:
+        here = {Path(python).parent, Path(python).resolve().parent}
+        there = {Path(found).parent, Path(found).resolve().parent}
+        if here & there:
+            return COMMAND_NAME
+    if not python:  # an embedded interpreter without a path: the name is all we have
+        return COMMAND_NAME
+    if getattr(sys, "frozen", False):  # a bundle: its executable is the program itself
+        return shlex.quote(python)
+    return f"{shlex.quote(python)} -m halo_paylink"

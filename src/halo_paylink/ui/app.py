@@ -22,7 +22,6 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -148,8 +147,9 @@ def build_window(
     Args:
         demo: the running sandbox in demo mode (memory secret store, demo values prefilled).
         profile: the profile to preselect on the first page.
-        paths_home: keep profiles, runs and reports below this folder (demo mode uses a
-            throw-away folder so demo data never mixes with real profiles).
+        paths_home: keep everything (profiles, runs, reports, the window's settings) below
+            this folder (demo mode uses a throw-away folder so demo data never reaches the
+            user's real folders).
     """
     from PySide6.QtCore import QSettings
 
@@ -160,9 +160,8 @@ def build_window(
     from halo_paylink.ui.pages.welcome import WelcomePage
     from halo_paylink.ui.shell import WizardWindow, default_page_factories
 
-    real_paths = AppPaths.default()
-    paths = AppPaths.under(paths_home) if paths_home is not None else real_paths
-    settings_file = real_paths.config_dir / "window.ini"
+    paths = AppPaths.under(paths_home) if paths_home is not None else AppPaths.default()
+    settings_file = paths.config_dir / "window.ini"
     settings = QSettings(str(settings_file), QSettings.Format.IniFormat)
     secrets: SecretStore = (
         MemorySecretStore("memory, for this demo session only")
@@ -185,22 +184,98 @@ def build_window(
 SMOKE_TEST_ENV = "HALO_PAYLINK_SMOKE_TEST"
 
 
-def missing_display(environ: Mapping[str, str], platform: str = sys.platform) -> str | None:
+def _x11_address(display: str, x11_dir: Path) -> tuple[int, str | tuple[str, int]] | None:
+    """Where the X server of `display` (`[host]:N[.screen]`) listens: (family, address); None
+    when the value cannot be read."""
+    host, sep, rest = display.rpartition(":")
+    number = rest.split(".", 1)[0]
+    if not sep or not number.isdigit():
+        return None
+    if host in ("", "unix") or host.startswith("/"):  # a local socket (macOS launchd: a path)
+        path = f"{host}:{number}" if host.startswith("/") else str(x11_dir / f"X{number}")
+        return socket.AF_UNIX, path
+    return socket.AF_INET, (host.strip("[]"), 6000 + int(number))
+
+
+def _answers(family: int, address: str | tuple[str, int], timeout: float) -> bool:
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.settimeout(timeout)
+            probe.connect(address)
+    except OSError:
+        return False
+    return True
+
+
+def display_reachable(
+    kind: str,
+    value: str,
+    environ: Mapping[str, str],
+    *,
+    x11_dir: Path = Path("/tmp/.X11-unix"),
+    timeout: float = 0.5,
+) -> bool:
+    """Whether a display server answers at `value` (`kind` "x11": a DISPLAY value, "wayland": a
+    WAYLAND_DISPLAY value). Connects and closes at once; Linux's abstract X socket counts too."""
+    if kind == "wayland":
+        path = (
+            Path(value)
+            if value.startswith("/")
+            else Path(environ.get("XDG_RUNTIME_DIR", "")) / value
+        )
+        return bool(environ.get("XDG_RUNTIME_DIR") or value.startswith("/")) and _answers(
+            socket.AF_UNIX, str(path), timeout
+        )
+    where = _x11_address(value, x11_dir)
+    if where is None:
+        return False
+    family, address = where
+    if _answers(family, address, timeout):
+        return True
+    if family == socket.AF_UNIX and sys.platform.startswith("linux"):
+        return _answers(family, f"\0{address}", timeout)  # the abstract namespace
+    return False
+
+
+def missing_display(
+    environ: Mapping[str, str],
+    platform: str = sys.platform,
+    *,
+    reachable: Callable[[str, str, Mapping[str, str]], bool] = display_reachable,
+    program: str | None = None,
+) -> str | None:
     """Why the window cannot open here, in words for the user; None when it can try.
 
-    On Linux and other X11/Wayland systems Qt needs DISPLAY or WAYLAND_DISPLAY; without one it
-    aborts with a message that suggests reinstalling, which is wrong. An explicit QT_QPA_PLATFORM
-    (e.g. offscreen for tests) is the user's choice and is respected.
+    On Linux and other X11/Wayland systems Qt needs a display server behind DISPLAY or
+    WAYLAND_DISPLAY; without one it aborts with a message that suggests reinstalling, which is
+    wrong. A variable that is set but names no running server (`DISPLAY=:99` after the X server
+    ended, a stale SSH forward) gets the same explanation: each set one is probed first. An
+    explicit QT_QPA_PLATFORM (e.g. offscreen for tests) is the user's choice and is respected.
     """
     if platform.startswith(("win", "darwin")) or environ.get("QT_QPA_PLATFORM"):
         return None
-    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+    given = [
+        (kind, label, environ[label])
+        for kind, label in (("wayland", "WAYLAND_DISPLAY"), ("x11", "DISPLAY"))
+        if environ.get(label)
+    ]
+    if any(reachable(kind, value, environ) for kind, _, value in given):
         return None
+    if given:
+        names = " and ".join(f"{label}={value}" for _, label, value in given)
+        verb = "are" if len(given) > 1 else "is"
+        why = f"{names} {verb} set, but no display server answers there"
+    else:
+        why = "DISPLAY and WAYLAND_DISPLAY are not set, e.g. over SSH"
+    from halo_paylink.storage.paths import program_command
+
+    prog = program or program_command()
     return (
         "Halo PayLink Assistant needs a desktop session to open its window, and none was found "
-        "(DISPLAY and WAYLAND_DISPLAY are not set, e.g. over SSH).\n"
+        f"({why}).\n"
         "Run it from your desktop, or use the same operations in this terminal:\n"
-        "  halo-paylink check --help\n  halo-paylink backfill --help\n  halo-paylink runs"
+        f"  {prog} check --help\n  {prog} backfill --help\n  {prog} profiles --help\n"
+        f"  {prog} runs"
     )
 
 
@@ -345,16 +420,19 @@ def _run_app(demo: bool, profile: str | None) -> int:
     from halo_paylink.ui.crash import CrashReporter
 
     started = time.perf_counter()
+    # Demo mode keeps everything (logs, profiles, runs, the window's settings) in a throw-away
+    # folder, removed on the way out: nothing reaches the user's real folders.
+    demo_home: Path | None = AppPaths.temporary().root if demo else None
+    paths = AppPaths.under(demo_home) if demo_home is not None else AppPaths.default()
     app = make_application()
     try:
-        setup_logging(AppPaths.default())
+        setup_logging(paths)
     except OSError as error:  # a read-only home must not keep the window from opening
         print(f"Logging disabled: {error}", file=sys.stderr)
     window_ref: list[WizardWindow] = []
     crash = CrashReporter(lambda: window_ref[0] if window_ref else None)
     sandbox: Sandbox | None = None
     benji: BenjiSandbox | None = None
-    demo_home: Path | None = None
 
     def on_interrupt() -> None:
         if window_ref:
@@ -367,7 +445,6 @@ def _run_app(demo: bool, profile: str | None) -> int:
             if demo:
                 sandbox, demo_info = start_demo_sandbox()
                 benji, demo_info = start_demo_benji(sandbox, demo_info)
-                demo_home = Path(tempfile.mkdtemp(prefix="halo-paylink-demo-"))
             context, window = build_window(demo=demo_info, profile=profile, paths_home=demo_home)
             collector.settle()  # start-up data (and the demo sandbox's invoices) never rescanned
             window_ref.append(window)
@@ -398,6 +475,6 @@ def _run_app(demo: bool, profile: str | None) -> int:
             benji.stop()
         if sandbox is not None:
             sandbox.stop()
+        shutdown_logging()
         if demo_home is not None:
             shutil.rmtree(demo_home, ignore_errors=True)
-        shutdown_logging()

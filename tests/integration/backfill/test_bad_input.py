@@ -24,7 +24,7 @@ from halo_paylink.core.backfill.journal import (
 from halo_paylink.core.backfill.model import new_run_id
 from halo_paylink.core.backfill.outcome import RunOutcome
 from halo_paylink.core.backfill.runs import list_runs
-from halo_paylink.storage.paths import AppPaths
+from halo_paylink.storage.paths import AppPaths, program_command
 
 from .cli_helpers import backfill_args, cli_env, run_cli
 from .conftest import halo_client
@@ -60,7 +60,8 @@ def test_run_ids_from_the_command_line_stay_in_the_runs_folder(run_id: str, tmp_
             cli_env(tmp_path, "s"),
         )
         assert done.returncode == 2, done.stderr
-        assert f"{flag} needs a run id" in done.stderr and "halo-paylink runs" in done.stderr
+        assert f"{flag} needs a run id" in done.stderr
+        assert f"`{program_command()} runs`" in done.stderr  # works as printed
         assert "Traceback" not in done.stderr
 
 

@@ -80,8 +80,10 @@ def test_cli_says_what_a_run_will_cost_before_it_starts(make_sandbox, tmp_path) 
     env = cli_env(tmp_path, box.config.client_secret)
     planned = run_cli([*backfill_args(box, "--dry-run"), "--rate-limit", "30/60"], env)
     assert planned.returncode == 0, planned.stderr
-    first = planned.stdout.splitlines()[0]
-    assert first.startswith("Dry run: This run needs about ") and "pages of 250 invoices" in first
+    first = planned.stderr.splitlines()[0]  # said before the run, beside its progress
+    assert first.startswith("Before the dry run: This run needs about ")
+    assert "3 pages of 250 invoices" in first
+    assert planned.stdout.startswith("Dry run: done")
     assert "budget of 30 requests per 60 s" in first
     confirm_pilot(tmp_path, box)
     done = run_cli([*backfill_args(box, "--json"), "--rate-limit", "unlimited"], env)

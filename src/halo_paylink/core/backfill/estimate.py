@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from halo_paylink.core.backfill.census import count_invoices
 from halo_paylink.core.backfill.model import InvoiceSource
 from halo_paylink.core.backfill.tenant import FactId, TenantFacts
+from halo_paylink.core.numbers import format_count, plural
 from halo_paylink.halo import facts
 
 
@@ -60,14 +61,15 @@ class RunEstimate:
         if self.invoices is None:
             return "Halo did not say how many invoices it has, so the run's cost is not known."
         head = (
-            f"This run needs about {self.requests:,} requests: {self.pages:,} pages of "
-            f"{self.invoices:,} invoices, {self.batches:,} batches to write {self.to_write:,} "
+            f"This run needs about {plural(self.requests, 'request')}: "
+            f"{plural(self.pages, 'page')} of {plural(self.invoices, 'invoice')}, "
+            f"{plural(self.batches, 'batch', 'batches')} to write {format_count(self.to_write)} "
             f"({self.basis}), sign-in."
         )
         seconds = self.seconds
-        if seconds is None:
+        if seconds is None or self.max_requests is None:
             return f"{head} No request budget is set."
-        budget = f"{self.max_requests:,} requests per {_duration(self.window_seconds)}"
+        budget = f"{plural(self.max_requests, 'request')} per {_duration(self.window_seconds)}"
         if seconds == 0:
             return f"{head} That fits within the budget of {budget}."
         return f"{head} Under the budget of {budget} that takes at least {_duration(seconds)}."

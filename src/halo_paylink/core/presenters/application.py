@@ -9,8 +9,8 @@ shows passes (or failures) for an old tenant. One thread (the GUI thread, or a t
 
 from __future__ import annotations
 
+from halo_paylink.core.numbers import plural
 from halo_paylink.core.presenters.field_note import FieldNote
-from halo_paylink.core.presenters.numbers import plural
 from halo_paylink.core.wizard import CheckRow, CheckRowState, WizardState
 from halo_paylink.storage.secrets import StoreStatus
 
