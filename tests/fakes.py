@@ -53,3 +53,37 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
             del self.values[(service, username)]
         except KeyError:
             raise keyring.errors.PasswordDeleteError("not found") from None
+
+
+class VirtualClock:
+    """A monotonic clock whose sleeps last until a test moves time on (`advance`).
+
+    Unlike `FakeClock`, a sleep here really waits (on virtual time): a test can stop something
+    in the middle of a five-minute wait and see how much virtual time passed before it ended.
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((self.now + max(0.0, seconds), future))
+        await future
+
+    def advance(self, seconds: float) -> None:
+        """Move time on by `seconds`, waking every sleep that ends by then."""
+        self.now += seconds
+        due = [(at, f) for at, f in self._sleepers if at <= self.now]
+        self._sleepers = [(at, f) for at, f in self._sleepers if at > self.now]
+        for _, future in due:
+            if not future.done():
+                future.set_result(None)
+
+    @property
+    def sleeping(self) -> int:
+        """Sleeps not yet woken (cancelled ones included until the next `advance`)."""
+        return sum(1 for _, f in self._sleepers if not f.done())
