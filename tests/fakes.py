@@ -87,3 +87,23 @@ class VirtualClock:
     def sleeping(self) -> int:
         """Sleeps not yet woken (cancelled ones included until the next `advance`)."""
         return sum(1 for _, f in self._sleepers if not f.done())
+
+
+def answer_question(parent: object, name: str, *, accept: bool) -> str:
+    """Answer the open question box `name` under `parent` (see `ui.widgets.question.ask`) by
+    clicking its accept or its reject button; returns the question's text.
+
+    The box is opened window-modally (`QMessageBox.open`), so no nested loop runs: a test finds
+    it and clicks, as a user would."""
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+    assert isinstance(parent, QWidget)
+    # An answered box is deleted later (deleteLater): only the one shown now counts.
+    shown = [b for b in parent.findChildren(QMessageBox, name) if b.isVisible()]
+    assert len(shown) == 1, f"{len(shown)} questions {name!r} are open, not one"
+    box = shown[0]
+    role = QMessageBox.ButtonRole.AcceptRole if accept else QMessageBox.ButtonRole.RejectRole
+    button = next(b for b in box.buttons() if box.buttonRole(b) is role)
+    text = box.text()
+    button.click()
+    return text

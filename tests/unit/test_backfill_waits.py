@@ -208,3 +208,31 @@ async def test_interrupt_without_a_stop_lets_the_wait_go_on() -> None:
             await asyncio.sleep(0)
     assert task.done() and task.exception() is None
     assert clock.now == 1005  # the whole wait, no more and no less
+
+
+def test_the_cli_progress_line_says_until_when_it_waits_and_the_time_left() -> None:
+    import io
+    from datetime import datetime
+
+    from halo_paylink.cli.backfill import ProgressBar
+    from halo_paylink.core.backfill.progress import Phase
+    from halo_paylink.core.presenters.numbers import format_count
+    from halo_paylink.halo.ratelimit import HOLD_OFF_REASON
+
+    stream = io.StringIO()
+    ends = 1_800_000_000.0
+    ProgressBar(stream)(
+        Progress(
+            phase=Phase.PLANNING,
+            done=28_500,
+            total=40_000,
+            eta_seconds=360.0,
+            wait_seconds=238,
+            wait_reason=HOLD_OFF_REASON,
+            wait_ends_at=ends,
+        )
+    )
+    line = stream.getvalue()
+    assert f"Halo's rate limit: resuming at {datetime.fromtimestamp(ends):%H:%M} (in 3:58)" in line
+    assert "6 min 00 s left" in line
+    assert f"{format_count(28_500)}/{format_count(40_000)}" in line  # grouped one way

@@ -333,30 +333,26 @@ class WizardWindow(QDialog):
     def _ask_before_close(self) -> None:
         if self._confirm is not None:
             return
-        box = QMessageBox(self)
-        box.setObjectName("confirmClose")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Stop the backfill?")
-        box.setText("Payment links are being added right now.")
-        box.setInformativeText(
-            "Stop after the invoices being saved now, and close? Nothing is lost: you can "
-            "resume the run the next time you open the assistant."
-        )
-        stop = box.addButton("&Stop and close", QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton("&Keep running", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-        self._confirm = box
+        from halo_paylink.core.presenters.backfill import stop_question
+        from halo_paylink.ui.widgets.question import ask
 
-        def answered() -> None:
+        def stop() -> None:
             self._confirm = None
-            if box.clickedButton() is stop:
-                self._close_confirmed = True
-                self._stop_then_close()
-            box.deleteLater()
+            self._close_confirmed = True
+            self._stop_then_close()
 
-        box.finished.connect(answered)
-        box.open()  # window-modal, no nested event loop
+        def keep() -> None:
+            self._confirm = None
+
+        # Its words name what is going on now: reading (dry run), adding, or removing (undo).
+        self._confirm = ask(
+            self,
+            stop_question(self.context.state),
+            name="confirmClose",
+            on_accept=stop,
+            on_reject=keep,
+            default_accept=False,
+        )
 
     def _stop_then_close(self) -> None:
         self._closing = True

@@ -228,6 +228,21 @@ def _attempt_outcome(engine: Engine, crash: BaseException | None = None) -> tupl
     return RunOutcome.COMPLETED, ""
 
 
+def _plan_outcome(engine: Engine) -> tuple[RunOutcome, str]:
+    """A dry run's outcome: as an attempt's, in a dry run's words (it is run again, never
+    resumed), and PLANNED where a run would be COMPLETED."""
+    outcome, detail = _attempt_outcome(engine)
+    if outcome is RunOutcome.INCOMPLETE:
+        detail = detail.replace(
+            "(resume covers them; nothing is written twice)", "(run the dry run again)"
+        )
+    if outcome is RunOutcome.CANCELLED:
+        detail = PLAN_STOPPED_DETAIL
+    if outcome is RunOutcome.COMPLETED:
+        outcome = RunOutcome.PLANNED
+    return outcome, detail
+
+
 async def plan_backfill(
     client: InvoiceSource,
     settings: BackfillSettings,
@@ -288,15 +303,7 @@ async def plan_backfill(
         if csv_report is not None:
             await asyncio.to_thread(csv_report.close)
     notes = await _remember(learning, engine)
-    outcome, detail = _attempt_outcome(engine)
-    if outcome is RunOutcome.INCOMPLETE:
-        detail = detail.replace(
-            "(resume covers them; nothing is written twice)", "(run the dry run again)"
-        )
-    if outcome is RunOutcome.CANCELLED:
-        detail = PLAN_STOPPED_DETAIL
-    if outcome is RunOutcome.COMPLETED:
-        outcome = RunOutcome.PLANNED
+    outcome, detail = _plan_outcome(engine)
     warnings: list[str] = []
     if engine.tally.written:
         warnings.append(WARN_RESYNC)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -38,11 +39,13 @@ from halo_paylink.core.presenters.backfill import (
     Problem,
     run_job,
 )
+from halo_paylink.core.presenters.numbers import format_count
 from halo_paylink.core.wizard import PageId
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.common import BannerMessage, std_icon, wrap_label
+from halo_paylink.ui.widgets.question import ask
 
 if TYPE_CHECKING:
     from halo_paylink.core.backfill import CancelToken, Progress, RunInfo, RunOptions, RunResult
@@ -73,6 +76,8 @@ class BackfillPage(BasePage):
         self._handle: TaskHandle[RunResult] | None = None
         self._cancel: CancelToken | None = None  # of the running job
         self._shown_changes: tuple[tuple[str, str, str, str], ...] = ()
+        #: The question open before a bulk change (object name "confirmJob"), if any.
+        self.question: QMessageBox | None = None
         #: Tuning for every job started here; None = the engine's defaults.
         self.run_options: RunOptions | None = None
 
@@ -183,14 +188,34 @@ class BackfillPage(BasePage):
         self._start(Job.PLAN)
 
     def start_run(self) -> None:
-        """The commit step: write the link to every invoice the dry run selected."""
-        self._start(Job.RUN)
+        """The commit step: write the link to every invoice the dry run selected (asks first)."""
+        self._confirm_then_start(Job.RUN)
 
     def resume(self) -> None:
         self._start(Job.RESUME)
 
     def undo(self) -> None:
-        self._start(Job.UNDO)
+        """Remove the links the run saved (asks first, with the count and the Halo)."""
+        self._confirm_then_start(Job.UNDO)
+
+    def _confirm_then_start(self, job: Job) -> None:
+        if self.question is not None:
+            return
+        question = self.presenter.confirmation(job)
+        if question is None:
+            self._start(job)  # changes nothing in bulk (or cannot start: the presenter says no)
+            return
+
+        def answered() -> None:
+            self.question = None
+
+        def accepted() -> None:
+            answered()
+            self._start(job)
+
+        self.question = ask(
+            self, question, name="confirmJob", on_accept=accepted, on_reject=answered
+        )
 
     def _start(self, job: Job) -> None:
         from halo_paylink.core.backfill import CancelToken
@@ -315,7 +340,9 @@ class BackfillPage(BasePage):
         if view.resume_visible:
             self.resume_label.setText(view.resume_text)
         if view.counts:
-            items = "".join(f"<li>{c.label}: <b>{c.count:,}</b></li>" for c in view.counts)
+            items = "".join(
+                f"<li>{c.label}: <b>{format_count(c.count)}</b></li>" for c in view.counts
+            )
             self.counts_label.setText(f"<ul>{items}</ul>")
         else:
             self.counts_label.setText("")
