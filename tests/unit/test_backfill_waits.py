@@ -187,8 +187,12 @@ async def test_a_stop_asked_before_a_wait_starts_means_no_wait() -> None:
     clock = VirtualClock()
     limiter = RateLimiter(1, 300, clock=clock, sleep=clock.sleep)
     limiter.should_stop = lambda: True
+    task = asyncio.ensure_future(limiter.pause(300, PACING_REASON))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert task.done(), "a wait started although the run was asked to stop"
     with pytest.raises(Exception, match="Stopped while waiting"):
-        await limiter.pause(300, PACING_REASON)
+        task.result()
     assert clock.sleeping == 0
 
 
