@@ -523,8 +523,8 @@ def test_a_resumable_run_on_this_halo_is_offered_with_its_details() -> None:
     v = h.p.view()
     assert h.b.resumable_run_id == "run-1" and v.resume_visible
     assert v.resume_text == (
-        "Run run-1 (started 2026-12-01T08:12:00) stopped (cancelled) after 40 link(s) were "
-        "saved. Resume continues where it stopped; nothing is written twice."
+        "Run run-1 (started 2026-12-01T08:12:00) stopped as asked, with 40 links saved. "
+        "Resume continues where it stopped; nothing is written twice."
     )
     assert h.p.request(Job.RESUME) == JobRequest(Job.RESUME, "run-1")
     h.log.clear()
@@ -535,7 +535,7 @@ def test_a_resumable_run_on_this_halo_is_offered_with_its_details() -> None:
     h.p.cancelled()
     h.p.resumable_found(info("run-2", status=RunOutcome.AUTH_FAILED))
     assert h.p.view().resume_text.startswith("Run run-2 (started 2026-12-01T08:12:00) stopped ")
-    assert "stopped (auth failed) after 40 link(s)" in h.p.view().resume_text
+    assert "stopped (auth failed), with 40 links saved" in h.p.view().resume_text
 
 
 def test_a_resumable_run_elsewhere_or_none_is_not_offered() -> None:

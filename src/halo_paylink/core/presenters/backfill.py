@@ -707,11 +707,17 @@ class BackfillPresenter:
         b = self.state.backfill
         info = self._resumable
         if info is not None and info.run_id == b.resumable_run_id:
+            from halo_paylink.core.backfill.outcome import RunOutcome  # loaded: it made `info`
+
+            how = (
+                "as asked"
+                if info.status is RunOutcome.CANCELLED
+                else f"({info.status.value.replace('_', ' ')})"
+            )
             return (
-                f"Run {info.run_id} (started {info.started}) stopped "
-                f"({info.status.value.replace('_', ' ')}) after "
-                f"{format_count(info.counts.written)} link(s) were saved. Resume continues "
-                "where it stopped; nothing is written twice."
+                f"Run {info.run_id} (started {info.started}) stopped {how}, with "
+                f"{plural(info.counts.written, 'link')} saved. Resume continues where it "
+                "stopped; nothing is written twice."
             )
         return (
             f"Run {b.resumable_run_id} stopped before it finished. Resume continues "
