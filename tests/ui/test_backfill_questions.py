@@ -35,6 +35,16 @@ def planned(qtbot: Any, page: Any) -> Any:
     return page
 
 
+def finished(qtbot: Any, page: Any) -> Any:
+    """A dry run, then "Add payment links" answered yes, to the end; the backfill state."""
+    planned(qtbot, page)
+    b = page.state.backfill
+    page.commit_button.click()
+    answer_question(page, "confirmJob", accept=True)
+    qtbot.waitUntil(lambda: b.phase is BackfillPhase.FINISHED, timeout=30000)
+    return b
+
+
 def host(sandbox: Sandbox) -> str:
     return sandbox.url.split("//", 1)[1].split(":", 1)[0].split("/", 1)[0]
 
@@ -60,11 +70,8 @@ def test_add_payment_links_asks_first_and_no_changes_nothing(
 def test_undo_asks_first_then_shows_what_it_removed(
     qtbot: Any, page: Any, sandbox: Sandbox
 ) -> None:
-    planned(qtbot, page)
-    b, before = page.state.backfill, linked(sandbox)
-    page.commit_button.click()
-    answer_question(page, "confirmJob", accept=True)
-    qtbot.waitUntil(lambda: b.phase is BackfillPhase.FINISHED, timeout=30000)
+    before = linked(sandbox)
+    b = finished(qtbot, page)
     saved = b.links_saved
     assert saved > 0
     page.undo_button.click()
@@ -83,11 +90,7 @@ def test_undo_asks_first_then_shows_what_it_removed(
 def test_closing_during_an_undo_says_links_are_being_removed(
     qtbot: Any, page: Any, demo_window: Any, sandbox: Sandbox
 ) -> None:
-    planned(qtbot, page)
-    b = page.state.backfill
-    page.commit_button.click()
-    answer_question(page, "confirmJob", accept=True)
-    qtbot.waitUntil(lambda: b.phase is BackfillPhase.FINISHED, timeout=30000)
+    b = finished(qtbot, page)
     slow = sandbox.faults.add(delay=0.1, method="POST", path="/api/invoice", times=None)
     page.undo_button.click()
     answer_question(page, "confirmJob", accept=True)
@@ -135,11 +138,7 @@ def test_stop_during_a_rate_limit_wait_reads_stopped_and_offers_the_dry_run_agai
 def test_the_export_counts_the_links_saved_and_no_keyring_in_demo_mode(
     qtbot: Any, page: Any, demo_window: Any
 ) -> None:
-    planned(qtbot, page)
-    b = page.state.backfill
-    page.commit_button.click()
-    answer_question(page, "confirmJob", accept=True)
-    qtbot.waitUntil(lambda: b.phase is BackfillPhase.FINISHED, timeout=30000)
+    b = finished(qtbot, page)
     demo_window.next_button.click()
     done = demo_window.current_page
     data = json.loads(done.export_text())

@@ -114,18 +114,19 @@ async def stop_during_the_wait(
     return task.result(), seen, clock.now - stopped
 
 
-def test_stop_during_a_five_minute_wait_ends_a_dry_run_at_once() -> None:
-    def start(cancel: CancelToken, seen: list[Progress], clock: VirtualClock, halo: PacedHalo):
-        return runner.plan_backfill(
-            halo,
-            BackfillSettings(T),
-            options=OPTIONS,
-            on_progress=seen.append,
-            cancel=cancel,
-            clock=clock,
-        )
+def dry_run(cancel: CancelToken, seen: list[Progress], clock: VirtualClock, halo: PacedHalo) -> Any:
+    return runner.plan_backfill(
+        halo,
+        BackfillSettings(T),
+        options=OPTIONS,
+        on_progress=seen.append,
+        cancel=cancel,
+        clock=clock,
+    )
 
-    result, seen, took = asyncio.run(stop_during_the_wait(start))
+
+def test_stop_during_a_five_minute_wait_ends_a_dry_run_at_once() -> None:
+    result, seen, took = asyncio.run(stop_during_the_wait(dry_run))
     assert took < 0.5, f"Stop took {took:.1f} virtual seconds"
     assert result.outcome is RunOutcome.CANCELLED
     assert result.detail == runner.PLAN_STOPPED_DETAIL  # a dry run is run again, not resumed
@@ -156,17 +157,7 @@ def test_stop_during_a_five_minute_wait_ends_a_run_at_once_and_it_resumes(
 
 
 def test_the_wait_is_shown_with_its_end_and_counted_in_the_time_left() -> None:
-    def start(cancel: CancelToken, seen: list[Progress], clock: VirtualClock, halo: PacedHalo):
-        return runner.plan_backfill(
-            halo,
-            BackfillSettings(T),
-            options=OPTIONS,
-            on_progress=seen.append,
-            cancel=cancel,
-            clock=clock,
-        )
-
-    _, seen, _ = asyncio.run(stop_during_the_wait(start))
+    _, seen, _ = asyncio.run(stop_during_the_wait(dry_run))
     waiting = [p for p in seen if p.wait_seconds is not None]
     assert waiting
     before = [p for p in seen[: seen.index(waiting[0])] if p.total and p.done]
