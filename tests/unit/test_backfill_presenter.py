@@ -402,7 +402,7 @@ def test_a_finished_run_is_done_and_can_be_undone() -> None:
     assert v.clear_rate and v.undo_enabled and not v.commit_enabled and not v.resume_visible
     assert v.commit_text == "&Add payment links"
     assert v.report == "Report: /reports/run.csv"
-    assert h.log[-1] == "Finished: 3 link(s) saved, 0 refused by Halo."
+    assert h.log[-1] == "Finished: 3 links saved, 0 refused by Halo."
     assert h.p.job is None
 
 
@@ -411,7 +411,7 @@ def test_a_run_with_refusals_is_finished_and_lists_them() -> None:
     h.run(RunOutcome.COMPLETED_WITH_FAILURES, written=3, failed=2)
     assert h.b.phase is BackfillPhase.FINISHED
     assert lines(h) == {"Link saved": 3, "Refused by Halo": 2}
-    assert h.log[-1] == "Finished: 3 link(s) saved, 2 refused by Halo."
+    assert h.log[-1] == "Finished: 3 links saved, 2 refused by Halo."
     assert outcome_headline(h.b) == (
         "Every open invoice has a Pay link, except 2 that Halo refused; see the report."
     )
@@ -627,7 +627,7 @@ def test_progress_while_running_names_saved_refused_and_conflicts() -> None:
     assert (view.maximum, view.value) == (5000, 1234)
     assert view.rate == "41.2 invoices/s · about 3 min 20 s left"
     assert view.status == (
-        "1,234 of 5,000 invoices looked at · 1,000 link(s) saved · 2 refused · "
+        "1,234 of 5,000 invoices looked at · 1,000 links saved · 2 refused · "
         "3 with a different link"
     )
     assert h.log[-1] == "Batch 3 saved"

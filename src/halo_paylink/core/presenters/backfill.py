@@ -483,12 +483,12 @@ class BackfillPresenter:
         elif self._job is Job.UNDO:
             status = (
                 f"{n(progress.done)} of {total} invoices looked at · "
-                f"{n(progress.written)} link(s) removed · {n(progress.failed)} refused"
+                f"{plural(progress.written, 'link')} removed · {n(progress.failed)} refused"
             )
         else:
             status = (
                 f"{n(progress.done)} of {total} invoices looked at · "
-                f"{n(progress.written)} link(s) saved · {n(progress.failed)} refused · "
+                f"{plural(progress.written, 'link')} saved · {n(progress.failed)} refused · "
                 f"{n(progress.conflicts)} with a different link"
             )
         wait = progress.wait_line
@@ -577,7 +577,7 @@ class BackfillPresenter:
             b.phase = BackfillPhase.FINISHED
             b.resumable_run_id = None
             self._log(
-                f"Finished: {format_count(result.counts.written)} link(s) saved, "
+                f"Finished: {plural(result.counts.written, 'link')} saved, "
                 f"{format_count(result.counts.failed)} refused by Halo."
             )
         elif result.outcome is RunOutcome.CANCELLED:
