@@ -112,7 +112,7 @@ def parse_rate_limit(spec: str) -> RateBudget | None:
 RATE_LIMIT_BUDGET_SECONDS = 15 * 60.0
 
 #: How many requests ahead `RateLimiter.wait_ahead` plays out one by one.
-MAX_AHEAD = 20_000
+MAX_AHEAD = 2_000
 
 #: Why a caller waits: Halo answered 429 (and said, or we chose, how long to hold off).
 HOLD_OFF_REASON = "Halo's rate limit"
