@@ -2,6 +2,12 @@
 """Render every page of the assistant to PNG (docs/screenshots/), in demo mode with real state.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--out DIR]
+        [--size WxH] [--scheme light|dark] [--all]
+
+`--all` renders the normal size (docs/screenshots/) and, each in its own folder below it, the
+variants an admin may have: small-light and small-dark (900x650), normal-dark, and scale2-light
+and scale2-dark (QT_SCALE_FACTOR=2 on a 1920x1080 screen: 960x540 logical pixels, the window
+filling the screen). Each variant runs in its own process, as the scale factor is fixed at start.
 
 The window runs on the built-in sandbox (loopback only), exactly like `halo-paylink --demo`, and
 is driven through the pages the way an admin would: discovery, the Test, the options, the link,
@@ -22,6 +28,38 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (1000, 820)
+SMALL = (900, 650)
+#: folder -> (size, scheme, scale factor); a size of None fills the screen.
+VARIANTS: dict[str, tuple[tuple[int, int] | None, str, str]] = {
+    "small-light": (SMALL, "light", "1"),
+    "small-dark": (SMALL, "dark", "1"),
+    "normal-dark": (SIZE, "dark", "1"),
+    "scale2-light": (None, "light", "2"),
+    "scale2-dark": (None, "dark", "2"),
+}
+FULL_HD = '{"screens": [{"name": "fullhd", "x": 0, "y": 0, "width": 1920, "height": 1080}]}'
+
+
+def render_all(out: Path) -> int:
+    """The normal size here, then every variant in a child process of its own."""
+    import subprocess
+
+    status = subprocess.call([sys.executable, __file__, "--out", str(out)])
+    screens = Path(tempfile.mkdtemp(prefix="halo-paylink-screens-")) / "screens.json"
+    screens.write_text(FULL_HD)
+    for folder, (size, scheme, scale) in VARIANTS.items():
+        env = dict(os.environ, QT_SCALE_FACTOR=scale)
+        env["QT_QPA_PLATFORM"] = f"offscreen:configfile={screens}"
+        command = [sys.executable, __file__, "--out", str(out / folder), "--scheme", scheme]
+        if size is not None:
+            command += ["--size", f"{size[0]}x{size[1]}"]
+        status = subprocess.call(command, env=env) or status
+    return status
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    return int(width), int(height)
 
 
 async def until(condition: Callable[[], bool], limit: float = 30.0) -> None:
@@ -81,12 +119,36 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     page.use_pdf.click()  # type: ignore[attr-defined]
     page.fallback.click()  # type: ignore[attr-defined]
     await shot("4-options")
+    await shot("4-options-benji-key", scroll_to=page.benji_check)  # type: ignore[attr-defined]
+    page.check_benji()  # type: ignore[attr-defined]
+    await until(lambda: page.benji_rows.isVisible())  # type: ignore[attr-defined]
+    await shot("4-options-benji-checked", scroll_to=page.benji_note)  # type: ignore[attr-defined]
+    dark(True)
+    await shot("4-options-benji-checked-dark", scroll_to=page.benji_note)  # type: ignore[attr-defined]
+    dark(False)
+    page.build_link()  # type: ignore[attr-defined]
+    await shot("4-options-benji-link-built", scroll_to=page.benji_note)  # type: ignore[attr-defined]
 
     window.go_next()
     page = window.current_page
     await until(lambda: "Filled in from" in page.preview_source.text())  # type: ignore[attr-defined]
     await shot("5-email-link")
     await shot("5-email-link-steps", scroll_to=page.quickbooks_note)  # type: ignore[attr-defined]
+
+    # The numbering mistake, caught: Halo's own numbers, a dry run, Benji's number check.
+    page.halo_radio.click()  # type: ignore[attr-defined]
+    window.go_next()
+    page = window.current_page
+    page.plan_button.click()  # type: ignore[attr-defined]
+    box = page.benji_numbers  # type: ignore[attr-defined]
+    await until(lambda: "Benji found" in box.headline.text())
+    await shot("6-backfill-benji-wrong-numbering", scroll_to=box)
+    dark(True)
+    await shot("6-backfill-benji-wrong-numbering-dark", scroll_to=box)
+    dark(False)
+    window.go_back()
+    page = window.current_page
+    page.accounting_radio.click()  # type: ignore[attr-defined]
 
     window.go_next()
     page = window.current_page
@@ -96,7 +158,9 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     page.plan_button.click()  # type: ignore[attr-defined]
     state = window.context.state.backfill
     await until(lambda: state.phase is BackfillPhase.PLANNED)
+    await until(lambda: "Benji found" in page.benji_numbers.headline.text())  # type: ignore[attr-defined]
     await shot("6-backfill-dry-run")
+    await shot("6-backfill-benji-numbers", scroll_to=page.benji_numbers)  # type: ignore[attr-defined]
     slow = sandbox.faults.add(delay=0.25, method="POST", path="/api/invoice", times=None)  # type: ignore[attr-defined]
     page.commit_button.click()  # type: ignore[attr-defined]
     page.question.defaultButton().click()  # type: ignore[attr-defined]  # "Add payment links"
@@ -125,8 +189,13 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--size", type=parse_size, help="window size, e.g. 900x650")
+    parser.add_argument("--scheme", choices=("light", "dark"), default="light")
+    parser.add_argument("--all", action="store_true", help="the normal size and every variant")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.all:
+        return render_all(args.out)
     home = tempfile.mkdtemp(prefix="halo-paylink-shots-")
     os.environ["HALO_PAYLINK_HOME"] = home
     args.out.mkdir(parents=True, exist_ok=True)
@@ -137,7 +206,7 @@ def main() -> int:
     from halo_paylink.sandbox import Sandbox, SandboxConfig
     from halo_paylink.ui import app as app_module
     from halo_paylink.ui.context import DemoInfo
-    from halo_paylink.ui.theme import palette_for
+    from halo_paylink.ui.theme import palette_for, readable_style
 
     qapp = app_module.make_application()
     loop = qasync.QEventLoop(qapp)
@@ -147,16 +216,24 @@ def main() -> int:
     sandbox = Sandbox(config)
     url = sandbox.start()
     demo = DemoInfo(url, config.tenant, config.client_id, config.client_secret)
+    benji, demo = app_module.start_demo_benji(sandbox, demo)
     context, window = app_module.build_window(demo=demo, profile=None)
-    window.resize(*SIZE)
-    window.show()
-
     light = qapp.palette()
 
     def dark(on: bool) -> None:
         """Stand in for a desktop in dark mode (the offscreen platform has no theme of its own):
-        the app's own dark palette, as `ui.theme.SchemeFollower` applies it."""
+        the app's own dark palette, as `ui.theme.SchemeFollower` applies it. A dark run stays
+        dark."""
+        on = on or args.scheme == "dark"
+        if on:
+            qapp.setStyle(readable_style("Fusion"))
         qapp.setPalette(palette_for(Qt.ColorScheme.Dark) if on else light)
+
+    dark(False)
+    screen = qapp.primaryScreen().availableGeometry()
+    width, height = args.size or (screen.width(), screen.height())
+    window.resize(width, height)
+    window.show()
 
     async def run() -> None:
         try:
@@ -168,6 +245,7 @@ def main() -> int:
         with loop:
             loop.run_until_complete(run())
     finally:
+        benji.stop()
         sandbox.stop()
     print(f"Screenshots written to {args.out}")
     return 0

@@ -7,6 +7,7 @@ Every failure that reaches a user is a `PaylinkError` carrying an `ErrorKind`:
                    Halo's own errors, data that cannot be used)
       LocalError   this computer (keyring, folders, disk, a chosen file, the saved profiles)
       UsageError   how the app was asked (options, input, a missing secret)
+      BenjiError   Benji Pays' merchant API (the optional checks of Benji's side)
 
 The kind decides the headline and the next step (see `EXPLANATIONS`); `detail` carries what the
 server or the system said, redacted. Callers branch on the class and on `error.kind`, never on
@@ -65,6 +66,15 @@ class ErrorKind(enum.Enum):
     DISK_FULL = ("disk_full", ErrorCategory.LOCAL)
     BAD_SECRET_TEXT = ("bad_secret_text", ErrorCategory.LOCAL)
     BAD_USAGE = ("usage", ErrorCategory.USAGE)
+    # Benji Pays' merchant API (the optional checks of Benji's side; see `BenjiError`).
+    BENJI_BAD_ADDRESS = ("benji_bad_address", ErrorCategory.ADDRESS)
+    BENJI_BAD_KEY = ("benji_bad_key", ErrorCategory.AUTHENTICATION)
+    BENJI_NOT_FOUND = ("benji_not_found", ErrorCategory.SERVER)
+    BENJI_RATE_LIMITED = ("benji_rate_limited", ErrorCategory.RATE_LIMIT)
+    BENJI_SERVER_ERROR = ("benji_server_error", ErrorCategory.SERVER)
+    BENJI_TIMEOUT = ("benji_timeout", ErrorCategory.CONNECTION)
+    BENJI_NETWORK = ("benji_network", ErrorCategory.CONNECTION)
+    BENJI_MALFORMED = ("benji_malformed", ErrorCategory.BAD_DATA)
 
     def __init__(self, code: str, category: ErrorCategory) -> None:
         self.code = code
@@ -154,7 +164,7 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
         "an agent who has it on the API application's Details tab.",
     ),
     ErrorKind.FORBIDDEN: Explanation(
-        "Halo refused access to invoices (HTTP 403).",
+        "Halo refused access to invoices.",
         "Check the API application's permissions (read:invoices and edit:invoices) and that its "
         "agent may read and modify invoices.",
     ),
@@ -191,8 +201,9 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
     ),
     ErrorKind.KEYRING_UNAVAILABLE: Explanation(
         "No secure system keyring is available on this computer.",
-        "Choose 'Ask each time' to type the secret when needed, or install and unlock a keyring "
-        "(GNOME Keyring / KWallet on Linux).",
+        "The secret is then asked for each time it is needed (in the window, leave 'Remember the "
+        "secret' off; the command line reads HALO_CLIENT_SECRET or asks). To have it remembered, "
+        "install and unlock a keyring (GNOME Keyring / KWallet on Linux) and try again.",
     ),
     ErrorKind.PROFILES_CORRUPT: Explanation(
         "Your saved connections could not be read.",
@@ -224,6 +235,43 @@ EXPLANATIONS: dict[ErrorKind, Explanation] = {
     ErrorKind.BAD_USAGE: Explanation(
         "The command could not be used as given.",
         "Run it with --help to see what it accepts.",
+    ),
+    ErrorKind.BENJI_BAD_ADDRESS: Explanation(
+        "That is not an address Benji Pays' API can be reached at.",
+        "Leave the Benji API address at its default (https://api.benjipays.com/v2); only the "
+        "sandbox on this computer may use plain http.",
+    ),
+    ErrorKind.BENJI_BAD_KEY: Explanation(
+        "Benji Pays did not accept the API key.",
+        "Copy the merchant API key again from Benji Pays and paste it exactly; if it was "
+        "revoked, create a new one there.",
+    ),
+    ErrorKind.BENJI_NOT_FOUND: Explanation(
+        "Benji Pays' API has no such address.",
+        "Check the Benji API address (the default is https://api.benjipays.com/v2); nothing "
+        "was changed.",
+    ),
+    ErrorKind.BENJI_RATE_LIMITED: Explanation(
+        "Benji Pays' rate limit was reached.",
+        "Wait a minute and run the check again; nothing was changed.",
+    ),
+    ErrorKind.BENJI_SERVER_ERROR: Explanation(
+        "Benji Pays reported an error.",
+        "Try again in a few minutes; if it persists, contact Benji Pays support. Nothing was "
+        "changed.",
+    ),
+    ErrorKind.BENJI_TIMEOUT: Explanation(
+        "Benji Pays did not answer in time.",
+        "Check your connection and try again; nothing was changed.",
+    ),
+    ErrorKind.BENJI_NETWORK: Explanation(
+        "Benji Pays could not be reached.",
+        "Check your network connection (and any proxy) and try again; nothing was changed.",
+    ),
+    ErrorKind.BENJI_MALFORMED: Explanation(
+        "Benji Pays' answer could not be read.",
+        "Try again; if it repeats, check the Benji API address and any proxy between this "
+        "computer and Benji Pays.",
     ),
 }
 
@@ -303,6 +351,8 @@ class HaloError(PaylinkError):
     ) -> None:
         if kind.category in (ErrorCategory.LOCAL, ErrorCategory.USAGE):
             raise ValueError(f"{kind.name} is not a Halo failure: raise a LocalError or UsageError")
+        if kind.code.startswith("benji_"):
+            raise ValueError(f"{kind.name} is not a Halo failure: raise a BenjiError")
         self.status = status
         self.retry_after = retry_after
         self.maybe_applied = False
@@ -322,6 +372,38 @@ class HaloError(PaylinkError):
 
     def __repr__(self) -> str:
         return f"HaloError({self.kind.name}, status={self.status}, detail={self.detail!r})"
+
+
+class BenjiError(PaylinkError):
+    """A failure in reaching or using Benji Pays' merchant API (a `BENJI_*` kind).
+
+    Attributes:
+        status: the HTTP status when Benji answered.
+        retry_after: seconds to wait, for `BENJI_RATE_LIMITED`, when Benji said.
+    """
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        detail: str = "",
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        if not kind.code.startswith("benji_"):
+            raise ValueError(f"{kind.name} is not a Benji Pays failure")
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(kind, detail)
+
+    @property
+    def detail_label(self) -> str:
+        return "Benji said" if self.status is not None else "Details"
+
+    summary = HaloError.summary  # the headline, the HTTP status, then the detail: as for Halo
+
+    def __repr__(self) -> str:
+        return f"BenjiError({self.kind.name}, status={self.status}, detail={self.detail!r})"
 
 
 class LocalError(PaylinkError):

@@ -3,7 +3,8 @@
 `redact(text)` replaces, in this order:
   1. every value registered with `register_secret` (and its URL-encoded form),
   2. `Bearer <token>` (8+ characters), and `Basic <credentials>` in an Authorization header,
-  3. the values of `access_token`, `client_secret`, `refresh_token`, `id_token` and `password` in
+  3. the values of `access_token`, `client_secret`, `refresh_token`, `id_token`, `password` and
+     an API key (`x-api-key`, `api_key`) in
      JSON (`"access_token": "..."`), Python reprs (`'access_token': '...'`) and form/query text
      (`access_token=...`, `client_secret: ...`),
   4. anything that looks like a JWT (`eyJ....eyJ....sig`).
@@ -24,7 +25,9 @@ MASK = "[REDACTED]"
 #: and no real client secret is that short.
 MIN_SECRET_LENGTH = 4
 
-_SENSITIVE_KEYS = r"access_token|client_secret|refresh_token|id_token|password|secret"
+_SENSITIVE_KEYS = (
+    r"access_token|client_secret|refresh_token|id_token|password|secret|x-api-key|api_key|apikey"
+)
 
 # A token is at least 8 characters, so prose such as "the bearer of" is left alone.
 _BEARER = re.compile(r"(?i)\b(Bearer)(\s+)[A-Za-z0-9\-._~+/]{8,}=*")

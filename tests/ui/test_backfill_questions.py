@@ -97,7 +97,7 @@ def test_closing_during_an_undo_says_links_are_being_removed(
     qtbot.waitUntil(lambda: slow.fired >= 1, timeout=10000)
     demo_window.close()
     text = answer_question(demo_window, "confirmClose", accept=False)
-    assert "removing the Pay links" in text and "being added" not in text
+    assert "Pay links are being removed" in text and "being added" not in text
     assert b.phase is BackfillPhase.UNDOING and demo_window.isVisible()
     slow.times = slow.fired
     qtbot.waitUntil(lambda: not b.active, timeout=30000)

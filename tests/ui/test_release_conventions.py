@@ -66,7 +66,7 @@ def test_about_button_alone(qtbot: Any) -> None:
     host = QWidget()
     qtbot.addWidget(host)
     button = about_button(host)
-    assert button.text() == "Abou&t"
+    assert button.text() == "Ab&out"
 
 
 # --- light and dark ---------------------------------------------------------------------------
@@ -88,12 +88,13 @@ def test_follower_matches_the_scheme_and_its_changes(qapp: QApplication) -> None
     try:
         assert follower.applied == Qt.ColorScheme.Dark
         assert theme.palette_scheme(qapp.palette()) == Qt.ColorScheme.Dark
-        assert qapp.style().name().lower() == "fusion"
+        assert theme.style_name(qapp.style()).lower() == "fusion"
+        assert isinstance(qapp.style(), theme.ReadableIconStyle)
         wanted[0] = Qt.ColorScheme.Light  # the desktop switched back
         follower.update()
         assert theme.palette_scheme(qapp.palette()) == Qt.ColorScheme.Light
         assert follower.applied is None  # the platform's light palette already matched
-        assert qapp.style().name() == original_style
+        assert theme.style_name(qapp.style()) == original_style
         wanted[0] = Qt.ColorScheme.Unknown
         follower.update()
         assert follower.applied is None

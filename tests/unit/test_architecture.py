@@ -5,6 +5,7 @@ is still a dependency. The layers, lowest first (see ARCHITECTURE.md):
 
     base      domain, errors, redact, resources, the package root
     halo      the Halo API
+    benji     Benji Pays' merchant API (on halo's transport)
     storage   files, profiles, secrets, logs          sandbox   the built-in Halo
     core      domain logic: discovery checks, links, the backfill, presenters
     ui / cli  the window and the command line (the CLI may open the window)
@@ -29,12 +30,13 @@ LAYER = {
     "resources": 1,
     "errors": 1,
     "halo": 2,
-    "storage": 3,
-    "sandbox": 3,
-    "core": 4,
-    "ui": 5,
-    "cli": 6,
-    "__main__": 7,
+    "benji": 3,
+    "storage": 4,
+    "sandbox": 4,
+    "core": 5,
+    "ui": 6,
+    "cli": 7,
+    "__main__": 8,
 }
 
 

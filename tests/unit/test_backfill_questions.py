@@ -9,7 +9,7 @@ import locale
 import pytest
 
 from halo_paylink.core.backfill import Phase, Progress, RunOutcome
-from halo_paylink.core.presenters.backfill import Confirmation, Job, stop_question
+from halo_paylink.core.presenters.backfill import Job, Question, stop_question
 from halo_paylink.core.presenters.numbers import format_count, plural
 from halo_paylink.core.wizard import BackfillPhase, settings_export
 from unit.test_backfill_presenter import Harness, lines, ran
@@ -20,7 +20,7 @@ def test_adding_links_asks_first_with_the_count_and_the_halo() -> None:
     assert h.p.confirmation(Job.RUN) is None  # nothing planned: nothing to ask
     h.plan(1278)
     asked = h.p.confirmation(Job.RUN)
-    assert isinstance(asked, Confirmation)
+    assert isinstance(asked, Question)
     assert asked.text == "Add a Pay link to 1,278 open invoices on acme.halopsa.com?"
     assert "&" in asked.accept and asked.reject == "Cancel"
     assert h.p.confirmation(Job.PLAN) is None  # a dry run writes nothing
@@ -48,7 +48,7 @@ def test_the_host_falls_back_to_what_was_typed() -> None:
 
 @pytest.mark.parametrize(
     ("job", "says"),
-    [(Job.PLAN, "reading"), (Job.RUN, "being added"), (Job.UNDO, "removing")],
+    [(Job.PLAN, "reading"), (Job.RUN, "being added"), (Job.UNDO, "being removed")],
 )
 def test_the_stop_question_names_what_is_going_on(job: Job, says: str) -> None:
     h = Harness()
@@ -56,7 +56,7 @@ def test_the_stop_question_names_what_is_going_on(job: Job, says: str) -> None:
     h.start(job)
     asked = stop_question(h.state)
     assert says in asked.text and "acme.halopsa.com" in asked.text
-    others = {"reading", "being added", "removing"} - {says}
+    others = {"reading", "being added", "being removed"} - {says}
     assert not any(word in asked.text for word in others)
     h.p.cancel()  # stopping keeps naming what it stops
     assert stop_question(h.state) == asked

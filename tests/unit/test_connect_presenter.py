@@ -173,10 +173,19 @@ def test_a_failed_discovery_says_what_happened_and_what_to_do() -> None:
     assert p.view().address_note.text == local.headline + " " + local.next_step
     p.address_edited("acme.halopsa.com")
     assert p.discovery_failed(p.discovery_started(), RuntimeError("boom"))
-    assert p.view().address_note == FieldNote(NoteKind.ERROR, "boom")
+    unexpected = p.view().address_note
+    assert unexpected.kind is NoteKind.ERROR and unexpected.text.endswith("Details: boom")
+    p.address_edited("acme.halopsa.com")
+    dns = HaloError(ErrorKind.DNS, "[Errno -2] Name or service not known | [Errno -2] Name or")
+    assert p.discovery_failed(p.discovery_started(), dns)
+    assert "Errno" not in p.view().address_note.text  # the library's words stay in the log
+    p.address_edited("acme.halopsa.com")
+    said = HaloError(ErrorKind.INVALID_TENANT, "tenant 'acme2' does not exist", status=400)
+    assert p.discovery_failed(p.discovery_started(), said)
+    assert p.view().address_note.text.endswith("Halo said: tenant 'acme2' does not exist")
     p.address_edited("acme.halopsa.com")
     assert p.discovery_failed(p.discovery_started(), RuntimeError(""))
-    assert p.view().address_note == FieldNote(NoteKind.ERROR, "Halo could not be reached.")
+    assert p.view().address_note.text.startswith("Something went wrong. Try again")
 
 
 def test_cancelling_goes_back_to_waiting_and_entering_rediscovers_what_was_not_found() -> None:
@@ -259,3 +268,39 @@ def test_the_found_box_shows_only_a_result_for_the_current_input() -> None:
     )
     view = ConnectPresenter(state).view()
     assert not view.found.enabled and view.found.kind == NOTHING_FOUND
+
+
+def test_a_typed_tenant_is_never_shown_as_confirmed_by_halo() -> None:
+    p = presenter()
+    p.address_edited("acme.halopsa.com")
+    p.tenant_edited("wrong-tenant")
+    assert p.discovery_found(p.discovery_started(), HOSTED_HALO)
+    source = p.view().found.source
+    assert source != CONFIRMED and not source.startswith("Confirmed")
+    assert "you typed" in source and "Test" in source
+    p.tenant_edited("")  # the tenant Halo named: confirmed once found again
+    assert p.discovery_found(p.discovery_started(), HOSTED_HALO)
+    assert p.view().found.source == CONFIRMED
+
+
+def test_the_tenant_placeholder_goes_with_an_unusable_address_or_a_failed_look_up() -> None:
+    p = presenter()
+    found(p, "halo.example.com", OWN_HALO)
+    p.address_edited("me@example.com")
+    assert p.view().found.tenant_placeholder == ""
+    found(p, "halo.example.com", OWN_HALO)
+    p.address_edited("halo2.example.com")
+    assert p.view().found.tenant_placeholder == "none needed"  # a look-up is due
+    assert p.discovery_failed(p.discovery_started(), HaloError(ErrorKind.DNS))
+    assert p.view().found.tenant_placeholder == ""
+
+
+def test_enter_looks_halo_up_until_it_is_found() -> None:
+    p = presenter()
+    assert not p.enter_means_discover()  # nothing typed
+    p.address_edited("acme.halopsa.com")
+    assert p.enter_means_discover()
+    assert p.discovery_found(p.discovery_started(), HOSTED_HALO)
+    assert not p.enter_means_discover()  # found: Enter means Next
+    p.address_edited("me@example.com")
+    assert not p.enter_means_discover()  # nothing to look up

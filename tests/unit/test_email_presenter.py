@@ -239,3 +239,29 @@ def test_any_pasted_link_gives_a_consistent_view(
     else:
         assert view.generated == "" and view.preview == PREVIEW_PLACEHOLDER
         assert p.copy_text() is None and p.copy_html() is None
+
+
+def test_a_copy_confirmation_holds_only_for_the_link_that_was_copied() -> None:
+    _, p = presenter(GOOD)
+    assert not p.view().copy_note.shown
+    p.copy_html()
+    assert p.view().copy_note == FieldNote.ok(HTML_COPIED)
+    p.copy_text()
+    assert p.view().copy_note == FieldNote.ok(TEXT_COPIED)
+    # another link: the confirmation was for the old one
+    p.set_template(GOOD.replace("acme", "beta"))
+    assert not p.view().copy_note.shown
+    # back to the copied link: still not confirmed (what is on the clipboard may differ now)
+    p.set_template(GOOD)
+    assert not p.view().copy_note.shown
+
+
+def test_a_copy_confirmation_goes_when_the_link_becomes_unusable_or_the_number_changes() -> None:
+    _, p = presenter(GOOD)
+    p.copy_html()
+    p.set_template(GOOD.replace("https://", "http://"))
+    assert not p.view().copy_note.shown
+    p.set_template(GOOD)
+    p.copy_text()
+    p.set_numbering(Numbering.HALO)
+    assert not p.view().copy_note.shown

@@ -20,7 +20,12 @@ from halo_paylink.errors import (
 from halo_paylink.redact import register_secret
 
 LOCAL_KINDS = [k for k in ErrorKind if k.category is ErrorCategory.LOCAL]
-HALO_KINDS = [k for k in ErrorKind if k.category not in (ErrorCategory.LOCAL, ErrorCategory.USAGE)]
+HALO_KINDS = [
+    k
+    for k in ErrorKind
+    if k.category not in (ErrorCategory.LOCAL, ErrorCategory.USAGE)
+    and not k.code.startswith("benji_")
+]
 
 
 def test_every_kind_is_explained_with_a_next_step() -> None:

@@ -79,7 +79,7 @@ def test_a_backend_named_only_file_is_refused(module: str, name: str) -> None:
     store = KeyringSecretStore(backend)
     status = store.status()
     assert not status.secure
-    assert "file on disk" in status.reason and "Ask each time" in status.reason
+    assert "file on disk" in status.reason and "asked for each time" in status.reason
     with pytest.raises(LocalError) as caught:
         store.set("Acme", "never-in-a-file")
     assert caught.value.kind is ErrorKind.KEYRING_UNAVAILABLE

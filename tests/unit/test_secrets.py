@@ -101,11 +101,11 @@ def test_fail_backend_is_not_secure(fail_keyring: None) -> None:
     assert not status.secure
     assert status.location == ""
     assert "No system keyring" in status.reason
-    assert "Ask each time" in status.reason  # says what to do
+    assert "asked for each time" in status.reason  # says what to do
     with pytest.raises(LocalError) as caught:
         store.set("Acme", "x-secret-x")
     assert caught.value.kind is ErrorKind.KEYRING_UNAVAILABLE
-    assert "Ask each time" in caught.value.detail
+    assert "asked for each time" in caught.value.detail
     with pytest.raises(LocalError):
         store.get("Acme")
     store.delete("Acme")  # nothing stored, nothing to do: no error
@@ -122,7 +122,7 @@ def test_plaintext_and_alt_backends_are_refused(backend_cls: type) -> None:
     store = KeyringSecretStore(backend)
     status = store.status()
     assert not status.secure
-    assert "not secure" in status.reason and "Ask each time" in status.reason
+    assert "not secure" in status.reason and "asked for each time" in status.reason
     with pytest.raises(LocalError) as caught:
         store.set("Acme", "never-in-plaintext")
     assert caught.value.kind is ErrorKind.KEYRING_UNAVAILABLE

@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, str] = {
     "sandbox": "halo_paylink.cli.sandbox",
     "backfill": "halo_paylink.cli.backfill",
     "runs": "halo_paylink.cli.backfill",
+    "benji": "halo_paylink.cli.benji",
 }
 
 

@@ -13,7 +13,9 @@ goes to stderr only when stderr is a terminal; the summary goes to stdout (`--js
 object). Exit 0 on success; otherwise the outcome's exit code (see `RunOutcome.exit_code`), 2 for
 usage errors, 7 when another run against the same Halo is running, 17 (local_error) when a local
 folder cannot be written or the disk is full (found before anything is sent to Halo). Ctrl-C
-stops cleanly between batches (the run can be resumed).
+stops cleanly between batches (the run can be resumed). With a Benji API key configured
+(`BENJI_API_KEY`, or the keyring for a profile; see `cli.benji`), a dry run also reports Benji's
+invoice number check.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from halo_paylink.cli.terminal import say, say_json
 
 if TYPE_CHECKING:
     from halo_paylink.core.backfill import Counts, Progress, RunResult
+    from halo_paylink.core.benji_checks import NumberCheck
 
 if TYPE_CHECKING:  # the modules themselves are imported when a command runs
     from halo_paylink.core.backfill import BackfillSettings, CancelToken, Progress, RunResult
@@ -103,6 +106,11 @@ def add_parser(subparsers: Any) -> None:
         metavar="REQ/SECONDS",
         help="e.g. 300/300 or 300/5m, 'hosted' or 'unlimited' (default: the profile's, else "
         "hosted Halo's budget for hosted Halo and none for self-hosted)",
+    )
+    parser.add_argument(
+        "--confirm-numbering",
+        action="store_true",
+        help="run even though the last dry run's Benji number check found too few numbers",
     )
     parser.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -504,6 +512,11 @@ async def _backfill(args: argparse.Namespace) -> int:
                 return await _pilot(args, client, settings, paths, profile_name)
             except BackfillError as exc:
                 raise CliError(str(exc)) from None
+        web_url = client.endpoints.web_url
+        if mode == "run" and settings is not None and not args.confirm_numbering:
+            from halo_paylink.cli.benji import refuse_blocked_run
+
+            refuse_blocked_run(paths, web_url, settings)  # Benji's number check, if it blocked
         try:
             result = await _run_mode(mode, args, client, settings, paths, profile_name)
         except RunLockedError as exc:
@@ -514,7 +527,14 @@ async def _backfill(args: argparse.Namespace) -> int:
             raise CliError(str(exc), next_step="See `halo-paylink runs`.") from None
         except LocalError as exc:  # the local pre-flight: a folder or disk problem, found first
             raise CliError.from_halo(exc, exit_code=RunOutcome.LOCAL_ERROR.exit_code) from None
-    _print_result(result, mode, args.json)
+        benji = None
+        if mode == "plan" and settings is not None:  # Benji's number check, when a key is kept
+            from halo_paylink.cli.benji import number_check_after_dry_run
+
+            benji = await number_check_after_dry_run(
+                connection.profile, http, result, settings, paths=paths, web_url=web_url
+            )
+    _print_result(result, mode, args.json, benji=benji)
     return int(result.outcome.exit_code)
 
 
@@ -559,11 +579,16 @@ def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
     return data
 
 
-def _print_result(result: RunResult, mode: str, json_mode: bool) -> None:
+def _print_result(
+    result: RunResult, mode: str, json_mode: bool, *, benji: NumberCheck | None = None
+) -> None:
     from halo_paylink.core.backfill.selection import skip_label
 
     if json_mode:
-        say_json(result_to_json(result, mode))
+        data = result_to_json(result, mode)
+        if benji is not None:
+            data["benji_numbers"] = benji.to_json()
+        say_json(data)
         return
     counts = result.counts
     title = {
@@ -592,6 +617,10 @@ def _print_result(result: RunResult, mode: str, json_mode: bool) -> None:
             say(f"    {change.number} ({change.client}): {change.new}")
     for warning in result.warnings:
         say(f"  warning: {warning}")
+    if benji is not None:
+        from halo_paylink.cli.benji import print_numbers
+
+        print_numbers(benji)
     if result.error is not None:
         say(f"  {result.error.headline} {result.error.next_step}")
     elif result.detail:

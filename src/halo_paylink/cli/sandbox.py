@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from halo_paylink.sandbox.state import (
     MIXES,
@@ -22,6 +22,10 @@ from halo_paylink.sandbox.state import (
     parse_rate_limit,
     parse_status_codes,
 )
+
+if TYPE_CHECKING:
+    from halo_paylink.sandbox import Sandbox
+    from halo_paylink.sandbox.benji import BenjiSandbox
 
 
 def _rate_limit(text: str) -> tuple[int, float] | None:
@@ -155,6 +159,50 @@ def add_parser(subparsers: Any) -> None:
         help="move an invoice's last_modified on every change, and its last_synced when a save "
         "changes a synced invoice (as if each save is pushed to the accounting tool)",
     )
+    add_benji_arguments(parser)
+
+
+def add_benji_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the Benji Pays sandbox served beside the Halo sandbox (`--benji`)."""
+    group = parser.add_argument_group(
+        "Benji Pays sandbox",
+        "With --benji, a Benji Pays look-alike is served too: its settings, and invoice look-up "
+        "by the accounting tool's number (never Halo's own), with a demo API key.",
+    )
+    group.add_argument("--benji", action="store_true", help="also serve the Benji Pays sandbox")
+    group.add_argument(
+        "--benji-429-every",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="answer every N-th Benji request 429 (default 0: never)",
+    )
+    group.add_argument(
+        "--benji-custom-domain", metavar="HOST", help="the merchant's own portal domain"
+    )
+    group.add_argument(
+        "--benji-generic-allowed",
+        choices=("yes", "no"),
+        default="yes",
+        help="whether Benji allows payment when the invoice is not found (default yes: the "
+        "check fails, as on a fresh Benji account)",
+    )
+
+
+def _benji_sandbox(args: argparse.Namespace, halo: Sandbox) -> BenjiSandbox | None:
+    """The Benji sandbox `--benji` asks for (not started), knowing `halo`'s invoices; or None."""
+    if not getattr(args, "benji", False):
+        return None
+    from halo_paylink.sandbox.benji import BenjiSandbox, BenjiSandboxConfig
+
+    return BenjiSandbox.for_halo(
+        halo,
+        BenjiSandboxConfig(
+            custom_domain=args.benji_custom_domain or None,
+            disable_generic_payment_link=args.benji_generic_allowed == "no",
+            rate_limit_every=args.benji_429_every,
+        ),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -186,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     sandbox = Sandbox(config)
+    benji = _benji_sandbox(args, sandbox)
     try:
         try:
             url = sandbox.start()
@@ -195,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+        benji_url = benji.start() if benji is not None else ""
         if args.json:
             line = {
                 "url": url,
@@ -202,6 +252,8 @@ def run(args: argparse.Namespace) -> int:
                 "client_id": config.client_id,
                 "client_secret": config.client_secret,
             }
+            if benji is not None:
+                line |= {"benji_url": benji_url, "benji_api_key": benji.config.api_key}
             print(json.dumps(line), flush=True)
         else:
             posted = "refused" if config.forbid_editing_posted else "allowed"
@@ -239,7 +291,13 @@ def run(args: argparse.Namespace) -> int:
                 "\n"
                 f"Rate limit: {limit}. "
                 f"Editing posted invoices: {posted}.\n"
-                "Press Ctrl-C to stop.",
+                + (
+                    f"\nThe Benji Pays sandbox is running at {benji_url}\n"
+                    f"  Benji API key:  {benji.config.api_key}\n"
+                    if benji is not None
+                    else ""
+                )
+                + "Press Ctrl-C to stop.",
                 flush=True,
             )
         # Waiting in short slices keeps the main thread responsive to signals everywhere.
@@ -248,6 +306,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if benji is not None:
+            benji.stop()
         sandbox.stop()
         signal.signal(signal.SIGTERM, previous)
     if not args.json:

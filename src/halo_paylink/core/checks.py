@@ -212,13 +212,13 @@ async def run_checks(
         rows.set(_failed(CheckId.DISCOVERY, error))
         rows.skip_rest(CheckId.DISCOVERY)
         return CheckReport(rows.results())
-    kind = "Halo-hosted" if endpoints.hosted else "self-hosted"
+    kind = "Halo (hosted by Halo)" if endpoints.hosted else "self-hosted Halo"
     tenant_text = f", tenant {endpoints.tenant}" if endpoints.tenant else ""
     rows.set(
         CheckResult(
             CheckId.DISCOVERY,
             CheckState.PASS,
-            message=f"Found {kind} Halo at {endpoints.web_url}{tenant_text}.",
+            message=f"Found {kind} at {endpoints.web_url}{tenant_text}.",
         )
     )
 

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from halo_paylink.core.benji_checks import BenjiState
 from halo_paylink.core.links import number_variable
 from halo_paylink.domain import AccountingTool, Numbering, SecretMode
 from halo_paylink.halo.models import HaloEndpoints
@@ -474,6 +475,7 @@ class WizardState:
     options: OptionsState = field(default_factory=OptionsState)
     link: LinkState = field(default_factory=LinkState)
     backfill: BackfillState = field(default_factory=BackfillState)
+    benji: BenjiState = field(default_factory=BenjiState)  # Benji's side, checked (optional)
     demo: bool = False
 
 
@@ -591,6 +593,7 @@ def settings_export(
             "benji_link_template": link.template.strip(),
             "generated_link": link.generated,
         },
+        "benji_pays_checks": state.benji.export(),
         "backfill": {
             "phase": state.backfill.phase.value,
             "run_id": state.backfill.run_id,
@@ -624,6 +627,7 @@ def load_profile(state: WizardState, profile: Profile) -> None:
     link.tool = profile.link.accounting_tool
     link.numbering = profile.link.numbering
     link.template = profile.link.template
+    state.benji = BenjiState()  # another profile's Benji key and results never carry over
     state.demo = profile.demo
 
 

@@ -342,6 +342,17 @@ _CAUSES: tuple[_Cause, ...] = (
 )
 
 
+def distinct_messages(chain: list[BaseException] | tuple[BaseException, ...]) -> list[str]:
+    """Each exception's text once: httpx, httpcore and the socket often repeat one message down
+    the chain ("[Errno -2] ... | [Errno -2] ..."); a text already inside another is left out."""
+    texts: list[str] = []
+    for text in (str(e).strip() for e in chain):
+        if not text or any(text in kept for kept in texts):
+            continue
+        texts = [kept for kept in texts if kept not in text] + [text]
+    return texts
+
+
 def error_from_exception(exc: BaseException) -> HaloError:
     """Name an httpx (or lower-level) failure that produced no HTTP response.
 
@@ -354,7 +365,7 @@ def error_from_exception(exc: BaseException) -> HaloError:
     if isinstance(exc, ResponseTooLarge):
         return HaloError(ErrorKind.RESPONSE_TOO_LARGE, redact(str(exc)))
     chain = _exception_chain(exc)
-    text = " | ".join(str(e) for e in chain if str(e))
+    text = " | ".join(distinct_messages(chain))
     lowered = text.lower()
     detail = text[:MAX_DETAIL] or exc.__class__.__name__
     kind = next((c.kind for c in _CAUSES if c.matches(exc, chain, lowered)), ErrorKind.NETWORK)

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from halo_paylink.sandbox.state import OTHER, SandboxStats
 
@@ -270,3 +271,91 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+
+class LoopbackService:
+    """A `SandboxServer` on 127.0.0.1 served from a daemon thread: the lifecycle every built-in
+    server shares (start, stop, its origin). Thread-safe to stop from any thread.
+
+    Args:
+        respond: answers each request (see `SandboxServer`).
+        stats: where answers are counted.
+        port: TCP port (0 = any free port).
+        name: the serving thread's name prefix.
+    """
+
+    def __init__(self, respond: Responder, stats: SandboxStats, *, port: int, name: str) -> None:
+        self._respond = respond
+        self._stats = stats
+        self._port = port
+        self._name = name
+        self._server: SandboxServer | None = None
+        self._thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.origin = ""
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> str:
+        """Bind and serve (idempotent); the origin, e.g. "http://127.0.0.1:51234"."""
+        if self._server is not None:
+            return self.origin
+        self.stopping.clear()
+        server = SandboxServer((HOST, self._port), self._respond, self._stats, self.stopping)
+        self._server = server
+        self.origin = f"http://{HOST}:{server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=f"{self._name}:{server.server_address[1]}",
+        )
+        self._thread.start()
+        return self.origin
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection (idempotent)."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self.stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+class Served:
+    """`start()`, `stop()` and `with` for a built-in server whose `_service` serves it and whose
+    `url` says where (the Halo sandbox, the Benji sandbox)."""
+
+    _service: LoopbackService
+
+    @property
+    def url(self) -> str:  # pragma: no cover - each server names its own
+        raise NotImplementedError
+
+    def start(self) -> str:
+        """Bind 127.0.0.1 (the configured port), serve in a daemon thread, and return `url`."""
+        self._service.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection (idempotent)."""
+        self._service.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -21,20 +21,19 @@ button can be looked at in demo mode.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from types import TracebackType
 
 from halo_paylink.sandbox.admin import SandboxControls
 from halo_paylink.sandbox.applications import agent_answer
 from halo_paylink.sandbox.faults import faulty_answer
 from halo_paylink.sandbox.http import (
     HOST,
+    LoopbackService,
     Request,
     Response,
-    SandboxServer,
+    Served,
     text_response,
 )
 from halo_paylink.sandbox.listing import InvoiceListing
@@ -77,7 +76,7 @@ PublicEndpoint = Callable[[Call], Response]
 SignedInEndpoint = Callable[[Call, Application], Response]
 
 
-class Sandbox(SandboxControls):
+class Sandbox(SandboxControls, Served):
     """A Halo look-alike on 127.0.0.1. Use as a context manager, or call `start()` / `stop()`.
 
     Attributes:
@@ -115,10 +114,10 @@ class Sandbox(SandboxControls):
         now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         super().__init__(config, clock, now)
-        self._server: SandboxServer | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._origin = ""
+        self._service = LoopbackService(
+            self._respond, self.stats, port=self.config.port, name="halo-sandbox"
+        )
+        self._stopping = self._service.stopping
         prefix = self.config.path_prefix.strip("/")
         self._prefix = f"/{prefix}" if prefix else ""
         listing = InvoiceListing(self._store, self._disturbances, self.config, self.stats)
@@ -138,63 +137,20 @@ class Sandbox(SandboxControls):
         }
 
     # --- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> str:
-        """Bind 127.0.0.1:config.port, serve in a daemon thread, and return `url`."""
-        if self._server is not None:
-            return self.url
-        self._stopping.clear()
-        server = SandboxServer((HOST, self.config.port), self._respond, self.stats, self._stopping)
-        self._server = server
-        self._origin = f"http://{HOST}:{server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-            name=f"halo-sandbox:{server.server_address[1]}",
-        )
-        self._thread.start()
-        return self.url
-
-    def stop(self) -> None:
-        """Stop serving and close every open connection (idempotent)."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Sandbox:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._service.running
 
     @property
     def url(self) -> str:
         """The web address a user would paste, e.g. "http://127.0.0.1:51234" (after start)."""
-        if not self._origin:
+        if not self._service.origin:
             raise RuntimeError("the sandbox has not been started")
-        return self._origin + self._prefix
+        return self._service.origin + self._prefix
 
     @property
     def port(self) -> int:
-        return int(self._origin.rsplit(":", 1)[1]) if self._origin else 0
+        return int(self._service.origin.rsplit(":", 1)[1]) if self._service.origin else 0
 
     @property
     def auth_url(self) -> str:

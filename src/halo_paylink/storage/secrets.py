@@ -38,8 +38,9 @@ _LOCATIONS: tuple[tuple[str, str], ...] = (
 )
 
 _WHAT_TO_DO = (
-    "Choose 'Ask each time' to type the secret when it is needed, or set up a system keyring "
-    "(on Linux: GNOME Keyring or KWallet in a desktop session, unlocked) and try again."
+    "The secret is asked for each time it is needed instead. To have it remembered, set up a "
+    "system keyring (on Linux: GNOME Keyring or KWallet in a desktop session, unlocked) and try "
+    "again."
 )
 
 
@@ -313,3 +314,13 @@ def store_for(
 ) -> SecretStore:
     """The store a profile's secret lives in: the keyring, or this session's memory for ASK."""
     return keyring_store if mode is SecretMode.KEYRING else session_store
+
+
+#: The keyring service the Benji Pays API key is stored under (user name = the profile name), so
+#: it never collides with the profile's Halo client secret.
+BENJI_KEYRING_SERVICE = "halo-paylink-benji"
+
+
+def benji_key_store(backend: Any | None = None) -> KeyringSecretStore:
+    """The store of each profile's optional Benji Pays API key: the OS keyring, never a file."""
+    return KeyringSecretStore(backend, service=BENJI_KEYRING_SERVICE)

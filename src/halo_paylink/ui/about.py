@@ -105,7 +105,7 @@ class AboutDialog(QDialog):
 
 def about_button(window: QWidget) -> QPushButton:
     """An 'About' button for `window`'s button row; it and F1 open the dialog (window-modal)."""
-    button = QPushButton("Abou&t")
+    button = QPushButton("Ab&out")
     button.setObjectName("aboutButton")
     button.setAutoDefault(False)
     button.setToolTip("Version, licence and third-party notices (F1)")

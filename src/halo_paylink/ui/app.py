@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from halo_paylink.sandbox import Sandbox
+    from halo_paylink.sandbox.benji import BenjiSandbox
     from halo_paylink.ui.context import AppContext, DemoInfo
     from halo_paylink.ui.gc_control import GuiThreadGarbageCollector
     from halo_paylink.ui.shell import WizardWindow
@@ -120,6 +121,18 @@ def start_demo_sandbox() -> tuple[Sandbox, DemoInfo]:
         client_id=config.client_id,
         client_secret=config.client_secret,
     )
+
+
+def start_demo_benji(halo: Sandbox, demo: DemoInfo) -> tuple[BenjiSandbox, DemoInfo]:
+    """Start the built-in Benji sandbox beside the Halo one, knowing its invoices; `demo` with
+    the Benji address and demo key added."""
+    import dataclasses
+
+    from halo_paylink.sandbox.benji import BenjiSandbox
+
+    benji = BenjiSandbox.for_halo(halo)
+    url = benji.start()
+    return benji, dataclasses.replace(demo, benji_url=url, benji_key=benji.config.api_key)
 
 
 def build_window(
@@ -338,6 +351,7 @@ def _run_app(demo: bool, profile: str | None) -> int:
     window_ref: list[WizardWindow] = []
     crash = CrashReporter(lambda: window_ref[0] if window_ref else None)
     sandbox: Sandbox | None = None
+    benji: BenjiSandbox | None = None
     demo_home: Path | None = None
 
     def on_interrupt() -> None:
@@ -350,6 +364,7 @@ def _run_app(demo: bool, profile: str | None) -> int:
             demo_info: DemoInfo | None = None
             if demo:
                 sandbox, demo_info = start_demo_sandbox()
+                benji, demo_info = start_demo_benji(sandbox, demo_info)
                 demo_home = Path(tempfile.mkdtemp(prefix="halo-paylink-demo-"))
             context, window = build_window(demo=demo_info, profile=profile, paths_home=demo_home)
             collector.settle()  # start-up data (and the demo sandbox's invoices) never rescanned
@@ -377,6 +392,8 @@ def _run_app(demo: bool, profile: str | None) -> int:
         return INTERRUPTED_EXIT if interrupted() else 0
     finally:
         crash.uninstall()
+        if benji is not None:
+            benji.stop()
         if sandbox is not None:
             sandbox.stop()
         if demo_home is not None:

@@ -22,12 +22,18 @@ from halo_paylink.core.wizard import WizardState, apply_to_profile, load_profile
 from halo_paylink.redact import register_secret
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.profiles import Profile, ProfileStore
-from halo_paylink.storage.secrets import SecretStore, StoreStatus
+from halo_paylink.storage.secrets import (
+    MemorySecretStore,
+    SecretStore,
+    StoreStatus,
+    benji_key_store,
+)
 from halo_paylink.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     import httpx
 
+    from halo_paylink.benji.client import BenjiClient
     from halo_paylink.halo.client import HaloClient
     from halo_paylink.halo.models import Credentials, HaloEndpoints
 
@@ -45,6 +51,8 @@ class DemoInfo:
     tenant: str
     client_id: str
     client_secret: str = field(repr=False)
+    benji_url: str = ""  # the demo's Benji sandbox ("" = none)
+    benji_key: str = field(default="", repr=False)
 
 
 class AppContext(QObject):
@@ -68,12 +76,20 @@ class AppContext(QObject):
         demo: DemoInfo | None = None,
         settings: QSettings | None = None,
         http_factory: Callable[[str | None], httpx.AsyncClient] | None = None,
+        benji_keys: SecretStore | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.paths = paths
         self.profiles = profiles
         self.secrets = secrets
+        # The optional Benji API key: the keyring (its own service), in memory for the demo and
+        # whenever the client secret is kept in memory (tests).
+        self.benji_keys: SecretStore = benji_keys or (
+            MemorySecretStore()
+            if demo is not None or isinstance(secrets, MemorySecretStore)
+            else benji_key_store()
+        )
         self.runner = runner or TaskRunner(self)
         self.demo = demo
         self.settings = settings
@@ -115,6 +131,10 @@ class AppContext(QObject):
             self.state.demo = True
             self.state.application.secret = self.demo.client_secret
             register_secret(self.demo.client_secret)
+            if self.demo.benji_url:  # the demo's Benji sandbox, with its demo key
+                self.state.benji.base_url = self.demo.benji_url
+                self.state.benji.key = self.demo.benji_key
+                register_secret(self.demo.benji_key)
         else:
             self.runner.start(self._load_secret(name), name="load secret", on_error=self._warn)
         self.save_profile()
@@ -216,6 +236,19 @@ class AppContext(QObject):
         if endpoints is None:
             raise RuntimeError("Halo has not been found yet.")
         return client_for(self.http(), endpoints, self.credentials(), rate_limit=self.rate_limit)
+
+    def benji_client(self) -> BenjiClient:
+        """A Benji Pays client for the key and address in `state.benji`, on the shared HTTP
+        client.
+
+        Raises:
+            BenjiError(BENJI_BAD_ADDRESS): the address is not https (nor this computer).
+            ValueError: no key.
+        """
+        from halo_paylink.benji.client import BenjiClient
+
+        benji = self.state.benji
+        return BenjiClient(self.http(), benji.key, base_url=benji.base_url)
 
     async def _close_retired(self, client: httpx.AsyncClient) -> None:
         await client.aclose()

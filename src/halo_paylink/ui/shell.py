@@ -5,8 +5,14 @@ the current page it asks `core.wizard.WizardFlow` (complete? may go back?) and t
 error?) and maps the answers to Back/Next, the busy indicator and the banner. The banner's one
 action button, when the page's message names one, goes back to the page (`banner_action`).
 
-Keyboard: Alt+B / Alt+N / Alt+C (Back / Next / Cancel), Enter = Next (the default button),
-Escape = close (asking first while a backfill runs). GUI thread only.
+Keyboard: Alt+B / Alt+N / Alt+C (Back / Next / Cancel), Enter = the page's obvious action
+(`BasePage.enter_action`, e.g. Test from the secret field) or else Next, Escape = close, asking
+first while a backfill runs or when something entered would be lost (`BasePage.unsaved_input`).
+
+Size: every page sits in a scroll area (content scrolls instead of clipping), at most
+`CONTENT_MAX_WIDTH` wide so lines stay readable; the window's minimum size is clamped to the
+screen's available area (scale factor 2 on a 1920x1080 screen leaves 960x540), and the step list
+folds away below `STEPS_FOLD_WIDTH` (or with its toggle). GUI thread only.
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QPalette
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QPalette, QResizeEvent, QScreen, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -28,6 +35,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +50,19 @@ from halo_paylink.ui.widgets.common import Banner, BusyIndicator
 log = logging.getLogger(__name__)
 
 GEOMETRY_KEY = "window/geometry"
+#: The smallest the window is made while the screen has room for it.
+PREFERRED_MINIMUM = QSize(640, 480)
+#: The size of a first start (before any saved geometry), also clamped to the screen.
+DEFAULT_SIZE = QSize(980, 720)
+#: The widest a page's content gets: longer lines are hard to read.
+CONTENT_MAX_WIDTH = 880
+#: Below this window width the step list folds away (its toggle brings it back).
+STEPS_FOLD_WIDTH = 820
+
+
+def fitted(wanted: QSize, available: QSize) -> QSize:
+    """`wanted`, no larger than `available` in either direction."""
+    return wanted.boundedTo(available)
 
 
 def default_page_factories() -> list[Callable[[AppContext], BasePage]]:
@@ -86,8 +107,8 @@ class WizardWindow(QDialog):
         self.context = context
         self.flow = WizardFlow(context.state)
         self.setObjectName("wizardWindow")
-        title = APP_NAME + (" — Demo" if context.demo else "")
-        self.setWindowTitle(title)
+        # The platform adds the application's display name (APP_NAME) to any other title.
+        self.setWindowTitle("Demo (built-in sandbox)" if context.demo else APP_NAME)
         self.setWindowFlag(Qt.WindowType.WindowContextHelpButtonHint, False)
         self.setWindowFlag(Qt.WindowType.WindowMinMaxButtonsHint, True)
         self.setSizeGripEnabled(True)
@@ -96,6 +117,7 @@ class WizardWindow(QDialog):
         self._closing = False
         self._closed_emitted = False
         self._confirm: QMessageBox | None = None
+        self._steps_choice: bool | None = None  # the toggle's last word; None: by width
 
         self.pages: dict[PageId, BasePage] = {}
         for factory in page_factories or default_page_factories():
@@ -132,6 +154,14 @@ class WizardWindow(QDialog):
             QListWidgetItem(f"  {i}. {self.pages[pid].title}", self.steps)
         self.steps.setFixedWidth(self.steps.sizeHintForColumn(0) + 48)
         main.addWidget(self.steps)
+        self.steps_toggle = QToolButton()
+        self.steps_toggle.setObjectName("stepsToggle")
+        self.steps_toggle.setCheckable(True)
+        self.steps_toggle.setChecked(True)
+        self.steps_toggle.setAutoRaise(True)
+        self.steps_toggle.setAccessibleName("Show the list of steps")
+        self.steps_toggle.setToolTip("Show or hide the list of steps")
+        self.steps_toggle.toggled.connect(self._steps_toggled)
 
         right = QVBoxLayout()
         right.setContentsMargins(18, 14, 18, 8)
@@ -139,6 +169,7 @@ class WizardWindow(QDialog):
         main.addLayout(right, 1)
 
         header = QHBoxLayout()
+        header.addWidget(self.steps_toggle, 0, Qt.AlignmentFlag.AlignTop)
         titles = QVBoxLayout()
         self.title_label = QLabel()
         self.title_label.setObjectName("pageTitle")
@@ -149,7 +180,6 @@ class WizardWindow(QDialog):
         self.subtitle_label = QLabel()
         self.subtitle_label.setWordWrap(True)
         titles.addWidget(self.title_label)
-        titles.addWidget(self.subtitle_label)
         header.addLayout(titles, 1)
         self.demo_badge = QLabel("  DEMO · built-in sandbox, no real data  ")
         self.demo_badge.setObjectName("demoBadge")
@@ -164,6 +194,7 @@ class WizardWindow(QDialog):
         self.demo_badge.setVisible(self.context.demo is not None)
         header.addWidget(self.demo_badge, 0, Qt.AlignmentFlag.AlignTop)
         right.addLayout(header)
+        right.addWidget(self.subtitle_label)  # the full width: it wraps only when it must
 
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
@@ -180,8 +211,7 @@ class WizardWindow(QDialog):
             scroller = QScrollArea()
             scroller.setWidgetResizable(True)
             scroller.setFrameShape(QFrame.Shape.NoFrame)
-            scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-            scroller.setWidget(self.pages[pid])
+            scroller.setWidget(self._capped(self.pages[pid]))
             self._scrollers[pid] = scroller
             self.stack.addWidget(scroller)
         right.addWidget(self.stack, 1)
@@ -206,7 +236,70 @@ class WizardWindow(QDialog):
         self.next_button.clicked.connect(self.go_next)
         self.cancel_button.clicked.connect(self.close)
         outer.addLayout(buttons)
-        self.setMinimumSize(760, 560)
+        self._fit_to_screen()
+
+    @staticmethod
+    def _capped(page: BasePage) -> QWidget:
+        """The page at most `CONTENT_MAX_WIDTH` wide, on the left of its scroll area, its forms
+        reflowing when narrow."""
+        for form in page.findChildren(QFormLayout):
+            # narrow: a field too wide beside its label goes below it instead of past the edge
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        holder = QWidget()
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(0, 0, 0, 0)
+        page.setMaximumWidth(CONTENT_MAX_WIDTH)
+        row.addWidget(page, 1)
+        row.addStretch(0)
+        return holder
+
+    # -- size -----------------------------------------------------------------------------------
+    def _available(self) -> QSize:
+        screen = self.screen()
+        return screen.availableGeometry().size() if screen is not None else DEFAULT_SIZE
+
+    def _fit_to_screen(self, *_: object) -> None:
+        """Clamp the minimum (and the size) to the screen's available area."""
+        available = self._available()
+        self.setMinimumSize(fitted(PREFERRED_MINIMUM, available))
+        if self.width() > available.width() or self.height() > available.height():
+            self.resize(fitted(self.size(), available))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        handle = self.windowHandle()
+        if handle is not None and not self.property("screenWatched"):
+            handle.screenChanged.connect(self._screen_changed)
+            self.setProperty("screenWatched", True)
+        self._fit_to_screen()
+        super().showEvent(event)
+
+    def _screen_changed(self, screen: QScreen) -> None:
+        self._fit_to_screen()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._apply_steps()
+
+    def _steps_toggled(self, on: bool) -> None:
+        self._steps_choice = on
+        self._apply_steps()
+
+    @property
+    def steps_folded(self) -> bool:
+        if self._steps_choice is not None:
+            return not self._steps_choice
+        return self.width() < STEPS_FOLD_WIDTH
+
+    def _apply_steps(self) -> None:
+        folded = self.steps_folded
+        self.steps.setVisible(not folded)
+        self.steps_toggle.blockSignals(True)
+        self.steps_toggle.setChecked(not folded)
+        self.steps_toggle.blockSignals(False)
+        self.steps_toggle.setText("☰" if folded else "«")
+        self.steps_toggle.setAccessibleName(
+            "Show the list of steps" if folded else "Hide the list of steps"
+        )
 
     def _restore_geometry(self) -> None:
         settings = self.context.settings
@@ -214,7 +307,9 @@ class WizardWindow(QDialog):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(980, 720)
+            self.resize(fitted(DEFAULT_SIZE, self._available()))
+        self._fit_to_screen()
+        self._apply_steps()
 
     def _save_geometry(self) -> None:
         if self.context.settings is not None:
@@ -279,7 +374,7 @@ class WizardWindow(QDialog):
         last = self.flow.is_last(pid)
         self.next_button.setText("&Finish" if last else "&Next >")
         self.next_button.setToolTip(self.flow.incomplete_reason(pid))
-        self.cancel_button.setText("&Close" if last else "&Cancel")
+        self.cancel_button.setVisible(not last)  # Finish closes: one button, not two
         current_index = self.flow.index(pid)
         for i, step in enumerate(self.flow.order):
             item = self.steps.item(i)
@@ -296,9 +391,16 @@ class WizardWindow(QDialog):
 
     # -- closing --------------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Escape:
+        key = event.key()
+        if key == Qt.Key.Key_Escape:
             event.accept()
             self.close()
+            return
+        plain = not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and plain:
+            event.accept()
+            action = self.current_page.enter_action(self.focusWidget())
+            (action or self.go_next)()
             return
         super().keyPressEvent(event)
 
@@ -316,6 +418,11 @@ class WizardWindow(QDialog):
             else:
                 self._ask_before_close()
             return
+        lost = self.unsaved_input()
+        if lost and not (self._force_close or self._close_confirmed):
+            event.ignore()
+            self._ask_before_discarding(lost)
+            return
         self.current_page.leave(forward=False)
         self._save_geometry()
         # Not QDialog.closeEvent: it calls reject() (-> close() again) and would ignore the event.
@@ -331,28 +438,70 @@ class WizardWindow(QDialog):
         self.close()
 
     def _ask_before_close(self) -> None:
-        if self._confirm is not None:
-            return
         from halo_paylink.core.presenters.backfill import stop_question
-        from halo_paylink.ui.widgets.question import ask
+
+        # Its words name what is going on now: reading (dry run), adding, or removing (undo),
+        # and on which Halo; a stop already asked keeps naming what it stops.
+        question = stop_question(self.context.state)
 
         def stop() -> None:
-            self._confirm = None
             self._close_confirmed = True
             self._stop_then_close()
 
-        def keep() -> None:
-            self._confirm = None
+        labels = (question.accept, question.reject)
+        self._ask("confirmClose", question.title, question.text, question.detail, labels, stop)
 
-        # Its words name what is going on now: reading (dry run), adding, or removing (undo).
-        self._confirm = ask(
-            self,
-            stop_question(self.context.state),
-            name="confirmClose",
-            on_accept=stop,
-            on_reject=keep,
-            default_accept=False,
+    def unsaved_input(self) -> list[str]:
+        """What closing now would lose, page by page, in words (empty: nothing)."""
+        return [text for page in self.pages.values() if (text := page.unsaved_input())]
+
+    def _ask_before_discarding(self, lost: list[str]) -> None:
+        def discard() -> None:
+            self._close_confirmed = True
+            self.close()
+
+        self._ask(
+            "confirmDiscard",
+            "Close the assistant?",
+            "Closing now loses what you entered: " + "; ".join(lost) + ".",
+            "Everything else is kept in the profile for next time.",
+            ("&Discard and close", "&Keep editing"),
+            discard,
         )
+
+    def _ask(
+        self,
+        name: str,
+        title: str,
+        text: str,
+        info: str,
+        labels: tuple[str, str],
+        on_yes: Callable[[], None],
+    ) -> None:
+        """One window-modal question (no nested event loop); `labels` = (yes, no), no is the
+        default and Escape."""
+        if self._confirm is not None:
+            return
+        box = QMessageBox(self)
+        box.setObjectName(name)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(title)
+        box.setText(text)
+        box.setInformativeText(info)
+        yes = box.addButton(labels[0], QMessageBox.ButtonRole.DestructiveRole)
+        no = box.addButton(labels[1], QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(no)
+        box.setEscapeButton(no)
+        self._confirm = box
+
+        def answered() -> None:
+            self._confirm = None
+            if box.clickedButton() is yes:
+                on_yes()
+            box.deleteLater()
+
+        box.finished.connect(answered)
+        box.open()
 
     def _stop_then_close(self) -> None:
         self._closing = True

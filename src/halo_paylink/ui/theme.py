@@ -19,8 +19,8 @@ import os
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption
 
 SCHEME_ENV = "HALO_PAYLINK_COLOR_SCHEME"
 
@@ -135,6 +135,51 @@ def system_scheme() -> Qt.ColorScheme:
     return QGuiApplication.styleHints().colorScheme()
 
 
+def tinted(pixmap: QPixmap, colour: QColor) -> QPixmap:
+    """`pixmap`'s shape (its alpha) filled with `colour`."""
+    out = QPixmap(pixmap.size())
+    out.setDevicePixelRatio(pixmap.devicePixelRatio())
+    out.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(out)
+    painter.drawPixmap(0, 0, pixmap)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(out.rect(), colour)
+    painter.end()
+    return out
+
+
+class ReadableIconStyle(QProxyStyle):
+    """A style whose disabled icons are drawn in the palette's disabled text colour.
+
+    The base styles grey a disabled icon by darkening it, so a dark glyph (Stop, Undo) on a dark
+    window disappears; in the disabled text colour it stays as visible as a disabled label, in
+    light and dark alike.
+    """
+
+    def generatedIconPixmap(
+        self, mode: QIcon.Mode, pixmap: QPixmap | QImage, option: QStyleOption
+    ) -> QPixmap:
+        if isinstance(pixmap, QImage):
+            pixmap = QPixmap.fromImage(pixmap)
+        if mode != QIcon.Mode.Disabled or pixmap.isNull():
+            return super().generatedIconPixmap(mode, pixmap, option)
+        palette = option.palette if option is not None else QGuiApplication.palette()
+        return tinted(pixmap, palette.color(QPalette.ColorGroup.Disabled, Role.ButtonText))
+
+
+def style_name(style: QStyle) -> str:
+    """The style's name, seen through a proxy (which has no name of its own)."""
+    if isinstance(style, QProxyStyle) and not style.name():
+        base = style.baseStyle()
+        return base.name() if base is not None else ""
+    return style.name()
+
+
+def readable_style(name: str = "Fusion") -> ReadableIconStyle:
+    """The style `name` (Fusion by default), with disabled icons that stay visible."""
+    return ReadableIconStyle(name)
+
+
 class SchemeFollower(QObject):
     """Keeps the application's palette in step with the colour scheme, now and on every change.
 
@@ -154,7 +199,7 @@ class SchemeFollower(QObject):
         self._app = app
         self._scheme = scheme
         self._override = requested_scheme(os.environ if environ is None else environ)
-        self._platform_style = app.style().name()
+        self._platform_style = style_name(app.style())
         self._platform_palette = QPalette(app.palette())
         self.applied: Qt.ColorScheme | None = None  # our palette in use, or None: the platform's
         QGuiApplication.styleHints().colorSchemeChanged.connect(self.update)
@@ -180,5 +225,8 @@ class SchemeFollower(QObject):
             self.applied = wanted
 
     def _set_style(self, name: str) -> None:
-        if self._app.style().name().lower() != name.lower():
+        if name.lower() == "fusion":
+            if not isinstance(self._app.style(), ReadableIconStyle):
+                self._app.setStyle(readable_style(name))
+        elif style_name(self._app.style()).lower() != name.lower():
             self._app.setStyle(name)  # an unknown name leaves the style as it is

@@ -196,7 +196,7 @@ def breakdown(counts: Counts, *, planned: bool, undo: bool = False) -> tuple[Cou
 
 
 @dataclass(frozen=True)
-class Confirmation:
+class Question:
     """A question asked before a bulk change in Halo (or before stopping one).
 
     Attributes:
@@ -222,13 +222,13 @@ def halo_host(state: WizardState) -> str:
     return host or address or "this Halo"
 
 
-def stop_question(state: WizardState) -> Confirmation:
+def stop_question(state: WizardState) -> Question:
     """The question before closing the window mid-job: it names what is going on now."""
     b = state.backfill
     doing = b.stopping if b.phase is BackfillPhase.CANCELLING and b.stopping else b.phase
     host = halo_host(state)
     if doing is BackfillPhase.PLANNING:
-        return Confirmation(
+        return Question(
             "Stop the dry run?",
             f"The dry run is reading the invoices on {host} right now (nothing is written).",
             "Stop it and close? Nothing was changed in Halo; run the dry run again the next "
@@ -237,16 +237,16 @@ def stop_question(state: WizardState) -> Confirmation:
             "&Keep reading",
         )
     if doing is BackfillPhase.UNDOING:
-        return Confirmation(
+        return Question(
             "Stop the undo?",
-            f"Undo is removing the Pay links from the invoices on {host} right now.",
+            f"Pay links are being removed from the invoices on {host} right now (Undo).",
             "Stop after the invoices being restored now, and close? Nothing is lost: the "
             "links not yet removed stay, and you can undo again the next time you open the "
             "assistant.",
             "&Stop and close",
             "&Keep running",
         )
-    return Confirmation(
+    return Question(
         "Stop the backfill?",
         f"Payment links are being added to the invoices on {host} right now.",
         "Stop after the invoices being saved now, and close? Nothing is lost: you can resume "
@@ -408,13 +408,13 @@ class BackfillPresenter:
         self._log(f"Undoing run {b.run_id}: restoring the previous values.")
         return JobRequest(job, b.run_id)
 
-    def confirmation(self, job: Job) -> Confirmation | None:
+    def confirmation(self, job: Job) -> Question | None:
         """The question to ask before `job` changes invoices in Halo in bulk; None when it
         changes nothing (a dry run, a resume of a run already confirmed) or cannot start now."""
         b = self.state.backfill
         host = halo_host(self.state)
         if job is Job.RUN and b.can_commit and not b.active:
-            return Confirmation(
+            return Question(
                 "Add payment links?",
                 f"Add a Pay link to {plural(b.to_change, 'open invoice')} on {host}?",
                 "Each invoice is saved in Halo with its link, in batches. You can stop at any "
@@ -423,7 +423,7 @@ class BackfillPresenter:
                 "Cancel",
             )
         if job is Job.UNDO and b.can_undo and not b.active:
-            return Confirmation(
+            return Question(
                 "Undo the run?",
                 f"Remove the Pay link from {plural(b.links_standing, 'invoice')} on {host}?",
                 "Each invoice gets back the value it had before the run, where the link is still "

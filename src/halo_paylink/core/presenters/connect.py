@@ -31,6 +31,10 @@ HOSTED = "Halo-hosted"
 SELF_HOSTED = "Self-hosted (on your own server)"
 NO_CA_FILE = "None"
 CONFIRMED = "Confirmed by Halo (it answered /api/authinfo)."
+TENANT_TYPED = (
+    "Halo confirmed the addresses (it answered /api/authinfo). The tenant is the one you typed, "
+    "which Halo has not confirmed: the Test on the next page checks it."
+)
 DERIVED = (
     "Halo did not answer /api/authinfo, so these addresses are derived from what you typed; the "
     "Test on the next page confirms them."
@@ -84,10 +88,16 @@ class ConnectView:
 
 
 def failure_text(error: BaseException) -> str:
-    """The words for a failed discovery: the error's headline and next step."""
-    if isinstance(error, PaylinkError):
-        return error.headline + " " + error.next_step
-    return str(error)
+    """The words for a failed discovery, shown once, under the address: the headline, the next
+    step and, when Halo answered, what Halo said; a named failure's raw library text (an errno)
+    stays in the log, an unexpected one keeps its details."""
+    from halo_paylink.errors import explain
+
+    explained = explain(error)
+    parts = [explained.headline, explained.next_step]
+    if not isinstance(error, PaylinkError) or explained.detail.startswith("Halo said"):
+        parts.append(explained.detail)
+    return " ".join(part for part in parts if part)
 
 
 class ConnectPresenter:
@@ -183,13 +193,16 @@ class ConnectPresenter:
     def found(self) -> FoundView:
         e = self.state.endpoints if self.state.complete else None
         if e is None:
+            # while the next look-up is due the last placeholder stays (no flicker as one types);
+            # for an address that cannot be used, or a failed look-up, it would be stale
+            pending = self.state.status in (DiscoveryStatus.WAITING, DiscoveryStatus.RUNNING)
             return FoundView(
                 enabled=False,
                 kind=NOTHING_FOUND,
                 auth_url="",
                 resource_url="",
                 tenant="",
-                tenant_placeholder=self._tenant_placeholder,
+                tenant_placeholder=self._tenant_placeholder if pending else "",
                 source="",
             )
         return FoundView(
@@ -199,8 +212,19 @@ class ConnectPresenter:
             resource_url=e.resource_url,
             tenant=e.tenant or "",
             tenant_placeholder=self._tenant_placeholder,
-            source=CONFIRMED if e.from_authinfo else DERIVED,
+            source=self._source(e),
         )
+
+    def _source(self, endpoints: HaloEndpoints) -> str:
+        """Whether Halo confirmed what is shown: a tenant typed by hand it never confirms."""
+        if not endpoints.from_authinfo:
+            return DERIVED
+        return TENANT_TYPED if self.state.tenant.strip() else CONFIRMED
+
+    def enter_means_discover(self) -> bool:
+        """Enter in the address or tenant field looks Halo up now (while it is not found yet);
+        once found, Enter means Next."""
+        return self.can_discover and not self.state.complete
 
     def view(self) -> ConnectView:
         c = self.state

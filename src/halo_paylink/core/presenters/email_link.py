@@ -23,6 +23,7 @@ from halo_paylink.core.links import (
     validate_link_template,
 )
 from halo_paylink.core.presenters.field_note import FieldNote
+from halo_paylink.core.presenters.freshness import Confirmation
 from halo_paylink.core.wizard import TOOL_LABELS, LinkState, WizardState
 from halo_paylink.domain import AccountingTool, Numbering
 from halo_paylink.halo import facts
@@ -74,6 +75,8 @@ class EmailLinkView:
         preview: the link filled in for one invoice, or what to do to see one.
         preview_source: where the preview's number came from (or that it is being read).
         can_copy: whether the copy buttons offer anything.
+        copy_note: the confirmation of the last copy, only while the link is still the one
+            copied (see `core.presenters.freshness`).
         show_quickbooks_reminder: whether the QuickBooks note applies.
     """
 
@@ -90,6 +93,7 @@ class EmailLinkView:
     preview_source: str
     can_copy: bool
     show_quickbooks_reminder: bool
+    copy_note: FieldNote
 
 
 class EmailLinkPresenter:
@@ -105,6 +109,7 @@ class EmailLinkPresenter:
         self._sample_note = ""
         self._reading = False
         self._sample_for: SampleKey | None = None
+        self._copied = Confirmation()
 
     @property
     def link(self) -> LinkState:
@@ -229,7 +234,15 @@ class EmailLinkPresenter:
             preview_source=READING_SAMPLE if self._reading else link.preview_source,
             can_copy=link.complete,
             show_quickbooks_reminder=link.tool is AccountingTool.QUICKBOOKS,
+            copy_note=FieldNote.ok(self._copied.text_for(self._copy_inputs())),
         )
+
+    def _copy_inputs(self) -> tuple[str, str, str] | None:
+        """What a copy depends on: the link and the number in it (None while it is unusable)."""
+        link = self.link
+        if not link.complete:
+            return None
+        return (link.template, link.numbering.value, link.generated)
 
     # -- copy buttons ---------------------------------------------------------------------------
     def copy_text(self) -> ClipboardOffer | None:
@@ -237,6 +250,7 @@ class EmailLinkPresenter:
         if not self.link.complete:
             return None
         snippet = email_snippet(self.link.template, self.link.numbering)
+        self._copied.confirm(TEXT_COPIED, self._copy_inputs())
         return ClipboardOffer(snippet.text, None, TEXT_COPIED)
 
     def copy_html(self) -> ClipboardOffer | None:
@@ -244,4 +258,5 @@ class EmailLinkPresenter:
         if not self.link.complete:
             return None
         snippet = email_snippet(self.link.template, self.link.numbering)
+        self._copied.confirm(HTML_COPIED, self._copy_inputs())
         return ClipboardOffer(snippet.text, snippet.html, HTML_COPIED)

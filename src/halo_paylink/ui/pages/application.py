@@ -8,6 +8,7 @@ every row passed for the credentials and address now entered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -25,9 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from halo_paylink.core.presenters.application import ApplicationPresenter
 from halo_paylink.core.wizard import CheckRow, CheckRowState, PageId
 from halo_paylink.ui.context import AppContext
-from halo_paylink.ui.pages.base import BasePage
+from halo_paylink.ui.pages.base import BasePage, show_note
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.common import FieldMessage, heading, stacked, std_icon, wrap_label
 
@@ -135,6 +137,8 @@ class ApplicationPage(BasePage):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
+        self.presenter = ApplicationPresenter(self.state)
+        self._secret_kept_for: int | None = None  # hash of the secret last saved in the store
         self._handle: TaskHandle[CheckReport] | None = None
         self.body.addWidget(heading("Create the API application in Halo"))
         self.body.addWidget(wrap_label(STEPS, rich=True))
@@ -180,12 +184,16 @@ class ApplicationPage(BasePage):
         self.secret_edit.textEdited.connect(self._secret_edited)
         self.remember_check.toggled.connect(self._remember_toggled)
         self.test_button.clicked.connect(self.run_test)
-        context.secretLoaded.connect(self._render)
+        context.secretLoaded.connect(self._secret_loaded)
         self.setTabOrder(self.client_id_edit, self.secret_edit)
         self.setTabOrder(self.secret_edit, self.remember_check)
         self.setTabOrder(self.remember_check, self.test_button)
 
     # -- input ----------------------------------------------------------------------------------
+    def _secret_loaded(self) -> None:
+        self._secret_kept_for = hash(self.state.application.secret)  # it came from the store
+        self._render()
+
     def _client_id_edited(self, text: str) -> None:
         self.state.application.client_id = text
         self.state.application.credentials_edited()
@@ -194,6 +202,7 @@ class ApplicationPage(BasePage):
     def _secret_edited(self, text: str) -> None:
         self.state.application.secret = text
         self.state.application.credentials_edited()
+        self._store_status_text()  # "Secret kept in ..." was about the old secret
         self._render()
 
     def _remember_toggled(self, on: bool) -> None:
@@ -275,7 +284,11 @@ class ApplicationPage(BasePage):
         if not app.keyring_ok:
             return
 
+        secret = app.secret
+
         def saved(_: object) -> None:
+            if app.remember:
+                self._secret_kept_for = hash(secret)
             status = self.context.known_secret_status
             where = status.location if status is not None else "the system keyring"
             if app.remember:
@@ -293,25 +306,11 @@ class ApplicationPage(BasePage):
     # -- rendering ------------------------------------------------------------------------------
     def _store_status_text(self) -> None:
         status = self.context.known_secret_status
-        app = self.state.application
-        if status is None:
-            self.store_message.show_note("Checking the system keyring…")
-        elif not status.secure:
-            self.store_message.show_note(
-                f"The secret can't be remembered here: {status.reason} "
-                "It will be asked for each time instead."
-            )
-        elif app.remember and status.backend_name == "memory":
-            self.store_message.show_note(f"Kept in {status.location}.")
-        elif app.remember:
-            self.store_message.show_note(
-                f"Stored in {status.location} (service 'halo-paylink', this profile's name)."
-            )
-        else:
-            self.store_message.show_note("Not stored: you'll be asked for it each time.")
+        show_note(self.store_message, self.presenter.store_note(status))
+        self.remember_check.setVisible(self.presenter.offers_remember(status))
 
     def _render_rows(self) -> None:
-        rows = self.state.application.rows
+        rows = self.presenter.rows()
         keys = [r.key for r in rows]
         for key in list(self.row_widgets):
             if key not in keys:
@@ -325,22 +324,7 @@ class ApplicationPage(BasePage):
                 self.row_widgets[row.key] = widget
                 self.rows_box.insertWidget(i, widget)
             widget.show_row(row)
-        app = self.state.application
-        if app.testing:
-            self.summary.setText("Testing…")
-        elif not rows:
-            self.summary.setText(
-                "Click Test to check the address, the credentials and both permissions. "
-                "Nothing in Halo is changed."
-            )
-        elif app.all_passed(self.state.connect.key()):
-            who = f" (the application logs in as {app.agent_name})" if app.agent_name else ""
-            self.summary.setText(f"✓ All checks passed{who}. Click Next.")
-        else:
-            failed = sum(1 for r in rows if r.state is CheckRowState.FAIL)
-            self.summary.setText(
-                f"✗ {failed} check(s) failed. Fix them in Halo as described, then Test again."
-            )
+        self.summary.setText(self.presenter.summary())
         self.changed.emit()
 
     def _render(self) -> None:
@@ -364,6 +348,25 @@ class ApplicationPage(BasePage):
         self.state.application.keyring_ok = status.secure
         self._store_status_text()
         self._render()
+
+    def enter_action(self, focus: QWidget | None) -> Callable[[], None] | None:
+        """Enter in the client ID or secret field runs the Test (Next once it passed)."""
+        app = self.state.application
+        typing = focus in (self.client_id_edit, self.secret_edit)
+        if typing and app.can_test and not app.all_passed(self.state.connect.key()):
+            return self.run_test
+        return None
+
+    def unsaved_input(self) -> str | None:
+        """A secret meant to be remembered that is not stored yet (it is stored after a passing
+        Test). One the admin chose not to keep, or the demo's own, is not asked about."""
+        app = self.state.application
+        if self.context.demo is not None and app.secret == self.context.demo.client_secret:
+            return None
+        wanted_kept = app.remember and app.keyring_ok
+        if not app.secret or not wanted_kept or self._secret_kept_for == hash(app.secret):
+            return None
+        return "the client secret (it is stored in the keyring only once the Test has passed)"
 
     def first_focus(self) -> QWidget | None:
         if not self.state.application.client_id:

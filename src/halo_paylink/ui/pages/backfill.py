@@ -13,8 +13,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -44,7 +43,8 @@ from halo_paylink.core.wizard import PageId
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
-from halo_paylink.ui.widgets.common import BannerMessage, std_icon, wrap_label
+from halo_paylink.ui.widgets.benji_numbers import BenjiNumbersBox
+from halo_paylink.ui.widgets.common import BannerMessage, open_folder, std_icon, wrap_label
 from halo_paylink.ui.widgets.question import ask
 
 if TYPE_CHECKING:
@@ -149,6 +149,9 @@ class BackfillPage(BasePage):
         self.warnings_label = wrap_label()
         self.body.addWidget(self.warnings_label)
 
+        self.benji_numbers = BenjiNumbersBox(context, self)  # Benji's number check (optional)
+        self.body.addWidget(self.benji_numbers)
+
         log_label = QLabel("&Log:")
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
@@ -176,6 +179,7 @@ class BackfillPage(BasePage):
         self.undo_button.clicked.connect(self.undo)
         self.open_folder_button.clicked.connect(self.open_report_folder)
         self.save_csv_button.clicked.connect(self.save_csv)
+        self.benji_numbers.changed.connect(self._render)
 
     def log_line(self, text: str) -> None:
         from datetime import datetime
@@ -189,6 +193,8 @@ class BackfillPage(BasePage):
 
     def start_run(self) -> None:
         """The commit step: write the link to every invoice the dry run selected (asks first)."""
+        if self.benji_numbers.blocks_commit:  # Benji knows too few of the numbers: confirm first
+            return
         self._confirm_then_start(Job.RUN)
 
     def resume(self) -> None:
@@ -237,6 +243,8 @@ class BackfillPage(BasePage):
             options=self.run_options,
         )
         self.presenter.started(request)
+        if job is Job.PLAN:
+            self.benji_numbers.dry_run_started()
         self._handle = self.start(
             coro,
             name=job.value,
@@ -267,6 +275,8 @@ class BackfillPage(BasePage):
     def _finished(self, result: RunResult) -> None:
         job = self.presenter.job
         self.presenter.finished(result)
+        if job is Job.PLAN:
+            self.benji_numbers.dry_run_finished(result)
         if job is not None and job.saves_profile:
             self.context.save_profile()
 
@@ -282,7 +292,7 @@ class BackfillPage(BasePage):
     def open_report_folder(self) -> None:
         csv = self.presenter.report_csv
         if csv is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(csv.parent)))
+            open_folder(self, csv.parent)
 
     def ask_save_path(self, suggested: str) -> str | None:
         """Ask where to save the CSV (tests replace this)."""
@@ -332,7 +342,7 @@ class BackfillPage(BasePage):
         view = self.presenter.view()
         self.plan_button.setEnabled(view.plan_enabled)
         self.plan_button.setText(view.plan_text)
-        self.commit_button.setEnabled(view.commit_enabled)
+        self.commit_button.setEnabled(view.commit_enabled and not self.benji_numbers.blocks_commit)
         self.commit_button.setText(view.commit_text)
         self.cancel_button.setEnabled(view.cancel_enabled)
         self.undo_button.setEnabled(view.undo_enabled)

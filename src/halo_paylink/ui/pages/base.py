@@ -12,7 +12,7 @@ to end. Pages that need more override them.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from PySide6.QtCore import Signal
@@ -84,6 +84,16 @@ class BasePage(QWidget):
 
     def banner_action(self) -> None:
         """The banner's action button (named by `BannerMessage.action`) was clicked."""
+
+    def enter_action(self, focus: QWidget | None) -> Callable[[], None] | None:
+        """What Enter does with `focus` in the page, when that is not Next (the default button):
+        e.g. run the Test from the secret field. None: Enter means Next."""
+        return None
+
+    def unsaved_input(self) -> str | None:
+        """What closing the window now would lose, in words ("the client secret"); None when
+        everything entered is kept."""
+        return None
 
     # -- what pages call ------------------------------------------------------------------------
     def set_busy(self, text: str | None) -> None:

@@ -8,6 +8,7 @@ and the previous attempt is cancelled whenever the input changes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,8 @@ from halo_paylink.ui.widgets.common import (
     stacked,
     wrap_label,
 )
+
+log = logging.getLogger(__name__)
 
 #: How long typing must pause before discovery starts.
 DEBOUNCE_MS = 450
@@ -195,8 +198,9 @@ class ConnectPage(BasePage):
             self.context.save_profile()
 
     def _failed(self, key: DiscoveryKey, error: BaseException) -> None:
+        # shown once, under the address (the presenter's note), not in the banner as well
         if self.presenter.discovery_failed(key, error):
-            self.set_failure(error)
+            log.info("Discovery failed: %s", error)
 
     def _discovery_ended(self, generation: int) -> None:
         if generation != self._generation:
@@ -234,6 +238,13 @@ class ConnectPage(BasePage):
 
     def first_focus(self) -> QWidget | None:
         return self.address_edit
+
+    def enter_action(self, focus: QWidget | None) -> Callable[[], None] | None:
+        """Enter in the address or tenant field looks Halo up now; once found it means Next."""
+        typing = focus in (self.address_edit, self.tenant_edit)
+        if typing and self.presenter.enter_means_discover():
+            return self.discover_now
+        return None
 
     def enter(self) -> None:
         if self.presenter.should_rediscover(discovering=self.discovering):

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStyle, QWidget
 
 from halo_paylink.core.presenters.backfill import done_summary
+from halo_paylink.core.presenters.freshness import Confirmation
 from halo_paylink.core.wizard import PageId, settings_export
 from halo_paylink.storage.atomic import write_atomic
 from halo_paylink.ui.context import AppContext
@@ -43,6 +44,7 @@ class DonePage(BasePage):
         )
         self.body.addStretch(1)
         self.export_button.clicked.connect(self.export)
+        self._exported = Confirmation()  # "exported": only while the settings are the same
 
     def profile_name(self) -> str:
         return self.context.profile.name if self.context.profile is not None else ""
@@ -79,7 +81,8 @@ class DonePage(BasePage):
         text = self.export_text()
 
         def saved(_: object) -> None:
-            self.export_message.show_ok(f"Settings exported to {target}")
+            self._exported.confirm(f"Settings exported to {target}", text)
+            self.export_message.show_ok(self._exported.text_for(self.export_text()))
 
         def failed(error: BaseException) -> None:
             self.export_message.show_error(f"Could not write {target}: {error}")
@@ -116,4 +119,6 @@ class DonePage(BasePage):
         return self.export_button
 
     def enter(self) -> None:
+        if self.export_message.text().startswith("✓"):
+            self.export_message.show_ok(self._exported.text_for(self.export_text()))
         self._render()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from halo_paylink.core.presenters.benji_options import email_page_note
 from halo_paylink.core.presenters.email_link import ClipboardOffer, EmailLinkPresenter
 from halo_paylink.core.wizard import TOOL_LABELS, PageId
 from halo_paylink.domain import AccountingTool, Numbering
@@ -121,7 +122,7 @@ class EmailLinkPage(BasePage):
             "https://www.benjipays.com/portal/…/pay/?InvoiceNumber=[Invoice No.]"
         )
         self.template_edit.setAccessibleName("Benji Pays link")
-        template_label = QLabel("&Benji Pays link:")
+        template_label = QLabel("Benji Pays &link:")
         template_label.setBuddy(self.template_edit)
         self.template_message = FieldMessage()
         link_form.addRow(template_label, stacked(self.template_edit, self.template_message))
@@ -131,6 +132,8 @@ class EmailLinkPage(BasePage):
                 "start with https:// and contain [Invoice No.] where the number goes."
             )
         )
+        self.benji_note = wrap_label()  # Benji's side, when checked on the Options page
+        link_form.addRow(self.benji_note)
         self.body.addWidget(link_box)
 
         result = QGroupBox("The link for Halo's invoice email")
@@ -205,7 +208,7 @@ class EmailLinkPage(BasePage):
     def _copy(self, offer: ClipboardOffer | None) -> None:
         if offer is not None:
             put_on_clipboard(offer.text, offer.html)
-            self.copy_message.show_ok(offer.confirmation)
+            self._render()
 
     # -- real invoice for the preview -----------------------------------------------------------
     def _load_sample(self) -> None:
@@ -264,6 +267,9 @@ class EmailLinkPage(BasePage):
         self.copy_text_button.setEnabled(view.can_copy)
         self.copy_html_button.setEnabled(view.can_copy)
         self.quickbooks_note.setVisible(view.show_quickbooks_reminder)
+        self.benji_note.setText(email_page_note(self.state))
+        self.benji_note.setVisible(bool(self.benji_note.text()))
+        show_note(self.copy_message, view.copy_note)
         self.changed.emit()
 
     def first_focus(self) -> QWidget | None:

@@ -85,7 +85,7 @@ class WelcomePage(BasePage):
         box = QGroupBox("Profile")
         grid = QGridLayout(box)
         self.pick_radio = QRadioButton("Continue with a &saved profile:")
-        self.new_radio = QRadioButton("Create a &new profile named:")
+        self.new_radio = QRadioButton("Create a ne&w profile named:")
         self._group = QButtonGroup(self)
         self._group.addButton(self.pick_radio)
         self._group.addButton(self.new_radio)
@@ -246,6 +246,13 @@ class WelcomePage(BasePage):
 
     def first_focus(self) -> QWidget | None:
         return self.name_edit if self.state.welcome.create_new else self.profile_combo
+
+    def unsaved_input(self) -> str | None:
+        s = self.state.welcome
+        name = s.new_name.strip()
+        if self.context.demo is not None or not (s.create_new and name):
+            return None
+        return f"the new profile name '{name}' (the profile is made when you press Next)"
 
     def enter(self) -> None:
         self._render()

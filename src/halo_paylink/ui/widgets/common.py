@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QIcon, QPalette
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QStyle,
@@ -33,6 +35,26 @@ def put_on_clipboard(text: str, html: str | None = None) -> None:
     data.setText(text)
     data.setHtml(html)
     clipboard.setMimeData(data)
+
+
+def open_folder(parent: QWidget, folder: Path) -> QMessageBox | None:
+    """Open `folder` in the file manager; where none opens it, say where it is and offer to copy
+    the path (returns that message box, shown window-modal; None when the folder opened)."""
+    if QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+        return None
+    box = QMessageBox(parent)
+    box.setObjectName("folderPath")
+    box.setIcon(QMessageBox.Icon.Information)
+    box.setWindowTitle("The folder could not be opened")
+    box.setText(f"No file manager opened the folder. It is here:\n{folder}")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    copy = box.addButton("&Copy the path", QMessageBox.ButtonRole.ActionRole)
+    box.addButton(QMessageBox.StandardButton.Close)
+    copy.clicked.disconnect()  # keep the box open after copying
+    copy.clicked.connect(lambda: put_on_clipboard(str(folder)))
+    copy.clicked.connect(lambda: copy.setText("Copied ✓"))
+    box.open()
+    return box
 
 
 def wrap_label(text: str = "", *, rich: bool = False, selectable: bool = False) -> QLabel:
@@ -141,6 +163,9 @@ class CopyField(QWidget):
         self._label = self.button.text()
 
     def set_value(self, text: str) -> None:
+        if text != self.edit.text():  # "Copied ✓" was for the old value
+            self._reset.stop()
+            self._restore_label()
         self.edit.setText(text)
         self.edit.setCursorPosition(0)
         self.button.setEnabled(bool(text))

@@ -1,6 +1,6 @@
 """A yes/no question before something that changes Halo (or stops it), asked window-modally.
 
-The question's words come from a presenter (`core.presenters.backfill.Confirmation`); this only
+The question's words come from a presenter (`core.presenters.backfill.Question`); this only
 shows them. `ask` opens the box with `QMessageBox.open()`, so no nested event loop runs and
 tests answer it by clicking its buttons (find it by its object name).
 """
@@ -11,12 +11,12 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from halo_paylink.core.presenters.backfill import Confirmation
+from halo_paylink.core.presenters.backfill import Question
 
 
 def ask(
     parent: QWidget,
-    question: Confirmation,
+    question: Question,
     *,
     name: str,
     on_accept: Callable[[], None],
