@@ -102,8 +102,9 @@ def answer_question(parent: object, name: str, *, accept: bool) -> str:
     shown = [b for b in parent.findChildren(QMessageBox, name) if b.isVisible()]
     assert len(shown) == 1, f"{len(shown)} questions {name!r} are open, not one"
     box = shown[0]
-    role = QMessageBox.ButtonRole.AcceptRole if accept else QMessageBox.ButtonRole.RejectRole
-    button = next(b for b in box.buttons() if box.buttonRole(b) is role)
+    yes = (QMessageBox.ButtonRole.AcceptRole, QMessageBox.ButtonRole.DestructiveRole)
+    roles = yes if accept else (QMessageBox.ButtonRole.RejectRole,)
+    button = next(b for b in box.buttons() if box.buttonRole(b) in roles)
     text = box.text()
     button.click()
     return text

@@ -482,26 +482,25 @@ class WizardWindow(QDialog):
         default and Escape."""
         if self._confirm is not None:
             return
-        box = QMessageBox(self)
-        box.setObjectName(name)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle(title)
-        box.setText(text)
-        box.setInformativeText(info)
-        yes = box.addButton(labels[0], QMessageBox.ButtonRole.DestructiveRole)
-        no = box.addButton(labels[1], QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(no)
-        box.setEscapeButton(no)
-        self._confirm = box
+        from halo_paylink.core.presenters.backfill import Question
+        from halo_paylink.ui.widgets.question import ask
 
-        def answered() -> None:
+        def yes() -> None:
             self._confirm = None
-            if box.clickedButton() is yes:
-                on_yes()
-            box.deleteLater()
+            on_yes()
 
-        box.finished.connect(answered)
-        box.open()
+        def no() -> None:
+            self._confirm = None
+
+        self._confirm = ask(
+            self,
+            Question(title, text, info, labels[0], labels[1]),
+            name=name,
+            on_accept=yes,
+            on_reject=no,
+            default_accept=False,
+            destructive=True,
+        )
 
     def _stop_then_close(self) -> None:
         self._closing = True

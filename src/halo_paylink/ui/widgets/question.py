@@ -22,17 +22,21 @@ def ask(
     on_accept: Callable[[], None],
     on_reject: Callable[[], None] | None = None,
     default_accept: bool = True,
+    destructive: bool = False,
 ) -> QMessageBox:
     """Show `question`; `on_accept` runs when its accept button is clicked, `on_reject` (if
     any) on every other answer (its reject button, Escape, closing the box). Returns the box,
-    already open and deleted once answered."""
+    already open and deleted once answered. `destructive`: the accept button throws something
+    away (closing with unsaved input, stopping work), so the platform may style it so."""
     box = QMessageBox(parent)
     box.setObjectName(name)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle(question.title)
     box.setText(question.text)
     box.setInformativeText(question.detail)
-    accept = box.addButton(question.accept, QMessageBox.ButtonRole.AcceptRole)
+    roles = QMessageBox.ButtonRole
+    role = roles.DestructiveRole if destructive else roles.AcceptRole
+    accept = box.addButton(question.accept, role)
     reject = box.addButton(question.reject, QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(accept if default_accept else reject)
     box.setEscapeButton(reject)
