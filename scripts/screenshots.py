@@ -11,8 +11,8 @@ filling the screen). Each variant runs in its own process, as the scale factor i
 
 The window runs on the built-in sandbox (loopback only), exactly like `halo-paylink --demo`, and
 is driven through the pages the way an admin would: discovery, the Test, the options, the link,
-a dry run, a backfill (captured mid-run and finished) and the summary. App folders go to a
-temporary directory. The client secret is only ever in the masked field, so it never shows.
+a dry run, the pilot, a backfill (captured mid-run and finished) and the summary. App folders go
+to a temporary directory. The client secret is only ever in the masked field, so it never shows.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (1000, 820)
@@ -60,6 +61,9 @@ def render_all(out: Path) -> int:
 def parse_size(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
     return int(width), int(height)
+
+
+SMALL_SIZE = (760, 600)
 
 
 async def until(condition: Callable[[], bool], limit: float = 30.0) -> None:
@@ -161,6 +165,7 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     await until(lambda: "Benji found" in page.benji_numbers.headline.text())  # type: ignore[attr-defined]
     await shot("6-backfill-dry-run")
     await shot("6-backfill-benji-numbers", scroll_to=page.benji_numbers)  # type: ignore[attr-defined]
+    await pilot(page, shot, dark)
     slow = sandbox.faults.add(delay=0.25, method="POST", path="/api/invoice", times=None)  # type: ignore[attr-defined]
     page.commit_button.click()  # type: ignore[attr-defined]
     page.question.defaultButton().click()  # type: ignore[attr-defined]  # "Add payment links"
@@ -184,6 +189,28 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     window._force_close = True
     window.close()
     print("\n".join(shots))
+
+
+async def pilot(page: object, shot: Callable[..., Any], dark: Callable[[bool], None]) -> None:
+    """The pilot step: one invoice written, what changed, the Pay-button question (light and
+    dark, and at a small size), then Yes so the bulk write may start."""
+    from halo_paylink.core.presenters.pilot import PilotPhase
+
+    panel = page.pilot_panel  # type: ignore[attr-defined]
+    await until(lambda: panel.presenter.phase is PilotPhase.NEEDED)
+    await shot("6-backfill-pilot-needed", scroll_to=panel.pilot_button)
+    panel.pilot_button.click()
+    await until(lambda: panel.presenter.phase is PilotPhase.ASKING)
+    await shot("6-backfill-pilot-asking", scroll_to=panel.question_row)
+    dark(True)
+    await shot("6-backfill-pilot-asking-dark", scroll_to=panel.question_row)
+    dark(False)
+    window = page.window()  # type: ignore[attr-defined]
+    window.resize(*SMALL_SIZE)
+    await shot("6-backfill-pilot-asking-small", scroll_to=panel.question_row)
+    window.resize(*SIZE)
+    panel.yes_button.click()
+    await until(lambda: panel.presenter.phase is PilotPhase.CONFIRMED)
 
 
 def main() -> int:
@@ -212,7 +239,7 @@ def main() -> int:
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     app_module.install_asyncgen_hooks(loop)
-    config = SandboxConfig(invoices=600, seed=3)
+    config = SandboxConfig(invoices=600, seed=3, stamp_changes=True)  # as in demo mode
     sandbox = Sandbox(config)
     url = sandbox.start()
     demo = DemoInfo(url, config.tenant, config.client_id, config.client_secret)

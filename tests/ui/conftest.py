@@ -198,3 +198,16 @@ def goto(qtbot: Any) -> Callable[[WizardWindow, Any], None]:
 def demo_window(make_window: Any, make_context: Any, demo: DemoInfo) -> Any:
     """A window on the sandbox with the demo values prefilled (like `halo-paylink --demo`)."""
     return make_window(make_context(demo=demo))
+
+
+@pytest.fixture
+def confirm_pilot() -> Callable[[Sandbox], None]:
+    """`confirm_pilot(sandbox)`: record that a pilot on `sandbox` showed the Pay button (in
+    this test's app folders), so the Backfill page's bulk write starts without a pilot, as on
+    a confirmed profile."""
+    from halo_paylink.core.backfill.pilot import record_pay_button
+
+    def confirm(sandbox: Sandbox) -> None:
+        record_pay_button(AppPaths.default(), sandbox.url, True, invoice="a pilot invoice")
+
+    return confirm

@@ -31,8 +31,12 @@ def linked(sandbox: Sandbox) -> int:
 
 
 @pytest.fixture
-def backfill_window(qtbot: Any, demo_window: Any, goto: Any) -> Any:
+def backfill_window(
+    qtbot: Any, demo_window: Any, goto: Any, sandbox: Sandbox, confirm_pilot: Any
+) -> Any:
     from halo_paylink.core.backfill import RunOptions
+
+    confirm_pilot(sandbox)
 
     goto(demo_window, PageId.BACKFILL)
     # small batches, one at a time: a run spans many requests, so progress has many steps

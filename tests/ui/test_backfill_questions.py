@@ -22,7 +22,8 @@ def linked(sandbox: Sandbox) -> int:
 
 
 @pytest.fixture
-def page(qtbot: Any, demo_window: Any, goto: Any) -> Any:
+def page(qtbot: Any, demo_window: Any, goto: Any, sandbox: Sandbox, confirm_pilot: Any) -> Any:
+    confirm_pilot(sandbox)  # a pilot on this Halo was confirmed: bulk writes may start
     goto(demo_window, PageId.BACKFILL)
     page = demo_window.current_page
     page.run_options = RunOptions(batch_size=10, concurrency=1)

@@ -45,7 +45,7 @@ def clashes(window: QWidget) -> dict[str, list[str]]:
 
 
 def test_no_two_actions_share_an_alt_letter_on_any_page(
-    qtbot: Any, demo_window: Any, goto: Any
+    qtbot: Any, demo_window: Any, goto: Any, sandbox: Any, confirm_pilot: Any
 ) -> None:
     found: dict[str, dict[str, list[str]]] = {}
 
@@ -67,6 +67,10 @@ def test_no_two_actions_share_an_alt_letter_on_any_page(
                 (page.start_plan, page.commit_button),
                 (page.start_run, demo_window.next_button),
             ):
+                if start == page.start_run:  # the pilot step was checked above; now confirmed
+                    confirm_pilot(sandbox)
+                    page.pilot_panel.enter()
+                    qtbot.waitUntil(page.pilot_panel.allows_bulk, timeout=30000)
                 start()
                 if page.question is not None:  # "Add payment links" asks first: yes
                     answer_question(page, "confirmJob", accept=True)

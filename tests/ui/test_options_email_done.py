@@ -12,7 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from fakes import answer_question
 from halo_paylink.core.wizard import PageId
 from halo_paylink.domain import AccountingTool, Numbering
-from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE, DEMO_CLIENT_SECRET
+from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE, DEMO_CLIENT_SECRET, Sandbox
 
 
 def test_pdf_options_fallback_only_with_halo_pdf_and_checklist(
@@ -102,8 +102,16 @@ def test_email_link_validation_generated_link_preview_and_copy(
 
 
 def test_done_page_exports_settings_without_the_secret(
-    qtbot: Any, make_window: Any, make_context: Any, demo: Any, goto: Any, tmp_path: Path
+    qtbot: Any,
+    make_window: Any,
+    make_context: Any,
+    demo: Any,
+    goto: Any,
+    tmp_path: Path,
+    sandbox: Sandbox,
+    confirm_pilot: Any,
 ) -> None:
+    confirm_pilot(sandbox)
     window = make_window(make_context(demo=demo))
     goto(window, PageId.BACKFILL)
     backfill = window.current_page

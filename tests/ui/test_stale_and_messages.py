@@ -108,7 +108,10 @@ def finish_backfill(qtbot: Any, window: Any) -> None:
         qtbot.waitUntil(enabled_after.isEnabled, timeout=30000)
 
 
-def test_done_has_one_button_that_closes(qtbot: Any, demo_window: Any, goto: Any) -> None:
+def test_done_has_one_button_that_closes(
+    qtbot: Any, demo_window: Any, goto: Any, sandbox: Any, confirm_pilot: Any
+) -> None:
+    confirm_pilot(sandbox)
     goto(demo_window, PageId.BACKFILL)
     finish_backfill(qtbot, demo_window)
     goto(demo_window, PageId.DONE)

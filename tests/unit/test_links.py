@@ -42,6 +42,8 @@ def test_good_template_has_no_problems() -> None:
         ("https://www.benjipays.com/p ay?n=[Invoice No.]", "whitespace", Severity.ERROR),
         ("https:///?n=[Invoice No.]", "no_host", Severity.ERROR),
         ("https://evilbenjipays.com/?n=[Invoice No.]", "not_benji_host", Severity.WARNING),
+        ("https://www.benjipays.com:0[Invoice No.]", "placeholder_in_address", Severity.ERROR),
+        ("https://[Invoice No.].benjipays.com/pay", "placeholder_in_address", Severity.ERROR),
     ],
 )
 def test_problems(text: str, code: str, severity: Severity) -> None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:  # the modules themselves are imported when a command runs
     from halo_paylink.core.backfill import BackfillSettings, CancelToken, Progress, RunResult
+    from halo_paylink.core.backfill.estimate import RunEstimate
     from halo_paylink.halo.client import HaloClient
     from halo_paylink.storage.paths import AppPaths
     from halo_paylink.storage.profiles import Profile
@@ -77,7 +78,15 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--server-filter",
         action="store_true",
-        help="also ask Halo for unpaid invoices only (faster; part-paid invoices may be missed)",
+        help="ask Halo for posted, non-credit invoices only (drafts and credit notes are not "
+        "read; an open invoice is never either)",
+    )
+    parser.add_argument(
+        "--incremental",
+        action="store_true",
+        help="after a completed run, read only the invoices changed since it started (every "
+        f"posted invoice is still read after {facts.FULL_READ_EVERY_RUNS} such runs or "
+        f"{facts.FULL_READ_EVERY_DAYS} days; rests on an unverified fact)",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -371,7 +380,11 @@ async def _run_mode(
         undo_run,
     )
 
-    options = RunOptions(batch_size=args.batch_size, concurrency=args.concurrency)
+    options = RunOptions(
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        incremental=getattr(args, "incremental", False),
+    )
     cancel = CancelToken()
     bar = ProgressBar(sys.stderr) if _stderr_is_terminal() and not args.json else None
     with _cancelled_by_signals(cancel):
@@ -479,6 +492,53 @@ def _record_pay_button(args: argparse.Namespace, paths: AppPaths, web_url: str) 
     return 0
 
 
+async def _estimate(
+    mode: str, args: argparse.Namespace, client: HaloClient, paths: AppPaths
+) -> RunEstimate | None:
+    """The run's cost before it starts, said on the terminal (and kept for --json); None when
+    Halo could not be asked (the run then names the failure itself), and for modes other than a
+    run or a dry run."""
+    from halo_paylink.core.backfill.estimate import estimate_run
+    from halo_paylink.core.backfill.tenant import load_tenant_facts, tenant_file
+    from halo_paylink.errors import HaloError
+
+    if mode not in ("run", "plan"):
+        return None
+    tenant = load_tenant_facts(tenant_file(paths, client.endpoints.web_url))
+    try:
+        found = await estimate_run(client, tenant=tenant)
+    except HaloError:
+        return None
+    if not args.json:
+        say(("Dry run: " if mode == "plan" else "") + found.text())
+    return found
+
+
+def _check_pilot(paths: AppPaths, web_url: str) -> None:
+    """Refuse the first bulk write on a Halo whose pilot is not confirmed (CliError); a local
+    folder problem is reported first (LocalError), as the run itself would."""
+    from halo_paylink.cli.common import CliError
+    from halo_paylink.core.backfill.pilot import PilotGate, pilot_gate
+    from halo_paylink.storage.preflight import check_folders
+
+    check_folders(paths)
+    gate = pilot_gate(paths, web_url)
+    if gate is PilotGate.NEEDED:
+        raise CliError(
+            "No pilot on this Halo yet: write one invoice first and check its Pay button.",
+            next_step="Run `halo-paylink backfill ... --pilot` (the same connection and link), "
+            "open that invoice in Halo's customer portal, then record what you saw with "
+            "`halo-paylink backfill ... --pay-button seen` (or `--pay-button missing`).",
+        )
+    if gate is PilotGate.NO_BUTTON:
+        raise CliError(
+            "The pilot invoice showed no Pay button in Halo's customer portal, so no bulk "
+            "write starts.",
+            next_step="Choose a custom field the portal shows (--link-field custom:NAME) and run "
+            "`halo-paylink backfill ... --pilot` again, or stop here.",
+        )
+
+
 async def _backfill(args: argparse.Namespace) -> int:
     from halo_paylink.cli.common import CliError, open_connection
     from halo_paylink.core.backfill import BackfillError
@@ -518,6 +578,11 @@ async def _backfill(args: argparse.Namespace) -> int:
 
             refuse_blocked_run(paths, web_url, settings)  # Benji's number check, if it blocked
         try:
+            if mode == "run":
+                _check_pilot(paths, client.endpoints.web_url)
+            estimate = (
+                await _estimate(mode, args, client, paths) if mode in ("run", "plan") else None
+            )
             result = await _run_mode(mode, args, client, settings, paths, profile_name)
         except RunLockedError as exc:
             raise CliError(
@@ -534,7 +599,7 @@ async def _backfill(args: argparse.Namespace) -> int:
             benji = await number_check_after_dry_run(
                 connection.profile, http, result, settings, paths=paths, web_url=web_url
             )
-    _print_result(result, mode, args.json, benji=benji)
+    _print_result(result, mode, args.json, benji=benji, estimate=estimate)
     return int(result.outcome.exit_code)
 
 
@@ -549,6 +614,7 @@ def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
         "counts": result.counts.to_json(),
         "requests": result.requests,
         "warnings": list(result.warnings),
+        "sent": result.sent or None,
         "journal": str(result.journal) if result.journal else None,
         "report": None
         if result.report is None
@@ -579,16 +645,36 @@ def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:
     return data
 
 
+def _result_json(
+    result: RunResult, mode: str, *, benji: NumberCheck | None, estimate: RunEstimate | None
+) -> dict[str, Any]:
+    """The `--json` answer: the run, and Benji's number check and the estimate when there are."""
+    data = result_to_json(result, mode)
+    if benji is not None:
+        data["benji_numbers"] = benji.to_json()
+    if estimate is not None:
+        data["estimate"] = {
+            "invoices": estimate.invoices,
+            "to_write": estimate.to_write,
+            "requests": estimate.requests,
+            "seconds": estimate.seconds,
+            "text": estimate.text(),
+        }
+    return data
+
+
 def _print_result(
-    result: RunResult, mode: str, json_mode: bool, *, benji: NumberCheck | None = None
+    result: RunResult,
+    mode: str,
+    json_mode: bool,
+    *,
+    benji: NumberCheck | None = None,
+    estimate: RunEstimate | None = None,
 ) -> None:
     from halo_paylink.core.backfill.selection import skip_label
 
     if json_mode:
-        data = result_to_json(result, mode)
-        if benji is not None:
-            data["benji_numbers"] = benji.to_json()
-        say_json(data)
+        say_json(_result_json(result, mode, benji=benji, estimate=estimate))
         return
     counts = result.counts
     title = {
@@ -598,6 +684,8 @@ def _print_result(
         "undo": "Undo",
     }[mode]
     say(f"{title}: {result.outcome.value}" + (f" (run {result.run_id})" if result.run_id else ""))
+    if result.sent:
+        say(f"  {result.sent}")
     if result.plan is not None:
         say(f"  would write:  {result.plan.to_write}")
     else:

@@ -54,6 +54,8 @@ class _Link:
         parts: the link with the placeholder filled, split; None when it cannot be split.
         host: its host name, lower-case ("" when none).
         port_ok: no port, or one from 1 to 65535.
+        placeholder_in_address: the placeholder is part of the host or port, so each invoice
+            number would change where the link goes.
         filled_length: its length with `SAMPLE_INVOICE_NUMBER` filled in.
         placeholders: how often the placeholder appears.
     """
@@ -62,6 +64,7 @@ class _Link:
     parts: SplitResult | None
     host: str
     port_ok: bool
+    placeholder_in_address: bool
     filled_length: int
     placeholders: int
 
@@ -84,9 +87,20 @@ class _Link:
             parts=parts,
             host=host,
             port_ok=port_ok,
+            placeholder_in_address=_placeholder_in_address(template),
             filled_length=len(fill_link(template, SAMPLE_INVOICE_NUMBER)),
             placeholders=template.count(facts.BENJI_PLACEHOLDER),
         )
+
+
+def _placeholder_in_address(template: str) -> bool:
+    """Whether the placeholder sits in the link's host or port rather than after them."""
+    marker = "paylinkplaceholder"
+    try:
+        netloc = urlsplit(template.replace(facts.BENJI_PLACEHOLDER, marker)).netloc
+    except ValueError:
+        return False
+    return marker in netloc.lower()
 
 
 @dataclass(frozen=True)
@@ -151,6 +165,14 @@ _RULES: tuple[_Rule, ...] = (
         "bad_port",
         lambda link: not link.port_ok,
         "The port in the link is not a number from 1 to 65535.",
+    ),
+    _Rule(
+        Severity.ERROR,
+        "placeholder_in_address",
+        lambda link: link.placeholder_in_address,
+        f"{facts.BENJI_PLACEHOLDER} is part of the web address itself (its host or port), so "
+        "every invoice would get a different address; it belongs after the address, usually "
+        "after InvoiceNumber=.",
     ),
     _Rule(
         Severity.ERROR,

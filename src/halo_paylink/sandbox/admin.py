@@ -43,6 +43,7 @@ from halo_paylink.sandbox.state import (
     DEMO_PROBLEM_APPLICATIONS,
     MIXES,
     PAGE_SIZE_ECHOES,
+    UPDATE_ANSWERS,
     ListingFault,
     RateWindow,
     SandboxConfig,
@@ -68,6 +69,8 @@ class SandboxControls:
         self.stats = SandboxStats()
         if self.config.page_size_echo not in PAGE_SIZE_ECHOES:
             raise ValueError(f"page_size_echo must be one of {PAGE_SIZE_ECHOES}")
+        if self.config.update_answer not in UPDATE_ANSWERS:
+            raise ValueError(f"update_answer must be one of {UPDATE_ANSWERS}")
         if self.config.mix not in MIXES:
             raise ValueError(f"mix must be one of {MIXES}")
         if not isinstance(self.config.status_codes, StatusCodes):

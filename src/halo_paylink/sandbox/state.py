@@ -221,6 +221,9 @@ class SandboxConfig:
         push_on_save: with `stamp_changes`, a save that changes a synced invoice pushes it to the
             accounting tool, so its `last_synced` moves too (U on Halo for a link-only change;
             measurable on a tenant).
+        update_answer: how a batch `POST /api/Invoice` is answered: "list" (every invoice as
+            saved, in order) or "one" (one object, the last invoice as saved, as the 2026 API
+            description gives the answer; the client must read back the rest).
     """
 
     invoices: int = 120
@@ -249,9 +252,11 @@ class SandboxConfig:
     honours_new_filters: bool = True
     stamp_changes: bool = False
     push_on_save: bool = True
+    update_answer: str = "list"
 
 
 PAGE_SIZE_ECHOES = ("served", "requested", "none")
+UPDATE_ANSWERS = ("list", "one")
 
 
 @dataclass

@@ -68,7 +68,10 @@ def post_invoices(
         if isinstance(plan, Response):
             return plan
         plans.append(plan)
-    return json_response(200, _save(plans, store, stats, push=config.push_on_save))
+    saved = _save(plans, store, stats, push=config.push_on_save)
+    if config.update_answer == "one":
+        return json_response(200, saved[-1] if saved else {})
+    return json_response(200, saved)
 
 
 def _read_items(request: Request) -> list[object] | Response:

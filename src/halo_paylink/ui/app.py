@@ -108,11 +108,13 @@ def make_application() -> QApplication:
 
 
 def start_demo_sandbox() -> tuple[Sandbox, DemoInfo]:
-    """Start the built-in Halo sandbox on loopback (its own thread) with the demo application."""
+    """Start the built-in Halo sandbox on loopback (its own thread) with the demo application.
+    Changes move `last_modified` and a save pushes a synced invoice (`last_synced`), as on a
+    Halo linked to an accounting tool, so the pilot shows what a save moved."""
     from halo_paylink.sandbox import Sandbox, SandboxConfig
     from halo_paylink.ui.context import DemoInfo
 
-    config = SandboxConfig()
+    config = SandboxConfig(stamp_changes=True)
     sandbox = Sandbox(config)
     url = sandbox.start()
     return sandbox, DemoInfo(

@@ -64,3 +64,13 @@ def run_cli(args: list[str], env: Mapping[str, str]) -> subprocess.CompletedProc
         stdin=subprocess.DEVNULL,
         timeout=120,
     )
+
+
+def confirm_pilot(home: Path, box: Sandbox) -> None:
+    """Record, for the CLI process whose home is `home`, that a pilot on `box` showed the Pay
+    button: a later bulk run there starts without a pilot, as on a confirmed profile."""
+    from halo_paylink.core.backfill.pilot import record_pay_button
+    from halo_paylink.storage.paths import AppPaths
+
+    paths = AppPaths.default({"HALO_PAYLINK_HOME": str(home)})
+    record_pay_button(paths, box.url, True, invoice="a pilot invoice")

@@ -9,7 +9,14 @@ import time
 
 from halo_paylink.sandbox import seed as seedmod
 
-from .cli_helpers import backfill_args, cli_command, cli_env, resume_args, run_cli
+from .cli_helpers import (
+    backfill_args,
+    cli_command,
+    cli_env,
+    confirm_pilot,
+    resume_args,
+    run_cli,
+)
 from .conftest import LINK_FIELD, expected_link, snapshot
 
 
@@ -18,6 +25,7 @@ def test_killed_process_then_resume_writes_each_invoice_once(make_sandbox, tmp_p
     before = snapshot(box)
     wanted = {i for i, c in box.categories.items() if c in seedmod.OPEN_NEEDING_LINK}
     secret = box.config.client_secret
+    confirm_pilot(tmp_path, box)
     # Slow every write down so the process can be killed while writing.
     box.faults.add(delay=0.15, method="POST", path="/api/invoice", times=None)
     proc = subprocess.Popen(
@@ -94,6 +102,7 @@ def test_cli_named_failure_exit_code_and_no_secret(make_sandbox, tmp_path) -> No
     box = make_sandbox(invoices=40)
     secret = box.config.client_secret
     box.faults.add(status=403, method="POST", path="/api/invoice", times=None)
+    confirm_pilot(tmp_path, box)
     result = run_cli(backfill_args(box, "--json"), cli_env(tmp_path, secret))
     data = json.loads(result.stdout)
     assert data["outcome"] == "permission_denied"

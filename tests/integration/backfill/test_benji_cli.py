@@ -15,7 +15,7 @@ from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE, Sandbox
 from halo_paylink.sandbox.benji import DEMO_BENJI_API_KEY, BenjiSandbox, BenjiSandboxConfig
 
 from ..sandbox_process import TIMEOUT, read_line, start
-from .cli_helpers import backfill_args, cli_env, run_cli
+from .cli_helpers import backfill_args, cli_env, confirm_pilot, run_cli
 
 
 @pytest.fixture
@@ -155,6 +155,7 @@ def test_a_blocking_number_check_stops_the_live_run_until_confirmed(
     assert not halo.stats.invoices_written
     other = run_cli(backfill_args(halo, "--dry-run", "--json", "--numbering", "accounting"), env)
     assert json.loads(other.stdout)["benji_numbers"]["blocks"] is False
+    confirm_pilot(tmp_path / "home", halo)
     confirmed = run_cli(backfill_args(halo, "--numbering", "halo", "--confirm-numbering"), env)
     assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
     assert halo.stats.invoices_written

@@ -233,3 +233,19 @@ def test_any_listing_disturbance_keeps_the_promise(
                     assert_contract(box, resumed, paths, before, server_filter=server_filter)
 
     asyncio.run(scenario())
+
+
+async def test_the_server_filter_misses_no_open_invoice_whatever_the_codes(
+    make_sandbox, paths
+) -> None:
+    """With --server-filter, a tenant whose unpaid and part-paid codes are not Halo's usual
+    0 and -1 still gets every open invoice linked: the filter only asks for posted, non-credit
+    invoices."""
+    from halo_paylink.sandbox.state import StatusCodes
+
+    box = make_sandbox(invoices=200, seed=9, status_codes=StatusCodes(unpaid=3, part=5, paid=7))
+    before = snapshot(box)
+    async with halo_client(box) as client:
+        result = await run_backfill(client, _settings(True), paths, options=OPTIONS)
+    assert result.outcome is RunOutcome.COMPLETED
+    assert_contract(box, result, paths, before)  # every open invoice, not only codes 0 and -1

@@ -11,7 +11,7 @@ from halo_paylink.core.backfill import RunOutcome
 from halo_paylink.domain import Numbering
 from halo_paylink.sandbox import Sandbox
 
-from .cli_helpers import backfill_args, cli_env, resume_args, run_cli
+from .cli_helpers import backfill_args, cli_env, confirm_pilot, resume_args, run_cli
 from .conftest import snapshot
 from .contract import assert_all_linked, assert_no_duplicate_or_forbidden_writes
 
@@ -29,6 +29,7 @@ def test_cli_unsettled_listing_exits_6_and_resumes(make_sandbox, tmp_path) -> No
     secret = box.config.client_secret
     before = snapshot(box)
     box.shift_rows(after_page=2, rows=3, passes=None)
+    confirm_pilot(tmp_path, box)
     args = [*backfill_args(box, "--numbering", "halo"), "--batch-size", "10"]
     first = run_cli(args, cli_env(tmp_path, secret))
     output = first.stdout + first.stderr

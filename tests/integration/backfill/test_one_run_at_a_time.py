@@ -21,7 +21,7 @@ from halo_paylink.core.backfill.lock import RunLockedError, lock_key, normalise_
 from halo_paylink.core.backfill.outcome import RunOutcome
 from halo_paylink.halo.client import HaloClient
 
-from .cli_helpers import backfill_args, cli_command, cli_env, run_cli
+from .cli_helpers import backfill_args, cli_command, cli_env, confirm_pilot, run_cli
 from .conftest import halo_client, settings
 
 
@@ -100,6 +100,7 @@ def test_cli_second_process_is_refused_until_the_first_dies(make_sandbox, tmp_pa
     box = make_sandbox(invoices=200, seed=5)
     secret = box.config.client_secret
     box.faults.add(delay=0.3, method="POST", path="/api/invoice", times=None)
+    confirm_pilot(tmp_path, box)
     first = subprocess.Popen(
         cli_command(*backfill_args(box, "--json"), "--batch-size", "5", "--concurrency", "1"),
         env=cli_env(tmp_path, secret),

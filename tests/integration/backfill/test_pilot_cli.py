@@ -8,7 +8,7 @@ import json
 from halo_paylink.domain import Numbering
 from halo_paylink.sandbox import Sandbox
 
-from .cli_helpers import backfill_args, cli_env, run_cli
+from .cli_helpers import backfill_args, cli_env, confirm_pilot, run_cli
 from .conftest import LINK_FIELD, expected_link, snapshot
 
 
@@ -51,3 +51,40 @@ def test_cli_pilot_refuses_a_bad_invoice_id_without_a_traceback(make_sandbox, tm
     gone = run_cli([*backfill_args(box), "--pilot", "999999"], env)
     assert gone.returncode == 2 and "Halo has no invoice 999999" in gone.stderr
     assert "Traceback" not in bad.stderr + gone.stderr and box.post_counts() == {}
+
+
+def test_cli_bulk_run_needs_a_confirmed_pilot_first(make_sandbox, tmp_path) -> None:
+    box: Sandbox = make_sandbox(invoices=30)
+    env = cli_env(tmp_path, box.config.client_secret)
+    refused = run_cli(backfill_args(box), env)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "No pilot on this Halo yet" in refused.stderr and "--pilot" in refused.stderr
+    assert "Traceback" not in refused.stderr and box.post_counts() == {}
+    planned = run_cli(backfill_args(box, "--dry-run"), env)  # a dry run needs no pilot
+    assert planned.returncode == 0, planned.stderr
+
+    assert run_cli([*backfill_args(box), "--pilot"], env).returncode == 0
+    assert run_cli([*backfill_args(box), "--pay-button", "missing"], env).returncode == 0
+    no_button = run_cli(backfill_args(box), env)
+    assert no_button.returncode == 2 and "no Pay button" in no_button.stderr
+    assert "--link-field custom:NAME" in no_button.stderr and len(box.post_counts()) == 1
+
+    assert run_cli([*backfill_args(box), "--pay-button", "seen"], env).returncode == 0
+    done = run_cli(backfill_args(box, "--json"), env)  # confirmed: no pilot again
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["outcome"] == "completed"
+
+
+def test_cli_says_what_a_run_will_cost_before_it_starts(make_sandbox, tmp_path) -> None:
+    box: Sandbox = make_sandbox(invoices=250)
+    env = cli_env(tmp_path, box.config.client_secret)
+    planned = run_cli([*backfill_args(box, "--dry-run"), "--rate-limit", "30/60"], env)
+    assert planned.returncode == 0, planned.stderr
+    first = planned.stdout.splitlines()[0]
+    assert first.startswith("Dry run: This run needs about ") and "pages of 250 invoices" in first
+    assert "budget of 30 requests per 60 s" in first
+    confirm_pilot(tmp_path, box)
+    done = run_cli([*backfill_args(box, "--json"), "--rate-limit", "unlimited"], env)
+    data = json.loads(done.stdout)
+    assert data["estimate"]["invoices"] == 250 and "No request budget" in data["estimate"]["text"]
+    assert data["estimate"]["requests"] >= 4

@@ -269,3 +269,15 @@ async def _honours_datesearch(source: InvoiceSource, codes: Iterable[int], today
     build that honours the filter answers 0 there (one request)."""
     tomorrow = (dt.date.fromisoformat(today) + dt.timedelta(days=1)).isoformat()
     return await count_invoices(source, changed_since(codes, tomorrow)) == 0
+
+
+def changed_listing(since: str) -> dict[str, str]:
+    """The safe list's invoices changed since `since` (an ISO date), whatever their status."""
+    return {**facts.SAFE_LISTING_FILTERS, "datesearch": "last_modified", "start_date": since}
+
+
+async def datesearch_answer(source: InvoiceSource, today: str) -> int | None:
+    """How many invoices Halo lists as changed after tomorrow (one request): 0 from a build that
+    filters by change date; the whole list's count from one that ignores the filter."""
+    tomorrow = (dt.date.fromisoformat(today) + dt.timedelta(days=1)).isoformat()
+    return await count_invoices(source, changed_listing(tomorrow))

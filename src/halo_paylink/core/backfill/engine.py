@@ -59,7 +59,7 @@ from halo_paylink.core.backfill.selection import (
     shown_value,
 )
 from halo_paylink.core.backfill.target import FieldTarget, LinkTarget, has_text, normalize
-from halo_paylink.core.backfill.tenant import StatusLearner
+from halo_paylink.core.backfill.tenant import ListingWitness, StatusLearner
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice, InvoicePage
@@ -148,6 +148,7 @@ class Engine:
         on_row: Callable[[ReportRow], None] | None = None,
         narrow: Callable[[], Awaitable[ListingScope | None]] | None = None,
         learner: StatusLearner | None = None,
+        witness: ListingWitness | None = None,
     ) -> None:
         if (journal is None) == mode.writes:
             raise ValueError("a writing mode needs a journal; a plan must not have one")
@@ -168,6 +169,7 @@ class Engine:
         self.scope: ListingScope | None = None
         self._narrowed = False  # the current read was cut short for the narrower one
         self.learner = learner  # tallies payment status codes against amounts
+        self.witness = witness  # what the pages show about the server (page cap, filters)
         self.tally = Tally()
         self.handled = IdSet()
         self.odd_keys: set[str] = set()  # listed rows without a usable id, counted once
@@ -820,6 +822,8 @@ class Engine:
         try:
             async for page in pages:
                 audit.see(page)
+                if self.witness is not None:
+                    self.witness.see(filters, page)
                 # An undo's total is the invoices it restores (set up front), not all of Halo's.
                 announced = page.record_count
                 if not self.expected and announced is not None:

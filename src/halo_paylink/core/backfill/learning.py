@@ -13,17 +13,27 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from halo_paylink.core.backfill.census import ListingScope, choose_scope
+from halo_paylink.core.backfill.census import (
+    ListingScope,
+    changed_listing,
+    choose_scope,
+    datesearch_answer,
+)
 from halo_paylink.core.backfill.model import InvoiceSource
 from halo_paylink.core.backfill.tenant import (
+    FactId,
+    ListingWitness,
     StatusLearner,
     TenantFacts,
     load_tenant_facts,
     save_tenant_facts,
     utc_today,
 )
+from halo_paylink.errors import HaloError
 from halo_paylink.halo import facts
 
 log = logging.getLogger(__name__)
@@ -48,6 +58,29 @@ def full_read_due(tenant: TenantFacts, now: dt.datetime) -> str | None:
     return None
 
 
+def _moment(text: str) -> dt.datetime | None:
+    try:
+        then = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return then if then.tzinfo is not None else then.replace(tzinfo=dt.UTC)
+
+
+def incremental_blocked(tenant: TenantFacts, now: dt.datetime) -> str | None:
+    """Why this run must read every posted invoice rather than those changed since the last
+    completed run, or None when an incremental read may do."""
+    if tenant.last_complete_run is None or (tenant.last_full_scan or tenant.narrowed_since) is None:
+        return "no run has completed after a full (or narrowed) read on this Halo yet"
+    if _moment(tenant.last_complete_run) is None:
+        return "the date of the last completed run could not be read"
+    due = full_read_due(tenant, now)
+    if due is not None:
+        return due.removeprefix("every posted invoice is read: ")
+    if tenant.runs_since_full >= facts.FULL_READ_EVERY_RUNS:
+        return f"{tenant.runs_since_full} runs in a row read only what had changed"
+    return None
+
+
 class TenantLearning:
     """One run's use of the tenant's facts. Construct, `await load()`, hand `choose_scope` and
     `learner` to the engine, then `await remember(...)` once the attempt is over.
@@ -66,6 +99,7 @@ class TenantLearning:
         *,
         full_read: bool = False,
         now: dt.datetime | None = None,
+        page_size: int = facts.REQUESTED_PAGE_SIZE,
     ) -> None:
         self.client = client
         self.path = path
@@ -73,8 +107,14 @@ class TenantLearning:
         self.now = now or dt.datetime.now(dt.UTC)
         self.tenant = TenantFacts()
         self.learner = StatusLearner()
+        #: what the run's pages show about the server (fed by the engine)
+        self.witness = ListingWitness(asked=page_size)
         self.scope: ListingScope | None = None
         self.notes: list[str] = []
+        #: when this attempt started (ISO, UTC): the next incremental run reads changes since.
+        self.started = self.now.isoformat(timespec="seconds")
+        #: the date this attempt's incremental read starts at, when it reads only what changed.
+        self.changed_since: str | None = None
 
     @property
     def today(self) -> str:
@@ -102,10 +142,68 @@ class TenantLearning:
         )
         return scope
 
-    async def remember(self, learner: StatusLearner | None, *, read_whole_list: bool) -> None:
+    async def incremental(self) -> Mapping[str, str] | None:
+        """The listing of the invoices changed since the last completed run (with a margin),
+        or None to read every posted invoice: no completed run after a full read yet, a full
+        read due (`facts.FULL_READ_EVERY_DAYS` / `FULL_READ_EVERY_RUNS`) or asked for, or a
+        build that does not filter by change date (asked once, then remembered)."""
+        blocked = "the admin asked for a full read" if self.full_read else None
+        blocked = blocked or incremental_blocked(self.tenant, self.now)
+        if blocked is None and not await self._honours_datesearch():
+            blocked = "this Halo does not filter by change date"
+        if blocked is not None:
+            self.notes.append(f"Every posted invoice was read (not only the changed): {blocked}.")
+            return None
+        last = self.tenant.last_complete_run
+        full = self.tenant.last_full_scan or self.tenant.narrowed_since
+        assert last is not None and full is not None
+        then = _moment(last)
+        assert then is not None
+        since = (then - dt.timedelta(days=facts.INCREMENTAL_MARGIN_DAYS)).date().isoformat()
+        self.changed_since = since
+        self.notes.append(
+            f"Incremental run: only the invoices changed since {since} are read (the last "
+            f"completed run started {last[:16]}; the last full or narrowed read was on "
+            f"{full[:10]}, and every posted invoice is read again after "
+            f"{facts.FULL_READ_EVERY_RUNS} incremental runs or {facts.FULL_READ_EVERY_DAYS} "
+            f"days). This rests on an unverified fact: {facts.INCREMENTAL_RESTS_ON}."
+        )
+        return changed_listing(since)
+
+    async def _honours_datesearch(self) -> bool:
+        """Whether this Halo filters by change date: remembered once seen, else asked (one
+        request; a Halo failure here means a full read, whose own failure is then named)."""
+        known = self.tenant.measured.get(FactId.FILTER_DATESEARCH)
+        if known is not None and known.value is True:
+            return True
+        try:
+            answer = await datesearch_answer(self.client, self.today)
+        except HaloError as error:
+            log.info("change-date filter not checked: %s", error.summary)
+            return False
+        if answer is None:
+            return False
+        self.tenant.measure(
+            FactId.FILTER_DATESEARCH,
+            answer == 0,
+            on=self.today,
+            how=f"asked for the invoices changed after tomorrow: Halo listed {answer:,}",
+        )
+        return answer == 0
+
+    async def remember(
+        self, learner: StatusLearner | None, *, read_whole_list: bool, completed: bool = False
+    ) -> None:
         """Keep what the attempt showed. `read_whole_list`: the attempt read every posted
-        invoice and the read was shown consistent, so the codes' tallies are the whole truth."""
+        invoice and the read was shown consistent, so the codes' tallies are the whole truth
+        (an incremental read never is). `completed`: the attempt ended completed, so the next
+        incremental run may read only what changed since it started."""
         tenant = self.tenant
+        self.witness.record(tenant, on=self.today)
+        read_whole_list = read_whole_list and self.changed_since is None
+        if completed:
+            tenant.last_complete_run = self.started
+            tenant.runs_since_full = 0 if read_whole_list else tenant.runs_since_full + 1
         if learner is not None and read_whole_list:
             before = tenant.proven_paid_codes()
             tenant.learn_codes(learner, self.today)
@@ -137,3 +235,72 @@ class TenantLearning:
             await asyncio.to_thread(save_tenant_facts, self.path, tenant)
         except OSError as exc:  # only an optimisation is lost: the next run learns again
             log.warning("tenant facts not saved to %s: %s", self.path, exc)
+
+
+#: What a dry run says it sent when it sent nothing but reads.
+READ_ONLY_DRY_RUN = "The dry run only read invoices: it sent nothing else to Halo."
+
+
+@dataclass(frozen=True)
+class EditCheck:
+    """The dry run's validate-only check of one edit, and what it showed.
+
+    Attributes:
+        sent: in words, exactly what the dry run sent besides reads, and what a re-read showed.
+        error: Halo's refusal of the check (e.g. posted invoices may not be edited), or None.
+        unchanged: whether the invoice read the same before and after; None when not known.
+    """
+
+    sent: str
+    error: HaloError | None = None
+    unchanged: bool | None = None
+
+
+async def check_edit_without_saving(
+    client: InvoiceSource, invoice_id: int, number: str, path: Path | None, *, today: str
+) -> EditCheck:
+    """Ask Halo to validate an edit of one invoice without saving it (`_validateonly`), reading
+    the invoice before and after: the same record both times is the evidence that the check
+    saved nothing, remembered as a tenant fact. Once a check was seen to change an invoice, it
+    is not sent again (the dry run then only reads). Raises nothing for Halo failures."""
+    tenant = await asyncio.to_thread(load_tenant_facts, path) if path is not None else None
+    if tenant is not None and tenant.value(FactId.VALIDATE_ONLY_SAVES_NOTHING) is False:
+        return EditCheck(
+            f"{READ_ONLY_DRY_RUN} (An earlier validate-only check changed an invoice, so "
+            "the dry run no longer sends one.)"
+        )
+    sent = (
+        f"The dry run changed nothing on purpose: it read the invoices and sent one "
+        f"validate-only edit of invoice {number} (Halo checks the edit without saving it)"
+    )
+    try:
+        before = await client.get_invoice(invoice_id)
+        error: HaloError | None = None
+        try:
+            await client.validate_invoice_edit(invoice_id)
+        except HaloError as refused:
+            error = refused
+        after = await client.get_invoice(invoice_id)
+    except HaloError as failed:
+        return EditCheck(f"{sent}; it could not be read again ({failed.summary}).")
+    unchanged = before.raw == after.raw
+    if unchanged:
+        sent += "; read again afterwards, it was unchanged."
+    else:
+        sent += (
+            "; read again afterwards, it had CHANGED: this Halo may save validate-only edits, "
+            "so later dry runs send none."
+        )
+    if tenant is not None and path is not None:
+        tenant.measure(
+            FactId.VALIDATE_ONLY_SAVES_NOTHING,
+            unchanged,
+            on=today,
+            how=f"invoice {number} read before and after a validate-only edit: "
+            + ("the same" if unchanged else "changed"),
+        )
+        try:
+            await asyncio.to_thread(save_tenant_facts, path, tenant)
+        except OSError as exc:
+            log.warning("tenant facts not saved to %s: %s", path, exc)
+    return EditCheck(sent, error, unchanged)

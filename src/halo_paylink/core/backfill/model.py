@@ -69,8 +69,9 @@ class BackfillSettings:
         numbering: which invoice number fills the placeholder.
         target: `generic_online_invoice_payment_url` (default), another field, or `custom:NAME`.
         overwrite: replace a different existing link (off: report it as a conflict).
-        server_filter: also ask Halo for unpaid invoices only (advisory; off by default because
-            Halo's part-paid status code is unverified and such invoices could be left out).
+        server_filter: ask Halo for posted, non-credit invoices only
+            (`facts.SAFE_LISTING_FILTERS`; never by payment status code, which differ per
+            tenant, so no open invoice can be left out).
     """
 
     template: str
@@ -109,6 +110,10 @@ class RunOptions:
     #: Leave statuses proven paid unread on a long list but for their invoices changed since
     #: the proof (see census). Off by default: it rests on `facts.NARROWED_READ_RESTS_ON`.
     narrow: bool = False
+    #: After a completed run, read only the invoices changed since it started (see
+    #: learning.TenantLearning.incremental). Off by default: it rests on
+    #: `facts.INCREMENTAL_RESTS_ON`.
+    incremental: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,8 @@ class RunResult:
         detail: one line for the user.
         requests: HTTP requests this attempt made (when the client counts them).
         warnings: things the user should know (see `Plan.warnings`).
+        sent: a dry run's account, in words, of exactly what it sent to Halo besides reads
+            (the validate-only check, if any) and what a re-read showed; "" for other runs.
     """
 
     outcome: RunOutcome
@@ -159,6 +166,7 @@ class RunResult:
     detail: str = ""
     requests: int | None = None
     warnings: tuple[str, ...] = ()
+    sent: str = ""
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:

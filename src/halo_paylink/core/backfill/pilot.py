@@ -15,6 +15,7 @@ on its own, and `runs` lists it.
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -230,3 +231,23 @@ def pilot_confirmed(paths: AppPaths, web_url: str) -> bool:
     """Whether the admin saw the Pay button after a pilot on this Halo (so bulk runs may skip
     the pilot). Blocking (file I/O)."""
     return load_tenant_facts(tenant_file(paths, web_url)).value(FactId.PAY_BUTTON_SHOWN) is True
+
+
+class PilotGate(enum.Enum):
+    """Whether a bulk write may start on this Halo, as far as the pilot goes."""
+
+    CONFIRMED = "confirmed"  # the admin saw the Pay button on a pilot invoice
+    NEEDED = "needed"  # no pilot answer yet: pilot one invoice first
+    NO_BUTTON = "no_button"  # the admin did not see the Pay button: change the target or stop
+
+    @property
+    def allows_bulk(self) -> bool:
+        return self is PilotGate.CONFIRMED
+
+
+def pilot_gate(paths: AppPaths, web_url: str) -> PilotGate:
+    """Where this Halo stands with the pilot (the admin's last Pay-button answer). Blocking."""
+    answer = load_tenant_facts(tenant_file(paths, web_url)).value(FactId.PAY_BUTTON_SHOWN)
+    if answer is True:
+        return PilotGate.CONFIRMED
+    return PilotGate.NO_BUTTON if answer is False else PilotGate.NEEDED

@@ -44,13 +44,18 @@ from halo_paylink.core.backfill.journal import (
     journal_path,
     utc_now,
 )
-from halo_paylink.core.backfill.learning import TenantLearning
+from halo_paylink.core.backfill.learning import (
+    READ_ONLY_DRY_RUN,
+    TenantLearning,
+    check_edit_without_saving,
+)
 from halo_paylink.core.backfill.lock import exclusive_run, note_run_id
 from halo_paylink.core.backfill.model import (
     BackfillError,
     BackfillSettings,
     InvoiceSource,
     Plan,
+    PlannedChange,
     RunOptions,
     RunResult,
     new_run_id,
@@ -76,9 +81,9 @@ from halo_paylink.core.backfill.report import (
 )
 from halo_paylink.core.backfill.selection import decider_for
 from halo_paylink.core.backfill.target import parse_link_target
-from halo_paylink.core.backfill.tenant import tenant_file
+from halo_paylink.core.backfill.tenant import tenant_file, utc_today
 from halo_paylink.domain import Numbering
-from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.errors import ErrorKind
 from halo_paylink.halo import facts
 from halo_paylink.halo.ratelimit import RateLimiter
 from halo_paylink.storage.paths import AppPaths
@@ -111,13 +116,18 @@ async def _learning(
     if server_filter:
         return None
     path = tenant_file(paths, web_url_of(client)) if paths is not None else None
-    learning = TenantLearning(client, path, full_read=options.full_read)
+    learning = TenantLearning(
+        client, path, full_read=options.full_read, page_size=options.page_size
+    )
     await learning.load()
     return learning
 
 
-async def _remember(learning: TenantLearning | None, engine: Engine) -> tuple[str, ...]:
-    """Keep what the attempt showed about the tenant; the notes for the run's warnings."""
+async def _remember(
+    learning: TenantLearning | None, engine: Engine, *, completed: bool = False
+) -> tuple[str, ...]:
+    """Keep what the attempt showed about the tenant (`completed`: the attempt ended
+    completed); the notes for the run's warnings."""
     if learning is None:
         return ()
     listing = engine.listing
@@ -130,7 +140,7 @@ async def _remember(learning: TenantLearning | None, engine: Engine) -> tuple[st
         and engine.crash is None
         and not engine.cancel.cancelled
     )
-    await learning.remember(engine.learner, read_whole_list=whole)
+    await learning.remember(engine.learner, read_whole_list=whole, completed=completed)
     return tuple(learning.notes)
 
 
@@ -174,7 +184,10 @@ PLAN_STOPPED_DETAIL = (
 
 
 def _filters(settings_filter: bool) -> Mapping[str, str] | None:
-    return dict(facts.UNPAID_INVOICE_FILTER) if settings_filter else None
+    """The listing's filters: with the server-side filter, only what cannot hide an open
+    invoice (posted, no credits). Never a list of unpaid codes: the codes differ per tenant,
+    and a code not on the list would hide its open invoices."""
+    return dict(facts.SAFE_LISTING_FILTERS) if settings_filter else None
 
 
 def _final_phase(outcome: RunOutcome) -> Phase:
@@ -295,6 +308,7 @@ async def plan_backfill(
         on_row=csv_report.add if csv_report else None,
         narrow=learning.narrow if learning and options.narrow else None,
         learner=learning.learner if learning else None,
+        witness=learning.witness if learning else None,
     )
     try:
         with _stop_wakes_waits(engine):
@@ -305,25 +319,15 @@ async def plan_backfill(
     notes = await _remember(learning, engine)
     outcome, detail = _plan_outcome(engine)
     warnings: list[str] = []
+    sent = READ_ONLY_DRY_RUN
     if engine.tally.written:
         warnings.append(WARN_RESYNC)
         if options.check_edit_permission and engine.sample and outcome is RunOutcome.PLANNED:
-            try:
-                await client.validate_invoice_edit(engine.sample[0].id)
-            except HaloError as error:
-                if error.kind is ErrorKind.EDIT_POSTED_FORBIDDEN:
-                    warnings.append(WARN_EDIT_POSTED)
-                else:
-                    warnings.append(f"An edit check failed: {error.summary}")
+            sent = await _check_one_edit(client, engine.sample[0], paths, warnings)
     warnings.append(WARN_UNKNOWN_NUMBER)
     warnings.extend(notes)
     if settings.target == facts.DEFAULT_LINK_FIELD:
         warnings.append(facts.UNVERIFIED_NOTES["link_field"])
-    if settings.server_filter:
-        warnings.append(
-            "Halo's unpaid filter is on: part-paid invoices could be left out if Halo codes "
-            "them differently (unverified)."
-        )
     counts = engine.tally.counts()
     plan = Plan(
         counts=counts,
@@ -347,6 +351,7 @@ async def plan_backfill(
             "counts": counts.to_json(),
             "to_write": plan.to_write,
             "warnings": list(warnings),
+            "sent": sent,
             "csv": str(files.csv),
         }
         await asyncio.to_thread(write_summary, files.json, summary)
@@ -360,7 +365,27 @@ async def plan_backfill(
         detail=detail,
         requests=requests_of(client),
         warnings=tuple(warnings),
+        sent=sent,
     )
+
+
+async def _check_one_edit(
+    client: InvoiceSource, first: PlannedChange, paths: AppPaths | None, warnings: list[str]
+) -> str:
+    """The dry run's validate-only check of the first planned change (see
+    learning.check_edit_without_saving): its warning, if any, goes to `warnings`; returns the
+    words for what the dry run sent."""
+    path = tenant_file(paths, web_url_of(client)) if paths is not None else None
+    check = await check_edit_without_saving(
+        client, first.id, first.number or str(first.id), path, today=utc_today()
+    )
+    error = check.error
+    if error is not None:
+        if error.kind is ErrorKind.EDIT_POSTED_FORBIDDEN:
+            warnings.append(WARN_EDIT_POSTED)
+        else:
+            warnings.append(f"An edit check failed: {error.summary}")
+    return check.sent
 
 
 async def execute_attempt(
@@ -397,11 +422,11 @@ async def execute_attempt(
     except Exception as exc:
         log.exception("backfill attempt failed")
         crash = exc
-    notes = await _remember(learning, engine)
     outcome, detail = _attempt_outcome(engine, crash)
     if outcome is RunOutcome.COMPLETED and (engine.tally.failed or prior_failed):
         outcome = RunOutcome.COMPLETED_WITH_FAILURES
         detail = "Halo refused some invoices; see the report."
+    notes = await _remember(learning, engine, completed=outcome is RunOutcome.COMPLETED)
     footer = Footer(outcome.value, utc_now(), detail)
     live_ok = live is not None and crash is None
     try:
@@ -468,6 +493,9 @@ async def run_backfill(
     header, journal = await open_backfill_journal(client, settings, paths, profile=profile)
     run_id, path = header.run_id, journal.path
     learning = await _learning(client, paths, header.server_filter, options)
+    filters = _filters(header.server_filter)
+    if learning is not None and options.incremental:
+        filters = await learning.incremental() or filters
     engine = _backfill_engine(
         client, header, journal, options, on_progress, cancel, clock, None, learning
     )
@@ -482,7 +510,7 @@ async def run_backfill(
         journal=journal,
         run_id=run_id,
         paths=paths,
-        filters=_filters(header.server_filter),
+        filters=filters,
         client=client,
         learning=learning,
     )
@@ -548,8 +576,11 @@ def _backfill_engine(
         cancel=cancel or CancelToken(),
         clock=clock,
         prior=prior,
-        narrow=learning.narrow if learning and options.narrow else None,
+        narrow=learning.narrow
+        if learning and options.narrow and learning.changed_since is None
+        else None,
         learner=learning.learner if learning else None,
+        witness=learning.witness if learning else None,
     )
 
 

@@ -33,7 +33,7 @@ from halo_paylink.core.backfill.lock import lock_key
 from halo_paylink.core.backfill.selection import SkipReason, closed_reason, unreadable_reason
 from halo_paylink.domain import Numbering
 from halo_paylink.halo import facts
-from halo_paylink.halo.models import Invoice, to_decimal
+from halo_paylink.halo.models import Invoice, InvoicePage, to_decimal
 from halo_paylink.storage.atomic import write_atomic
 from halo_paylink.storage.paths import AppPaths
 
@@ -156,6 +156,9 @@ class TenantFacts:
         last_full_scan: when a run last read every invoice (ISO date and time, UTC), or None.
         narrowed_since: when a run first left proven-paid invoices unread, if no full read
             happened since (the full read that follows is due `facts.FULL_READ_EVERY_DAYS` on).
+        last_complete_run: when the last backfill attempt that ended completed started (ISO,
+            UTC): an incremental run reads the invoices changed since then.
+        runs_since_full: completed runs since the last full read (incremental or narrowed).
     """
 
     codes: dict[int, CodeTally] = field(default_factory=dict)
@@ -164,6 +167,8 @@ class TenantFacts:
     measured: dict[FactId, Measured] = field(default_factory=dict)
     last_full_scan: str | None = None
     narrowed_since: str | None = None
+    last_complete_run: str | None = None
+    runs_since_full: int = 0
 
     def proven_paid_codes(self) -> frozenset[int]:
         """Codes every sampled invoice of which was fully paid, with enough samples, and never
@@ -217,6 +222,8 @@ class TenantFacts:
             "measured": {f.value: m.to_json() for f, m in self.measured.items()},
             "last_full_scan": self.last_full_scan,
             "narrowed_since": self.narrowed_since,
+            "last_complete_run": self.last_complete_run,
+            "runs_since_full": self.runs_since_full,
         }
 
     @classmethod
@@ -244,6 +251,9 @@ class TenantFacts:
                     found.measured[fact] = value
         found.last_full_scan = _opt_str(data.get("last_full_scan"))
         found.narrowed_since = _opt_str(data.get("narrowed_since"))
+        found.last_complete_run = _opt_str(data.get("last_complete_run"))
+        runs = data.get("runs_since_full")
+        found.runs_since_full = runs if type(runs) is int and runs >= 0 else 0
         return found
 
 
@@ -362,6 +372,28 @@ def _codes_finding(tenant: TenantFacts) -> str:
     return "; ".join(f"{m}: {', '.join(by_meaning[m])}" for m in order if m in by_meaning)
 
 
+#: The list filters whose honouring is measured, with what each one does.
+_FILTERS: tuple[tuple[FactId, str], ...] = (
+    (FactId.FILTER_POSTEDONLY, "postedonly (posted invoices only)"),
+    (FactId.FILTER_INCLUDECREDITS, "includecredits=false (no credit notes)"),
+    (FactId.FILTER_PAYMENTSTATUSES, "paymentstatuses (by payment status)"),
+    (FactId.FILTER_DATESEARCH, "datesearch=last_modified (by change date)"),
+)
+
+
+def _filter_lines(tenant: TenantFacts) -> list[LearnedLine]:
+    return [
+        _measured_line(
+            tenant,
+            fact,
+            f"Halo honours the filter {name}",
+            {True: "yes", False: "no: it is ignored, so more invoices are read"},
+            "an older build may ignore it (then more rows come back, never fewer)",
+        )
+        for fact, name in _FILTERS
+    ]
+
+
 def learned_lines(tenant: TenantFacts) -> list[LearnedLine]:
     """Everything known about this Halo, each line saying whether it was measured here or still
     rests on the model (`halo.facts`)."""
@@ -411,7 +443,7 @@ def learned_lines(tenant: TenantFacts) -> list[LearnedLine]:
             tenant,
             FactId.PAGE_CAP,
             "Largest page",
-            {},
+            {facts.REQUESTED_PAGE_SIZE: f"{facts.REQUESTED_PAGE_SIZE} (as many as asked for)"},
             facts.UNVERIFIED_NOTES["page_size"],
         )
     )
@@ -433,6 +465,19 @@ def learned_lines(tenant: TenantFacts) -> list[LearnedLine]:
             facts.UNVERIFIED_NOTES["link_field"],
         )
     )
+    lines.append(
+        _measured_line(
+            tenant,
+            FactId.VALIDATE_ONLY_SAVES_NOTHING,
+            "A validate-only edit saves nothing",
+            {
+                True: "yes (the invoice read the same before and after)",
+                False: "no (the invoice changed): dry runs send no check",
+            },
+            facts.UNVERIFIED_NOTES["validate_only"],
+        )
+    )
+    lines.extend(_filter_lines(tenant))
     full = tenant.last_full_scan
     lines.append(
         LearnedLine(
@@ -443,3 +488,104 @@ def learned_lines(tenant: TenantFacts) -> list[LearnedLine]:
         )
     )
     return lines
+
+
+#: A row changed this long before the asked `start_date` is evidence the change-date filter was
+#: ignored (less could be Halo reading the date in its own time zone).
+_DATE_TOLERANCE = dt.timedelta(days=1)
+
+
+def _start_date(filters: Mapping[str, str]) -> dt.datetime | None:
+    if filters.get("datesearch") != "last_modified":
+        return None
+    try:
+        start = dt.datetime.fromisoformat(filters.get("start_date", ""))
+    except ValueError:
+        return None
+    return start.replace(tzinfo=None) if start.tzinfo is None else start.astimezone(dt.UTC)
+
+
+def _outside(fact: FactId, filters: Mapping[str, str], invoice: Invoice) -> bool:
+    """Whether `invoice` is a row the filter behind `fact`, as sent in `filters`, keeps out."""
+    raw = invoice.raw
+    if fact is FactId.FILTER_POSTEDONLY:
+        return raw.get("posted") is False
+    if fact is FactId.FILTER_INCLUDECREDITS:
+        total = to_decimal(raw.get("total"))
+        return total is not None and total < 0
+    if fact is FactId.FILTER_PAYMENTSTATUSES:
+        code = status_code(invoice)
+        wanted = {c.strip() for c in filters.get("paymentstatuses", "").split(",")}
+        return code is not None and str(code) not in wanted
+    start = _start_date(filters)
+    stamp = raw.get("last_modified")
+    if start is None or not isinstance(stamp, str):
+        return False
+    try:
+        changed = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return False
+    changed = changed.astimezone(dt.UTC).replace(tzinfo=None) if changed.tzinfo else changed
+    start = start.replace(tzinfo=None)
+    return changed < start - _DATE_TOLERANCE
+
+
+def _filters_sent(filters: Mapping[str, str]) -> tuple[FactId, ...]:
+    sent = []
+    if filters.get("postedonly") == "true":
+        sent.append(FactId.FILTER_POSTEDONLY)
+    if filters.get("includecredits") == "false":
+        sent.append(FactId.FILTER_INCLUDECREDITS)
+    if filters.get("paymentstatuses"):
+        sent.append(FactId.FILTER_PAYMENTSTATUSES)
+    if _start_date(filters) is not None:
+        sent.append(FactId.FILTER_DATESEARCH)
+    return tuple(sent)
+
+
+@dataclass
+class ListingWitness:
+    """What the pages of the reads of one run show about the server, from the rows that come
+    back: its real page cap (rows per page received against asked) and, for each list filter
+    sent, whether a row it keeps out came back anyway (the filter is ignored)."""
+
+    asked: int
+    cap: int | None = None
+    full_pages: int = 0
+    rows: dict[FactId, int] = field(default_factory=dict)
+    outside: dict[FactId, int] = field(default_factory=dict)  # the first row against it
+
+    def see(self, filters: Mapping[str, str] | None, page: InvoicePage) -> None:
+        if page.page_size < self.asked:
+            self.cap = min(self.cap or page.page_size, page.page_size)
+        elif page.rows >= self.asked:
+            self.full_pages += 1
+        for fact in _filters_sent(filters or {}):
+            self.rows[fact] = self.rows.get(fact, 0) + page.rows
+            if fact in self.outside:
+                continue
+            for invoice in page.invoices:
+                if _outside(fact, filters or {}, invoice):
+                    self.outside[fact] = invoice.id
+                    break
+
+    def record(self, tenant: TenantFacts, *, on: str) -> None:
+        """Keep what the pages showed (each finding dated; new evidence replaces old)."""
+        if self.cap is not None:
+            how = f"asked for {self.asked} rows a page, Halo sent {self.cap}"
+            tenant.measure(FactId.PAGE_CAP, self.cap, on=on, how=how)
+        elif (
+            self.full_pages
+            and self.asked >= facts.REQUESTED_PAGE_SIZE
+            and FactId.PAGE_CAP not in tenant.measured
+        ):
+            how = f"asked for {self.asked} rows a page and received {self.asked}"
+            tenant.measure(FactId.PAGE_CAP, self.asked, on=on, how=how)
+        for fact, rows in self.rows.items():
+            against = self.outside.get(fact)
+            if against is not None:
+                how = f"invoice {against} came back although the filter keeps it out"
+                tenant.measure(fact, False, on=on, how=how)
+            elif rows:
+                how = f"{rows:,} rows listed with it, none that it keeps out"
+                tenant.measure(fact, True, on=on, how=how)

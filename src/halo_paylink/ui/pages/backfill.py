@@ -39,12 +39,13 @@ from halo_paylink.core.presenters.backfill import (
     run_job,
 )
 from halo_paylink.core.presenters.numbers import format_count
-from halo_paylink.core.wizard import PageId
+from halo_paylink.core.wizard import BackfillPhase, PageId
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
 from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.benji_numbers import BenjiNumbersBox
 from halo_paylink.ui.widgets.common import BannerMessage, open_folder, std_icon, wrap_label
+from halo_paylink.ui.widgets.pilot_panel import PilotPanel
 from halo_paylink.ui.widgets.question import ask
 
 if TYPE_CHECKING:
@@ -82,6 +83,8 @@ class BackfillPage(BasePage):
         self.run_options: RunOptions | None = None
 
         self.body.addWidget(wrap_label(INTRO, rich=True))
+        self.pilot_panel = PilotPanel(self)
+        self.body.addWidget(self.pilot_panel)
 
         self.resume_box = QGroupBox("An earlier run was interrupted")
         resume_layout = QHBoxLayout(self.resume_box)
@@ -112,6 +115,10 @@ class BackfillPage(BasePage):
         self.status_label = wrap_label()
         self.status_label.setAccessibleName("Backfill status")
         self.body.addWidget(self.status_label)
+        self.estimate_label = wrap_label()  # what a run will cost (core.backfill.estimate)
+        self.estimate_label.setAccessibleName("What a run will cost")
+        self.estimate_label.hide()
+        self.body.addWidget(self.estimate_label)
 
         progress_row = QHBoxLayout()
         self.progress = QProgressBar()
@@ -192,7 +199,11 @@ class BackfillPage(BasePage):
         self._start(Job.PLAN)
 
     def start_run(self) -> None:
-        """The commit step: write the link to every invoice the dry run selected (asks first)."""
+        """The commit step: write the link to every invoice the dry run selected (once a pilot
+        on this Halo is confirmed; asks first)."""
+        if not self.pilot_panel.allows_bulk():
+            self.pilot_panel.point_out()
+            return
         if self.benji_numbers.blocks_commit:  # Benji knows too few of the numbers: confirm first
             return
         self._confirm_then_start(Job.RUN)
@@ -285,6 +296,7 @@ class BackfillPage(BasePage):
         self._cancel = None
         look = self.presenter.ended()
         self._render()
+        self._show_estimate()  # a dry run tells how many invoices the run will write
         if look:
             self._find_resumable()
 
@@ -394,8 +406,28 @@ class BackfillPage(BasePage):
 
     def enter(self) -> None:
         self._render()
+        self.pilot_panel.enter()
+        self._show_estimate()
         if self.presenter.entered():
             self._find_resumable()
+
+    def _show_estimate(self) -> None:
+        """Say, before a run, how many requests it needs and how long the budget makes it take
+        (one request; a failure leaves the line out: the run names it itself)."""
+        from halo_paylink.core.presenters.pilot import estimate_for
+
+        endpoints, b = self.state.connect.endpoints, self.state.backfill
+        if endpoints is None:
+            return
+        planned = b.to_change if b.phase is BackfillPhase.PLANNED else None
+        client = self.context.halo_client()
+        coro = estimate_for(client, self.context.paths, endpoints.web_url, to_write=planned)
+
+        def shown(text: str) -> None:
+            self.estimate_label.setText(text)
+            self.estimate_label.setVisible(bool(text))
+
+        self.start(coro, name="estimate", on_result=shown, on_error=lambda _: shown(""))
 
     async def stop(self) -> None:
         """Window closing: cancel cleanly (journaled, resumable) and wait for the run to end."""

@@ -227,7 +227,7 @@ class EmailLinkPage(BasePage):
         from halo_paylink.core.backfill.selection import closed_reason
 
         client = self.context.halo_client()
-        async for page in client.invoice_pages(filters=facts.UNPAID_INVOICE_FILTER, page_size=20):
+        async for page in client.invoice_pages(filters=facts.SAFE_LISTING_FILTERS, page_size=20):
             for invoice in page.invoices:
                 if closed_reason(invoice) is None:
                     return invoice

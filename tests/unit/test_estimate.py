@@ -1,0 +1,56 @@
+"""A run's cost before it starts: requests from the pages, the batches and sign-in, and the
+least time a request budget allows for them."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from halo_paylink.core.backfill.estimate import batches_for, estimate
+from halo_paylink.core.backfill.tenant import CodeTally, FactId, TenantFacts
+
+
+def test_the_old_tenant_under_a_hosted_budget() -> None:
+    found = estimate(20_000, to_write=560, max_requests=300, window_seconds=300)
+    assert (found.pages, found.batches, found.sign_in) == (201, 7, 1)  # 50, then 100s
+    assert found.requests == 209 and found.seconds == 0
+    assert "209 requests" in found.text() and "fits within the budget" in found.text()
+    slow = estimate(20_000, to_write=560, max_requests=60, window_seconds=60)
+    assert slow.seconds == 180 and "takes at least 3 min" in slow.text()
+
+
+def test_the_tenant_facts_give_the_page_cap_and_the_writes() -> None:
+    tenant = TenantFacts(codes={0: CodeTally(unpaid=40), 2: CodeTally(paid=900)})
+    tenant.codes_on = "2026-11-01"
+    tenant.measure(FactId.PAGE_CAP, 50, on="2026-11-01", how="asked for 100, got 50")
+    found = estimate(1_000, tenant=tenant)
+    assert found.pages == 21 and found.to_write == 40 and found.batches == 1
+    assert "last full read, 2026-11-01" in found.text()
+    unknown = estimate(1_000)
+    assert unknown.to_write == 1_000 and "at most" in unknown.text()
+    assert "No request budget" in unknown.text()
+
+
+def test_no_count_is_said() -> None:
+    assert "not known" in estimate(None).text()
+
+
+@given(st.integers(min_value=0, max_value=100_000))
+def test_batches_cover_every_write_at_most_one_hundred_each(to_write: int) -> None:
+    n = batches_for(to_write)
+    assert n * 100 >= to_write and (n == 0) == (to_write == 0)
+    assert n <= to_write // 100 + 2
+
+
+@given(
+    st.integers(min_value=0, max_value=50_000),
+    st.integers(min_value=1, max_value=400),
+    st.floats(min_value=1, max_value=900),
+)
+def test_the_budget_time_is_the_windows_past_the_first(
+    invoices: int, budget: int, window: float
+) -> None:
+    found = estimate(invoices, to_write=0, max_requests=budget, window_seconds=window)
+    seconds = found.seconds
+    assert seconds is not None and seconds >= 0
+    assert (seconds == 0) == (found.requests <= budget)
