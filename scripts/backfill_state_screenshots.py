@@ -25,7 +25,12 @@ from screenshots import SIZE, settle, until
 
 async def drive(window: Any, sandbox: Any, out: Path, tag: str) -> None:
     from halo_paylink.core.backfill import RunOptions
+    from halo_paylink.core.backfill.pilot import record_pay_button
     from halo_paylink.core.wizard import BackfillPhase, PageId
+    from halo_paylink.storage.paths import AppPaths
+
+    # As on a profile whose pilot showed the Pay button: the bulk write may start.
+    record_pay_button(AppPaths.default(), sandbox.url, True, invoice="a pilot invoice")
 
     async def shot(name: str, widget: Any = None) -> None:
         await settle()
