@@ -173,6 +173,7 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     await pilot(page, shot, dark)
     slow = sandbox.faults.add(delay=0.25, method="POST", path="/api/invoice", times=None)  # type: ignore[attr-defined]
     page.commit_button.click()  # type: ignore[attr-defined]
+    page.question.defaultButton().click()  # type: ignore[attr-defined]  # "Add payment links"
     await until(lambda: state.total > 0 and state.done >= state.total * 0.4)
     await shot("6-backfill-running", scroll_to=page.progress)  # type: ignore[attr-defined]
     slow.times = slow.fired

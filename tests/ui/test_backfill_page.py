@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
+from fakes import answer_question
+from halo_paylink.core.numbers import plural
 from halo_paylink.core.presenters.backfill import CountLine
 from halo_paylink.core.wizard import BackfillPhase, PageId
 from halo_paylink.halo import facts
@@ -51,6 +53,12 @@ def plan(qtbot: Any, window: Any) -> Any:
     return page
 
 
+def add_links(window: Any) -> None:
+    """Click "Add payment links" and say yes to its question."""
+    window.current_page.commit_button.click()
+    answer_question(window.current_page, "confirmJob", accept=True)
+
+
 def test_dry_run_counts_table_and_nothing_written(
     qtbot: Any, backfill_window: Any, sandbox: Sandbox
 ) -> None:
@@ -60,7 +68,9 @@ def test_dry_run_counts_table_and_nothing_written(
     assert b.to_change > 0
     assert linked(sandbox) == before  # a dry run writes nothing
     assert page.commit_button.isEnabled()
-    assert page.commit_button.text() == f"&Add payment links to {b.to_change:,} open invoice(s)"
+    assert (
+        page.commit_button.text() == f"&Add payment links to {plural(b.to_change, 'open invoice')}"
+    )
     assert CountLine("Would get a link", b.to_change) in page.presenter.count_lines()
     assert f"Would get a link: <b>{b.to_change:,}</b>" in page.counts_label.text()
     assert page.table.rowCount() == min(50, b.to_change)
@@ -78,7 +88,7 @@ def test_commit_shows_progress_then_undo_restores(
     sandbox.faults.add(delay=0.03, method="POST", path="/api/invoice", times=None)
     values: list[int] = []
     page.progress.valueChanged.connect(values.append)
-    page.commit_button.click()
+    add_links(backfill_window)
     assert page.state.backfill.phase is BackfillPhase.RUNNING
     assert not backfill_window.back_button.isEnabled()  # Back disabled while running
     assert backfill_window.busy.label.text() == "Adding payment links…"
@@ -96,6 +106,7 @@ def test_commit_shows_progress_then_undo_restores(
     assert "Finished:" in page.log.toPlainText()
 
     page.undo_button.click()
+    answer_question(page, "confirmJob", accept=True)
     qtbot.waitUntil(lambda: page.state.backfill.phase is BackfillPhase.UNDONE, timeout=30000)
     assert linked(sandbox) == before
 
@@ -107,7 +118,7 @@ def test_cancel_then_resume_finishes_the_run(
     to_change = page.state.backfill.to_change
     before = linked(sandbox)
     slow = sandbox.faults.add(delay=0.1, method="POST", path="/api/invoice", times=None)
-    page.commit_button.click()
+    add_links(backfill_window)
     qtbot.waitUntil(lambda: slow.fired >= 1, timeout=10000)
     page.cancel_button.click()
     assert page.state.backfill.phase is BackfillPhase.CANCELLING
@@ -131,7 +142,7 @@ def test_a_listing_that_keeps_changing_is_shown_incomplete_then_resumed(
     page = plan(qtbot, backfill_window)
     to_change, before = page.state.backfill.to_change, linked(sandbox)
     sandbox.shift_rows(after_page=2, rows=1, passes=None)  # every read of the list shifts
-    page.commit_button.click()
+    add_links(backfill_window)
     qtbot.waitUntil(lambda: page.state.backfill.phase is BackfillPhase.FAILED, timeout=30000)
     b = page.state.backfill
     assert b.incomplete
@@ -151,7 +162,7 @@ def test_report_save_csv(
     qtbot: Any, backfill_window: Any, sandbox: Sandbox, tmp_path: Path
 ) -> None:
     page = plan(qtbot, backfill_window)
-    page.commit_button.click()
+    add_links(backfill_window)
     qtbot.waitUntil(lambda: page.state.backfill.phase is BackfillPhase.FINISHED, timeout=30000)
     assert page.save_csv_button.isEnabled() and page.open_folder_button.isEnabled()
     target = tmp_path / "copy.csv"
@@ -166,7 +177,7 @@ def test_closing_mid_run_asks_then_stops_cleanly(
 ) -> None:
     page = plan(qtbot, backfill_window)
     slow = sandbox.faults.add(delay=0.1, method="POST", path="/api/invoice", times=None)
-    page.commit_button.click()
+    add_links(backfill_window)
     qtbot.waitUntil(lambda: slow.fired >= 1, timeout=10000)
     backfill_window.close()
     box = backfill_window.findChild(QMessageBox, "confirmClose")

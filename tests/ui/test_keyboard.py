@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QGroupBox, QLabel, QMessageBox, QWidget
 
+from fakes import answer_question
 from halo_paylink.core.wizard import PageId
 from halo_paylink.sandbox import DEMO_CLIENT_SECRET
 
@@ -71,6 +72,8 @@ def test_no_two_actions_share_an_alt_letter_on_any_page(
                     page.pilot_panel.enter()
                     qtbot.waitUntil(page.pilot_panel.allows_bulk, timeout=30000)
                 start()
+                if page.question is not None:  # "Add payment links" asks first: yes
+                    answer_question(page, "confirmJob", accept=True)
                 qtbot.waitUntil(enabled_after.isEnabled, timeout=30000)
                 check(f"backfill after {start.__name__}")
     assert found == {}

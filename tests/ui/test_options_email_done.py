@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtGui import QGuiApplication
 
+from fakes import answer_question
 from halo_paylink.core.wizard import PageId
 from halo_paylink.domain import AccountingTool, Numbering
 from halo_paylink.sandbox import DEMO_BENJI_TEMPLATE, DEMO_CLIENT_SECRET, Sandbox
@@ -117,6 +118,7 @@ def test_done_page_exports_settings_without_the_secret(
     backfill.start_plan()
     qtbot.waitUntil(backfill.commit_button.isEnabled, timeout=15000)
     backfill.start_run()
+    answer_question(backfill, "confirmJob", accept=True)
     qtbot.waitUntil(window.next_button.isEnabled, timeout=30000)
     window.next_button.click()
     page = window.current_page

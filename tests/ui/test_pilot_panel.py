@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fakes import answer_question
 from halo_paylink.core.backfill.pilot import PilotGate, pilot_gate
 from halo_paylink.core.presenters.pilot import PilotPhase
 from halo_paylink.core.wizard import BackfillPhase, PageId
@@ -79,6 +80,7 @@ def test_no_bulk_write_before_the_pilot_then_yes_lets_it_run(
     qtbot.waitUntil(lambda: panel.presenter.phase is PilotPhase.CONFIRMED, timeout=5000)
     assert pilot_gate(AppPaths.default(), sandbox.url) is PilotGate.CONFIRMED
     page.commit_button.click()
+    answer_question(page, "confirmJob", accept=True)  # "Add payment links" asks first
     qtbot.waitUntil(lambda: page.state.backfill.phase is BackfillPhase.FINISHED, timeout=30000)
     assert len(links(sandbox)) > len(before) + 1
 

@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from fakes import answer_question
 from halo_paylink import APP_NAME
 from halo_paylink.core.wizard import PageId
 from halo_paylink.ui.widgets import common
@@ -102,6 +103,8 @@ def finish_backfill(qtbot: Any, window: Any) -> None:
     steps = ((page.start_plan, page.commit_button), (page.start_run, window.next_button))
     for start, enabled_after in steps:
         start()
+        if page.question is not None:  # "Add payment links" asks first: yes
+            answer_question(page, "confirmJob", accept=True)
         qtbot.waitUntil(enabled_after.isEnabled, timeout=30000)
 
 
@@ -156,12 +159,18 @@ def test_a_folder_that_opens_needs_no_message(
 
 
 def test_closing_mid_work_names_what_is_actually_happening() -> None:
-    from halo_paylink.core.wizard import BackfillPhase
-    from halo_paylink.ui.shell import close_question
+    from halo_paylink.core.presenters.backfill import stop_question
+    from halo_paylink.core.wizard import BackfillPhase, WizardState
 
-    dry, _, _ = close_question(BackfillPhase.PLANNING)
+    def asked(phase: BackfillPhase) -> tuple[str, str]:
+        state = WizardState()
+        state.backfill.phase = phase
+        question = stop_question(state)
+        return question.text, question.detail
+
+    dry, _ = asked(BackfillPhase.PLANNING)
     assert "dry run" in dry and "being added" not in dry
-    undo, info, _ = close_question(BackfillPhase.UNDOING)
+    undo, info = asked(BackfillPhase.UNDOING)
     assert "removed" in undo and "added" not in undo and "resume" not in info
-    run, info, _ = close_question(BackfillPhase.RUNNING)
+    run, info = asked(BackfillPhase.RUNNING)
     assert "added" in run and "resume" in info

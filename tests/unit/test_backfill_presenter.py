@@ -8,6 +8,7 @@ Done page's summary. Results are real `core.backfill` values, built by hand.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,7 +195,7 @@ def test_idle_offers_the_dry_run_only() -> None:
     assert not v.resume_visible and v.resume_text == ""
     assert v.counts == () and v.changes == () and v.warnings == "" and v.report == ""
     assert not v.open_folder_enabled and not v.save_csv_enabled
-    assert v.busy is None and v.problem is None and not v.clear_rate
+    assert v.busy is None and v.problem is None and v.clear_rate  # nothing runs: no rate line
     assert h.p.entered()
 
 
@@ -246,13 +247,14 @@ def test_planning_is_busy_and_can_only_be_stopped() -> None:
     assert not h.p.entered()
 
 
-def test_stopping_a_dry_run_keeps_it_planning_then_returns_to_idle() -> None:
+def test_stopping_a_dry_run_says_it_stops_reading_then_returns_to_idle() -> None:
     h = Harness()
     h.start(Job.PLAN)
     assert h.p.cancel()
-    assert h.b.phase is BackfillPhase.PLANNING
-    assert h.p.view().cancel_enabled  # a dry run has no "stopping" phase
-    assert h.log[-1] == "Stopping after the invoices being saved now…"
+    assert h.b.phase is BackfillPhase.CANCELLING
+    v = h.p.view()
+    assert not v.cancel_enabled  # asked once
+    assert v.busy == h.log[-1] == "Stopping the dry run (nothing has been written)…"
     h.p.cancelled()
     assert h.b.phase is BackfillPhase.IDLE
     assert not h.p.ended()
@@ -268,9 +270,9 @@ def test_dry_run_finished_shows_counts_table_warnings_and_report() -> None:
         CountLine("Has a different link (left alone)", 2),
         CountLine("Paid", 4),
     )
-    assert v.commit_enabled and v.commit_text == "&Add payment links to 3 open invoice(s)"
+    assert v.commit_enabled and v.commit_text == "&Add payment links to 3 open invoices"
     assert v.plan_enabled and v.plan_text == "Run the &dry run again"
-    assert v.status == "The dry run found 3 open invoice(s) to update. Review, then add."
+    assert v.status == "The dry run found 3 open invoices to update. Review, then add."
     assert v.changes == tuple(
         (f"INV-{n}", f"Client {n}", "(empty)", f"https://pay/{n}") for n in range(3)
     )
@@ -279,7 +281,7 @@ def test_dry_run_finished_shows_counts_table_warnings_and_report() -> None:
     assert h.p.report_csv == Path("/reports/plan.csv")
     assert v.open_folder_enabled and v.save_csv_enabled
     assert v.busy is None and v.problem is None and not b.complete
-    assert h.log[-1] == "Dry run finished: 3 invoice(s) would get a link, 6 left alone."
+    assert h.log[-1] == "Dry run finished: 3 invoices would get a link, 6 left alone."
 
 
 def test_the_table_shows_the_first_rows_only_and_an_empty_current_link_in_words() -> None:
@@ -298,7 +300,7 @@ def test_a_dry_run_with_nothing_to_do_completes_the_page() -> None:
     h.plan(0, skipped={"already_linked": 5})
     v = h.p.view()
     assert h.b.complete and not v.commit_enabled
-    assert v.commit_text == "&Add payment links to 0 open invoice(s)"
+    assert v.commit_text == "&Add payment links to 0 open invoices"
     assert v.status == "✓ Every open invoice already has its Pay link. Nothing to do: click Next."
     assert v.counts[0] == CountLine("Would get a link", 0)  # the lead line shows even at zero
 
@@ -316,7 +318,7 @@ def test_a_dry_run_that_fails_returns_to_idle_with_the_reason() -> None:
     h.start(Job.PLAN)
     assert h.p.view().problem is None and h.b.error is None  # a new start clears the banner
     h.p.finished(ran(RunOutcome.INCOMPLETE, run_id=None))
-    assert h.p.view().problem == Problem("The run stopped.", str(RunOutcome.INCOMPLETE))
+    assert h.p.view().problem == Problem("The run stopped.", "It ended incomplete.")
     assert h.b.error is None
     assert h.log[-1] == "Stopped: incomplete"
 
@@ -347,9 +349,14 @@ def test_a_stopped_dry_run_returns_to_idle_and_keeps_what_was_shown() -> None:
     v = h.p.view()
     assert h.b.phase is BackfillPhase.IDLE and h.b.to_change == 2
     assert v.counts == shown.counts and v.report == shown.report
-    assert v.problem == Problem("The run stopped.", str(RunOutcome.CANCELLED))
-    assert h.log[-1] == "Stopped: cancelled"
-    assert v.status == "Start with the dry run."
+    assert v.problem is None  # a stop the admin asked for is no error
+    assert h.log[-1] == (
+        "Dry run stopped: nothing was written. Run it again to see the whole plan."
+    )
+    assert v.plan_enabled and v.plan_text == "Run the &dry run again"
+    assert v.status.startswith("Stopped: the dry run read ")
+    assert "nothing was written. Run the dry run again" in v.status
+    assert not v.resume_visible  # a dry run is run again, never resumed
 
 
 # --- the commit step ---------------------------------------------------------------------------
@@ -360,7 +367,7 @@ def test_running_zeroes_progress_and_can_be_stopped_once() -> None:
     request = h.p.request(Job.RUN)
     assert request == JobRequest(Job.RUN)
     assert (h.b.done, h.b.total, h.b.failed) == (0, 0, 0)
-    assert h.log[-1] == "Adding payment links to 3 open invoice(s)."
+    assert h.log[-1] == "Adding payment links to 3 open invoices."
     h.p.started(request)
     v = h.p.view()
     assert h.b.phase is BackfillPhase.RUNNING
@@ -391,11 +398,11 @@ def test_a_finished_run_is_done_and_can_be_undone() -> None:
     assert not b.counts_planned and b.resumable_run_id is None
     assert v.counts == (CountLine("Link saved", 3), CountLine("Paid", 2))
     b.done = 5
-    assert h.p.view().status == "✓ Done: 3 payment link(s) saved, 5 invoice(s) looked at."
+    assert h.p.view().status == "✓ Done: 3 payment links saved, 5 invoices looked at."
     assert v.clear_rate and v.undo_enabled and not v.commit_enabled and not v.resume_visible
     assert v.commit_text == "&Add payment links"
     assert v.report == "Report: /reports/run.csv"
-    assert h.log[-1] == "Finished: 3 link(s) saved, 0 refused by Halo."
+    assert h.log[-1] == "Finished: 3 links saved, 0 refused by Halo."
     assert h.p.job is None
 
 
@@ -404,7 +411,7 @@ def test_a_run_with_refusals_is_finished_and_lists_them() -> None:
     h.run(RunOutcome.COMPLETED_WITH_FAILURES, written=3, failed=2)
     assert h.b.phase is BackfillPhase.FINISHED
     assert lines(h) == {"Link saved": 3, "Refused by Halo": 2}
-    assert h.log[-1] == "Finished: 3 link(s) saved, 2 refused by Halo."
+    assert h.log[-1] == "Finished: 3 links saved, 2 refused by Halo."
     assert outcome_headline(h.b) == (
         "Every open invoice has a Pay link, except 2 that Halo refused; see the report."
     )
@@ -415,8 +422,12 @@ def test_a_stopped_run_offers_resume() -> None:
     h.run(RunOutcome.CANCELLED, written=1, not_written=2)
     v = h.p.view()
     assert h.b.phase is BackfillPhase.CANCELLED and h.b.resumable_run_id == "run-1"
-    assert v.status == "Stopped. Resume continues where the run stopped."
-    assert v.resume_visible and not v.undo_enabled and not v.clear_rate
+    assert v.status == (
+        "Stopped as you asked, after 1 link saved. Resume continues where the run stopped; "
+        "nothing is written twice."
+    )
+    assert v.problem is None  # "Stopped", not an error
+    assert v.resume_visible and not v.undo_enabled and v.clear_rate
     assert v.resume_text == (
         "Run run-1 stopped before it finished. Resume continues where it stopped; nothing is "
         "written twice."
@@ -459,7 +470,7 @@ def test_an_internal_error_without_details_names_the_outcome() -> None:
     h = Harness()
     h.run(RunOutcome.INTERNAL_ERROR)
     assert h.b.phase is BackfillPhase.FAILED
-    assert h.p.view().problem == Problem("The run stopped.", "RunOutcome.INTERNAL_ERROR")
+    assert h.p.view().problem == Problem("The run stopped.", "It ended internal error.")
     assert h.b.error is None
     assert h.log[-1] == "Stopped: internal_error"
 
@@ -512,8 +523,8 @@ def test_a_resumable_run_on_this_halo_is_offered_with_its_details() -> None:
     v = h.p.view()
     assert h.b.resumable_run_id == "run-1" and v.resume_visible
     assert v.resume_text == (
-        "Run run-1 (started 2026-12-01T08:12:00) stopped (cancelled) after 40 link(s) were "
-        "saved. Resume continues where it stopped; nothing is written twice."
+        "Run run-1 (started 2026-12-01T08:12:00) stopped as asked, with 40 links saved. "
+        "Resume continues where it stopped; nothing is written twice."
     )
     assert h.p.request(Job.RESUME) == JobRequest(Job.RESUME, "run-1")
     h.log.clear()
@@ -524,7 +535,7 @@ def test_a_resumable_run_on_this_halo_is_offered_with_its_details() -> None:
     h.p.cancelled()
     h.p.resumable_found(info("run-2", status=RunOutcome.AUTH_FAILED))
     assert h.p.view().resume_text.startswith("Run run-2 (started 2026-12-01T08:12:00) stopped ")
-    assert "stopped (auth failed) after 40 link(s)" in h.p.view().resume_text
+    assert "stopped (auth failed), with 40 links saved" in h.p.view().resume_text
 
 
 def test_a_resumable_run_elsewhere_or_none_is_not_offered() -> None:
@@ -569,16 +580,19 @@ def test_undo_restores_and_says_so() -> None:
     assert h.log[-1] == "Undoing run run-1: restoring the previous values."
     h.p.started(request)
     v = h.p.view()
-    assert h.b.phase is BackfillPhase.UNDOING and v.busy == "Undoing the run…"
+    assert h.b.phase is BackfillPhase.UNDOING and v.busy == "Undo: removing the Pay links…"
     assert not v.undo_enabled and v.cancel_enabled
     undo_report = ReportFiles(csv=Path("/reports/undo.csv"), json=Path("/reports/undo.json"))
     h.p.finished(ran(RunOutcome.COMPLETED, run_id="undo-1", written=2, report=undo_report))
     v = h.p.view()
     assert h.b.phase is BackfillPhase.UNDONE and h.b.run_id == "run-1"
-    assert v.status == "Undone: the previous values are back. Run the dry run again to start over."
-    assert h.log[-1] == "Undo finished: 2 invoice(s) restored."
+    assert v.status == (
+        "Undone: the Pay link was removed from 2 invoices and the previous values are back. "
+        "Run the dry run again to start over."
+    )
+    assert h.log[-1] == "Undo finished: 2 invoices restored."
     assert v.report == "Report: /reports/undo.csv"
-    assert lines(h)["Link saved"] == 3  # the run's counts stay shown
+    assert lines(h) == {"Pay link removed (previous value back)": 2}  # what undo did
     assert not v.undo_enabled and not v.resume_visible and not h.b.complete
 
 
@@ -613,7 +627,7 @@ def test_progress_while_running_names_saved_refused_and_conflicts() -> None:
     assert (view.maximum, view.value) == (5000, 1234)
     assert view.rate == "41.2 invoices/s · about 3 min 20 s left"
     assert view.status == (
-        "1,234 of 5000 invoices looked at · 1,000 link(s) saved · 2 refused · "
+        "1,234 of 5,000 invoices looked at · 1,000 links saved · 2 refused · "
         "3 with a different link"
     )
     assert h.log[-1] == "Batch 3 saved"
@@ -626,7 +640,7 @@ def test_progress_of_a_dry_run_before_the_total_is_known() -> None:
     h.start(Job.PLAN)
     view = h.p.progress(Progress(phase=Phase.PLANNING, done=0, written=0))
     assert (view.maximum, view.value) == (1, 0)
-    assert view.rate == "0.0 invoices/s · about — left"
+    assert view.rate == "starting…"  # no pace, no time left, before anything is decided
     assert view.status == "0 of ? invoices read · 0 would get a link"
     assert h.b.total == 0
     view = h.p.progress(Progress(phase=Phase.PLANNING, done=7, total=5, written=2))
@@ -643,6 +657,19 @@ def test_progress_shows_the_wait_on_a_second_line() -> None:
         )
     )
     assert view.status.endswith("\nHalo's limit: resuming in 4:12")
+    ends = 1_800_000_000.0
+    view = h.p.progress(
+        Progress(
+            phase=Phase.WRITING,
+            done=5,
+            total=40,
+            wait_seconds=238,
+            wait_reason="Halo's rate limit",
+            wait_ends_at=ends,
+        )
+    )
+    at = datetime.fromtimestamp(ends)
+    assert view.status.endswith(f"\nHalo's rate limit: resuming at {at:%H:%M} (in 3:58)")
 
 
 def test_a_new_job_logs_a_message_the_last_job_ended_on() -> None:
@@ -757,7 +784,7 @@ def test_done_summary_after_a_finished_run() -> None:
         ("Client secret", "kept in macOS Keychain"),
         ("Accounting tool", "QuickBooks Online"),
         ("Email template link", h.state.link.generated),
-        ("Changed in Halo", "3 invoice(s) got a payment link (run run-1)"),
+        ("Changed in Halo", "3 invoices got a payment link (run run-1)"),
         ("Report", "/reports/run.csv"),
     )
 
@@ -815,11 +842,13 @@ def test_done_summary_when_the_dry_run_found_nothing_to_do() -> None:
 
 def test_done_summary_after_an_undo() -> None:
     h = Harness()
-    h.run(RunOutcome.COMPLETED)
+    h.run(RunOutcome.COMPLETED, written=3)
     h.start(Job.UNDO)
-    h.p.finished(ran(RunOutcome.COMPLETED, run_id="undo-1"))
+    h.p.finished(ran(RunOutcome.COMPLETED, run_id="undo-1", written=3))
     summary = done_summary(h.state, profile_name="Acme", secret_location=None)
-    assert dict(summary.rows)["Changed in Halo"] == "nothing any more: the run was undone"
+    assert dict(summary.rows)["Changed in Halo"] == (
+        "nothing any more: the run was undone (3 links removed)"
+    )
     assert not summary.headline.startswith("✓")
 
 
@@ -828,15 +857,15 @@ def test_done_summary_counts_no_saved_links_from_a_dry_run() -> None:
     h.plan(4)
     h.b.phase = BackfillPhase.FINISHED  # counts still the dry run's
     rows = summary_rows(h.state)
-    assert rows["Changed in Halo"] == "0 invoice(s) got a payment link"
-    assert h.p.view().status == "✓ Done: 0 payment link(s) saved, 0 invoice(s) looked at."
+    assert rows["Changed in Halo"] == "no invoices were changed"
+    assert h.p.view().status == "✓ Done: 0 payment links saved, 0 invoices looked at."
 
 
 def test_the_headline_names_unreadable_records_conflicts_and_refusals() -> None:
     h = Harness()
     h.run(RunOutcome.COMPLETED, skipped={"unreadable": 2, "paid": 5})
     assert outcome_headline(h.b) == (
-        "Every open invoice has a Pay link, except 2 record(s) Halo sent that could not be read; "
+        "Every open invoice has a Pay link, except 2 records Halo sent that could not be read; "
         "see the report."
     )
     h.run(
@@ -847,7 +876,7 @@ def test_the_headline_names_unreadable_records_conflicts_and_refusals() -> None:
         skipped={"unreadable": 2},
     )
     assert outcome_headline(h.b) == (
-        "Every open invoice has a Pay link, except 2 record(s) Halo sent that could not be read "
+        "Every open invoice has a Pay link, except 2 records Halo sent that could not be read "
         "and 1,001 that already had a different link (left alone) and 1 that Halo refused; see "
         "the report."
     )

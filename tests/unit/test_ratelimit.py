@@ -131,3 +131,23 @@ async def test_unlimited_acquire_still_returns_a_slot() -> None:
     slot = await limiter.acquire()
     limiter.done(slot)
     assert limiter.in_window() == 0
+
+
+@pytest.mark.anyio
+async def test_wait_ahead_counts_the_window_the_hold_and_the_steady_pace() -> None:
+    from halo_paylink.halo.ratelimit import MAX_AHEAD
+
+    clock = FakeClock(0.0)
+    limiter = RateLimiter(3, 10, clock=clock, sleep=clock.sleep)
+    assert limiter.wait_ahead(3) == 0  # the window is empty: three start at once
+    for _ in range(3):
+        await limiter.acquire()
+    assert limiter.wait_ahead(0) == 0
+    assert limiter.wait_ahead(1) == pytest.approx(10)  # the first start leaves the window
+    assert limiter.wait_ahead(3) == pytest.approx(10)
+    assert limiter.wait_ahead(4) == pytest.approx(20)
+    limiter.hold_off(30)
+    assert limiter.wait_ahead(1) == pytest.approx(30)  # a 429's hold comes first
+    far = limiter.wait_ahead(MAX_AHEAD + 300)
+    assert far == pytest.approx(limiter.wait_ahead(MAX_AHEAD) + 1000)  # 300 more at 3 per 10 s
+    assert RateLimiter.unlimited(clock=clock).wait_ahead(10**9) == 0

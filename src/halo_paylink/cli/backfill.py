@@ -252,6 +252,9 @@ class ProgressBar:
         self.drawn = False
 
     def __call__(self, progress: Progress) -> None:
+        from halo_paylink.core.numbers import format_count
+        from halo_paylink.core.wizard import format_duration
+
         width = 28
         fraction = progress.fraction
         if fraction is None:
@@ -261,15 +264,16 @@ class ProgressBar:
             filled = int(fraction * width)
             bar = "#" * filled + "." * (width - filled)
             pct = f"{fraction * 100:3.0f}%"
-        total = "?" if progress.total is None else str(progress.total)
-        eta = "" if progress.eta_seconds is None else f" eta {progress.eta_seconds:4.0f}s"
+        n = format_count
+        total = "?" if progress.total is None else n(progress.total)
+        eta = "" if not progress.eta_seconds else f" · {format_duration(progress.eta_seconds)} left"
         wait = progress.wait_line
-        if wait:
-            eta = f" · {wait}"
+        if wait:  # what it waits for and until when, before anything else is cut off
+            eta = f" · {wait}{eta}"
         line = (
-            f"\r{progress.phase.value:<9} [{bar}] {pct} {progress.done}/{total} "
-            f"written {progress.written} skipped {progress.skipped_total} "
-            f"conflicts {progress.conflicts} failed {progress.failed}{eta}"
+            f"\r{progress.phase.value:<9} [{bar}] {pct} {n(progress.done)}/{total}{eta} · "
+            f"written {n(progress.written)} skipped {n(progress.skipped_total)} "
+            f"conflicts {n(progress.conflicts)} failed {n(progress.failed)}"
         )
         self.stream.write(line[:160] + "\x1b[K")
         self.stream.flush()

@@ -393,6 +393,11 @@ class BackfillState:
         done, total, failed: progress of the commit step.
         report_path: the finished run's CSV report, when written.
         incomplete: the last run could not show it saw every open invoice (resume later).
+        counts_undo: the counts shown are an undo's (its `written` are links removed).
+        links_saved: links the last run saved in Halo (every attempt of it, resumes included).
+        links_removed: of those, how many an undo has since put back to their previous value.
+        plan_stopped: the last dry run was stopped before it read every invoice.
+        stopping: the phase a stop was asked in (what is being stopped), while CANCELLING.
     """
 
     phase: BackfillPhase = BackfillPhase.IDLE
@@ -407,6 +412,16 @@ class BackfillState:
     report_path: str | None = None
     error: str | None = None
     incomplete: bool = False  # the run ended "incomplete": Halo's list changed while read
+    counts_undo: bool = False
+    links_saved: int = 0
+    links_removed: int = 0
+    plan_stopped: bool = False
+    stopping: BackfillPhase | None = None
+
+    @property
+    def links_standing(self) -> int:
+        """Links the last run saved that are still there (not removed by an undo)."""
+        return max(self.links_saved - self.links_removed, 0)
 
     @property
     def active(self) -> bool:
@@ -544,8 +559,16 @@ class WizardFlow:
         return self.state.backfill.active
 
 
-def settings_export(state: WizardState, profile_name: str) -> str:
-    """The profile's settings as JSON for the Done page's export; never includes the secret."""
+def settings_export(
+    state: WizardState, profile_name: str, *, secret_in_keyring: bool | None = None
+) -> str:
+    """The profile's settings as JSON for the Done page's export; never includes the secret.
+
+    `secret_in_keyring`: whether the secret really is in the system keyring (False when the
+    secret store keeps it in memory, as in demo mode); None: as the Application page chose.
+    `backfill.invoices_changed` counts the invoices the run changed in Halo that still hold its
+    link (an undo's restores taken off), never the invoices merely looked at.
+    """
     c, a, o, link = state.connect, state.application, state.options, state.link
     endpoints = c.endpoints
     data: dict[str, Any] = {
@@ -560,7 +583,9 @@ def settings_export(state: WizardState, profile_name: str) -> str:
         },
         "api_application": {
             "client_id": a.client_id.strip(),
-            "secret_stored_in_keyring": a.remember and a.keyring_ok,
+            "secret_stored_in_keyring": (
+                a.remember and a.keyring_ok if secret_in_keyring is None else secret_in_keyring
+            ),
         },
         "benji_pays_options": {label: on for label, on in benji_checklist(o)},
         "email_link": {
@@ -574,7 +599,9 @@ def settings_export(state: WizardState, profile_name: str) -> str:
         "backfill": {
             "phase": state.backfill.phase.value,
             "run_id": state.backfill.run_id,
-            "invoices_changed": state.backfill.done,
+            "invoices_changed": state.backfill.links_standing,
+            "links_saved": state.backfill.links_saved,
+            "links_removed_by_undo": state.backfill.links_removed,
         },
         "done_for_you": state.admin.to_json(),
     }

@@ -7,7 +7,8 @@ after a 429 anyway, `hold_off` makes every caller wait until Halo is ready again
 Waits are observable: `waiting` says until when (and why) a caller is held, and `on_wait`, when
 set, is called as a wait starts, about once a second while it lasts (so a display can count
 down), and with None when it ends. Every wait is an `await` of the injected sleep, so cancelling
-the waiting task ends it at once.
+the waiting task ends it at once; `interrupt` wakes every wait in progress at once, and a wait
+whose owner asked to stop (`should_stop`) ends there (and never starts).
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ def parse_rate_limit(spec: str) -> RateBudget | None:
 #: them, by which time a well-paced client is long through.
 RATE_LIMIT_BUDGET_SECONDS = 15 * 60.0
 
+#: How many requests ahead `RateLimiter.wait_ahead` plays out one by one.
+MAX_AHEAD = 2_000
+
 #: Why a caller waits: Halo answered 429 (and said, or we chose, how long to hold off).
 HOLD_OFF_REASON = "Halo's rate limit"
 #: Why a caller waits: the rolling-window budget is spent, so we pace ourselves before Halo must.
@@ -182,8 +186,13 @@ class RateLimiter:
         self.should_stop: Callable[[], bool] | None = None
         #: How often `on_wait` hears of a wait that lasts (seconds).
         self.tick_seconds = 1.0
+        #: Requests started through `acquire` (for estimates of the requests still to come).
+        self.acquired = 0
         self._waits: dict[int, Wait] = {}
         self._wait_ids = 0
+        self._wake: asyncio.Event | None = None  # set by `interrupt`, replaced once it fired
+        self._waited_before = 0.0  # seconds some wait was in progress, up to `_waiting_since`
+        self._waiting_since: float | None = None  # when the waits in progress began
 
     def __repr__(self) -> str:
         if self.max_requests is None:
@@ -254,10 +263,15 @@ class RateLimiter:
         """Wait `seconds` on the injected sleep (or `sleep`), visibly (see `waiting`, `on_wait`).
 
         Used for the limiter's own waits and for the client's backoff after failures. Only the
-        calling task waits. Cancellation ends the wait at once.
+        calling task waits. Cancellation ends the wait at once, and so does `interrupt` once
+        `should_stop` is True (a wait asked for after that never starts).
+
+        Raises:
+            HaloError(RATE_LIMITED): the owner asked to stop during (or before) the wait.
         """
         if seconds <= 0:
             return
+        self._stop_if_asked(reason, seconds)
         sleep = sleep or self._sleep
         self._wait_ids += 1
         key = self._wait_ids
@@ -268,21 +282,66 @@ class RateLimiter:
             while left > 0:
                 self._waits[key] = Wait(left, until, reason)
                 self._notify()
-                # In ticks only when someone watches, so a display can count down and a stop
-                # asked for during a long wait takes effect within a tick.
+                # In ticks only when someone watches, so a display can count down.
                 step = min(left, self.tick_seconds) if watched else left
-                await sleep(step)
-                left -= step
-                if left > 0 and self.should_stop is not None and self.should_stop():
-                    raise HaloError(
-                        ErrorKind.RATE_LIMITED,
-                        f"Stopped while waiting ({reason}); {round(left)} s were left.",
-                    )
+                started = self._clock()
+                woken = await self._sleep_or_wake(sleep, step)
+                left -= max(0.0, self._clock() - started) if woken else step
+                if left > 0:
+                    self._stop_if_asked(reason, left)
         finally:
             self._waits.pop(key, None)
             self._notify()
 
+    def interrupt(self) -> None:
+        """Wake every wait in progress now (any loop callable on the limiter's loop).
+
+        A woken wait ends with RATE_LIMITED when `should_stop` says so; otherwise it goes on
+        waiting for the rest of its time. This is how Stop ends a long wait at once.
+        """
+        if self._wake is not None:
+            self._wake.set()
+            self._wake = None
+
+    async def _sleep_or_wake(self, sleep: Sleep, seconds: float) -> bool:
+        """Sleep `seconds`; True when `interrupt` woke the sleep first."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        wake = self._wake
+        sleeper = asyncio.ensure_future(sleep(seconds))
+        waker = asyncio.ensure_future(wake.wait())
+        try:
+            await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            await asyncio.gather(sleeper, waker, return_exceptions=True)
+        return wake.is_set() and not (sleeper.done() and not sleeper.cancelled())
+
+    def _stop_if_asked(self, reason: str, left: float) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise HaloError(
+                ErrorKind.RATE_LIMITED,
+                f"Stopped while waiting ({reason}); {round(left)} s were left.",
+            )
+
+    def now(self) -> float:
+        """The limiter's clock (monotonic seconds), for callers that measure against it."""
+        return self._clock()
+
+    @property
+    def time_waited(self) -> float:
+        """Seconds during which at least one caller was waiting, so far (overlaps counted once)."""
+        if self._waiting_since is None:
+            return self._waited_before
+        return self._waited_before + max(0.0, self._clock() - self._waiting_since)
+
     def _notify(self) -> None:
+        if self._waits and self._waiting_since is None:
+            self._waiting_since = self._clock()
+        elif not self._waits and self._waiting_since is not None:
+            self._waited_before += max(0.0, self._clock() - self._waiting_since)
+            self._waiting_since = None
         if self.on_wait is not None:
             self.on_wait(self.waiting)
 
@@ -319,12 +378,37 @@ class RateLimiter:
                 wait = self._wait_needed(now)
                 if wait <= 0:
                     slot = Slot(now)
+                    self.acquired += 1
                     if self.max_requests is not None:
                         self._slots.append(slot)
                     return slot
                 self.waited_seconds += wait
                 held = self._hold_until > now
                 await self.pause(wait, HOLD_OFF_REASON if held else PACING_REASON)
+
+    def wait_ahead(self, requests: int) -> float:
+        """Seconds of waiting (hold-off and pacing) before `requests` more requests can all start
+        from now, if they were sent as fast as the budget allows; for estimates of time left.
+
+        Counts the hold in force and the requests already in the window; ignores how long each
+        request itself takes. Past `MAX_AHEAD` requests the rest are counted at the budget's
+        steady pace.
+        """
+        if requests <= 0:
+            return 0.0
+        now = self._clock()
+        start = max(now, self._hold_until)
+        if self.max_requests is None:
+            return start - now
+        self._forget_old(now)
+        m, w = self.max_requests, self.window_seconds
+        times = sorted(slot.at for slot in self._slots)
+        simulated = min(requests, MAX_AHEAD)
+        for _ in range(simulated):
+            at = start if len(times) < m else max(start, times[-m] + w)
+            times.append(at)
+        rest = requests - simulated
+        return times[-1] - now + (rest / m) * w
 
     def done(self, slot: Slot) -> None:
         """Move a slot's time to now, when its response arrived.

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from halo_paylink import APP_NAME
-from halo_paylink.core.wizard import BackfillPhase, PageId, WizardFlow
+from halo_paylink.core.wizard import PageId, WizardFlow
 from halo_paylink.ui.about import about_button
 from halo_paylink.ui.context import AppContext
 from halo_paylink.ui.pages.base import BasePage
@@ -58,30 +58,6 @@ DEFAULT_SIZE = QSize(980, 720)
 CONTENT_MAX_WIDTH = 880
 #: Below this window width the step list folds away (its toggle brings it back).
 STEPS_FOLD_WIDTH = 820
-
-
-def close_question(phase: BackfillPhase) -> tuple[str, str, str]:
-    """(what is going on, what stopping means, the stop button) for closing mid-work: a dry run
-    writes nothing, a run adds links, an undo removes them."""
-    if phase is BackfillPhase.PLANNING:
-        return (
-            "The dry run is reading your invoices (it writes nothing).",
-            "Stop it and close? Run it again the next time you open the assistant.",
-            "&Stop and close",
-        )
-    if phase is BackfillPhase.UNDOING:
-        return (
-            "Payment links are being removed right now (Undo).",
-            "Stop after the invoices being changed now, and close? The links not removed yet "
-            "stay on their invoices.",
-            "&Stop and close",
-        )
-    return (
-        "Payment links are being added right now.",
-        "Stop after the invoices being saved now, and close? Nothing is lost: you can resume "
-        "the run the next time you open the assistant.",
-        "&Stop and close",
-    )
 
 
 def fitted(wanted: QSize, available: QSize) -> QSize:
@@ -462,14 +438,18 @@ class WizardWindow(QDialog):
         self.close()
 
     def _ask_before_close(self) -> None:
-        text, info, stop_label = close_question(self.context.state.backfill.phase)
+        from halo_paylink.core.presenters.backfill import stop_question
+
+        # Its words name what is going on now: reading (dry run), adding, or removing (undo),
+        # and on which Halo; a stop already asked keeps naming what it stops.
+        question = stop_question(self.context.state)
 
         def stop() -> None:
             self._close_confirmed = True
             self._stop_then_close()
 
-        labels = (stop_label, "&Keep running")
-        self._ask("confirmClose", "Stop and close?", text, info, labels, stop)
+        labels = (question.accept, question.reject)
+        self._ask("confirmClose", question.title, question.text, question.detail, labels, stop)
 
     def unsaved_input(self) -> list[str]:
         """What closing now would lose, page by page, in words (empty: nothing)."""
@@ -502,26 +482,25 @@ class WizardWindow(QDialog):
         default and Escape."""
         if self._confirm is not None:
             return
-        box = QMessageBox(self)
-        box.setObjectName(name)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle(title)
-        box.setText(text)
-        box.setInformativeText(info)
-        yes = box.addButton(labels[0], QMessageBox.ButtonRole.DestructiveRole)
-        no = box.addButton(labels[1], QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(no)
-        box.setEscapeButton(no)
-        self._confirm = box
+        from halo_paylink.core.presenters.backfill import Question
+        from halo_paylink.ui.widgets.question import ask
 
-        def answered() -> None:
+        def yes() -> None:
             self._confirm = None
-            if box.clickedButton() is yes:
-                on_yes()
-            box.deleteLater()
+            on_yes()
 
-        box.finished.connect(answered)
-        box.open()
+        def no() -> None:
+            self._confirm = None
+
+        self._confirm = ask(
+            self,
+            Question(title, text, info, labels[0], labels[1]),
+            name=name,
+            on_accept=yes,
+            on_reject=no,
+            default_accept=False,
+            destructive=True,
+        )
 
     def _stop_then_close(self) -> None:
         self._closing = True

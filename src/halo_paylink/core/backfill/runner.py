@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,7 @@ from halo_paylink.core.backfill.tenant import tenant_file, utc_today
 from halo_paylink.domain import Numbering
 from halo_paylink.errors import ErrorKind
 from halo_paylink.halo import facts
+from halo_paylink.halo.ratelimit import RateLimiter
 from halo_paylink.storage.paths import AppPaths
 from halo_paylink.storage.preflight import check_folders
 
@@ -143,6 +144,45 @@ async def _remember(
     return tuple(learning.notes)
 
 
+def _limiter_of(client: InvoiceSource) -> RateLimiter | None:
+    found = getattr(client, "limiter", None)
+    return found if isinstance(found, RateLimiter) else None
+
+
+def _throttle(
+    client: InvoiceSource,
+    on_progress: ProgressCallback | None,
+    options: RunOptions,
+    clock: Callable[[], float],
+) -> ProgressThrottle:
+    """The run's progress throttle; with the client's limiter, so waits count in time left."""
+    return ProgressThrottle(
+        on_progress, interval=options.progress_interval, clock=clock, limiter=_limiter_of(client)
+    )
+
+
+@contextlib.contextmanager
+def _stop_wakes_waits(engine: Engine) -> Iterator[None]:
+    """While the attempt runs, Stop wakes a rate-limit wait at once (`RateLimiter.interrupt`):
+    the wait ends within the moment, not when it would have."""
+    limiter = _limiter_of(engine.client)
+    if limiter is None:
+        yield
+        return
+    engine.cancel.add_listener(limiter.interrupt)
+    try:
+        yield
+    finally:
+        engine.cancel.remove_listener(limiter.interrupt)
+
+
+#: The detail of a run stopped as asked (resumable), and of a dry run stopped so.
+STOPPED_DETAIL = "Stopped as asked; resume to continue (nothing is written twice)."
+PLAN_STOPPED_DETAIL = (
+    "Stopped as asked; nothing was written. Run the dry run again to see the whole plan."
+)
+
+
 def _filters(settings_filter: bool) -> Mapping[str, str] | None:
     """The listing's filters: with the server-side filter, only what cannot hide an open
     invoice (posted, no credits). Never a list of unpaid codes: the codes differ per tenant,
@@ -173,7 +213,7 @@ def _attempt_outcome(engine: Engine, crash: BaseException | None = None) -> tupl
             f"Internal error ({type(crash).__name__}); nothing is lost: resume to continue."
         )
     if engine.cancel.cancelled:  # a stop asked for during a wait may also end in a failure
-        return RunOutcome.CANCELLED, "Cancelled; resume to continue."
+        return RunOutcome.CANCELLED, STOPPED_DETAIL
     if engine.failure is not None:
         return outcome_for_error(engine.failure), engine.failure.summary
     if not engine.accounted:
@@ -201,6 +241,21 @@ def _attempt_outcome(engine: Engine, crash: BaseException | None = None) -> tupl
     return RunOutcome.COMPLETED, ""
 
 
+def _plan_outcome(engine: Engine) -> tuple[RunOutcome, str]:
+    """A dry run's outcome: as an attempt's, in a dry run's words (it is run again, never
+    resumed), and PLANNED where a run would be COMPLETED."""
+    outcome, detail = _attempt_outcome(engine)
+    if outcome is RunOutcome.INCOMPLETE:
+        detail = detail.replace(
+            "(resume covers them; nothing is written twice)", "(run the dry run again)"
+        )
+    if outcome is RunOutcome.CANCELLED:
+        detail = PLAN_STOPPED_DETAIL
+    if outcome is RunOutcome.COMPLETED:
+        outcome = RunOutcome.PLANNED
+    return outcome, detail
+
+
 async def plan_backfill(
     client: InvoiceSource,
     settings: BackfillSettings,
@@ -223,7 +278,7 @@ async def plan_backfill(
     settings.check()
     options = options or RunOptions()
     cancel = cancel or CancelToken()
-    throttle = ProgressThrottle(on_progress, interval=options.progress_interval, clock=clock)
+    throttle = _throttle(client, on_progress, options, clock)
     plan_id = f"plan-{new_run_id()}"
     csv_report: CsvReport | None = None
     files: ReportFiles | None = None
@@ -256,18 +311,13 @@ async def plan_backfill(
         witness=learning.witness if learning else None,
     )
     try:
-        await engine.run(_filters(settings.server_filter))
+        with _stop_wakes_waits(engine):
+            await engine.run(_filters(settings.server_filter))
     finally:
         if csv_report is not None:
             await asyncio.to_thread(csv_report.close)
     notes = await _remember(learning, engine)
-    outcome, detail = _attempt_outcome(engine)
-    if outcome is RunOutcome.INCOMPLETE:
-        detail = detail.replace(
-            "(resume covers them; nothing is written twice)", "(run the dry run again)"
-        )
-    if outcome is RunOutcome.COMPLETED:
-        outcome = RunOutcome.PLANNED
+    outcome, detail = _plan_outcome(engine)
     warnings: list[str] = []
     sent = READ_ONLY_DRY_RUN
     if engine.tally.written:
@@ -357,7 +407,8 @@ async def execute_attempt(
     crash: BaseException | None = None
     live = engine.live
     try:
-        await engine.run(filters)  # raises only its own cancellation
+        with _stop_wakes_waits(engine):
+            await engine.run(filters)  # raises only its own cancellation
     except asyncio.CancelledError:
         # The task itself was cancelled (e.g. the window closed): close the journal consistently
         # (in-flight writes stay "unknown" for resume), then let the cancellation through.
@@ -521,7 +572,7 @@ def _backfill_engine(
         mode=BackfillMode(decider, writes=True),
         journal=journal,
         options=options,
-        progress=ProgressThrottle(on_progress, interval=options.progress_interval, clock=clock),
+        progress=_throttle(client, on_progress, options, clock),
         cancel=cancel or CancelToken(),
         clock=clock,
         prior=prior,
@@ -551,7 +602,7 @@ def _undo_engine(
         mode=UndoMode(target, changes),
         journal=journal,
         options=options,
-        progress=ProgressThrottle(on_progress, interval=options.progress_interval, clock=clock),
+        progress=_throttle(client, on_progress, options, clock),
         cancel=cancel or CancelToken(),
         clock=clock,
         prior=prior,

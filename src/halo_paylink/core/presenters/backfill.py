@@ -21,7 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from halo_paylink.core.numbers import format_count, plural
 from halo_paylink.core.wizard import (
     TOOL_LABELS,
     BackfillPhase,
@@ -52,12 +54,21 @@ BUSY_TEXT: dict[BackfillPhase, str] = {
     BackfillPhase.PLANNING: "Dry run: reading invoices…",
     BackfillPhase.RUNNING: "Adding payment links…",
     BackfillPhase.CANCELLING: "Stopping after the invoices being saved now…",
-    BackfillPhase.UNDOING: "Undoing the run…",
+    BackfillPhase.UNDOING: "Undo: removing the Pay links…",
+}
+
+#: What Stop says it is doing, by what it stops (the phase the stop was asked in).
+STOPPING_TEXT: dict[BackfillPhase, str] = {
+    BackfillPhase.PLANNING: "Stopping the dry run (nothing has been written)…",
+    BackfillPhase.RUNNING: "Stopping after the invoices being saved now…",
+    BackfillPhase.UNDOING: "Stopping the undo after the invoices being restored now…",
 }
 
 #: The first line of the breakdown: a dry run's invoices to change, or a run's links saved.
 WOULD_LINK_LABEL = "Would get a link"
 SAVED_LABEL = "Link saved"
+#: The first line of an undo's breakdown: invoices given back their value from before the run.
+REMOVED_LABEL = "Pay link removed (previous value back)"
 CONFLICT_LABEL = "Has a different link (left alone)"
 REFUSED_LABEL = "Refused by Halo"
 UNFINISHED_LABEL = "Unfinished (Resume finishes them)"
@@ -160,16 +171,18 @@ class BackfillView:
     problem: Problem | None
 
 
-def breakdown(counts: Counts, *, planned: bool) -> tuple[CountLine, ...]:
+def breakdown(counts: Counts, *, planned: bool, undo: bool = False) -> tuple[CountLine, ...]:
     """The counts as the page lists them, by reason; the lines add up to `counts.seen`.
 
-    `counts.written` leads: the invoices a dry run would change (`planned`), or the links a run
-    saved. Conflicts, refusals and unfinished writes are listed only when there are any; every skip
-    reason the counts hold is listed, under its label.
+    `counts.written` leads: the invoices a dry run would change (`planned`), the links a run
+    saved, or the links an `undo` removed (the previous value put back). Conflicts, refusals
+    and unfinished writes are listed only when there are any; every skip reason the counts hold
+    is listed, under its label.
     """
     from halo_paylink.core.backfill.selection import skip_label  # loaded: it made `counts`
 
-    lines = {(WOULD_LINK_LABEL if planned else SAVED_LABEL): counts.written}
+    first = WOULD_LINK_LABEL if planned else REMOVED_LABEL if undo else SAVED_LABEL
+    lines = {first: counts.written}
     if counts.conflicts:
         lines[CONFLICT_LABEL] = counts.conflicts
     for value, n in counts.skipped.items():
@@ -182,11 +195,65 @@ def breakdown(counts: Counts, *, planned: bool) -> tuple[CountLine, ...]:
     return tuple(CountLine(label, n) for label, n in lines.items())
 
 
-def _links_saved(b: BackfillState) -> int:
-    """The links the last run saved (0 when the counts shown are a dry run's, or none)."""
-    if b.counts is None or b.counts_planned:
-        return 0
-    return b.counts.written
+@dataclass(frozen=True)
+class Question:
+    """A question asked before a bulk change in Halo (or before stopping one).
+
+    Attributes:
+        title: the dialog's title.
+        text: the question, with the count and the Halo instance it changes.
+        detail: what happens then, and how to take it back.
+        accept: the button that goes ahead (with its mnemonic).
+        reject: the button that leaves everything as it is.
+    """
+
+    title: str
+    text: str
+    detail: str
+    accept: str
+    reject: str
+
+
+def halo_host(state: WizardState) -> str:
+    """The Halo instance's host name as the admin knows it (e.g. "acme.halopsa.com")."""
+    e = state.connect.endpoints
+    address = (e.web_url if e else "") or state.connect.address.strip()
+    host = urlsplit(address if "//" in address else f"//{address}").hostname
+    return host or address or "this Halo"
+
+
+def stop_question(state: WizardState) -> Question:
+    """The question before closing the window mid-job: it names what is going on now."""
+    b = state.backfill
+    doing = b.stopping if b.phase is BackfillPhase.CANCELLING and b.stopping else b.phase
+    host = halo_host(state)
+    if doing is BackfillPhase.PLANNING:
+        return Question(
+            "Stop the dry run?",
+            f"The dry run is reading the invoices on {host} right now (nothing is written).",
+            "Stop it and close? Nothing was changed in Halo; run the dry run again the next "
+            "time you open the assistant.",
+            "&Stop and close",
+            "&Keep reading",
+        )
+    if doing is BackfillPhase.UNDOING:
+        return Question(
+            "Stop the undo?",
+            f"Pay links are being removed from the invoices on {host} right now (Undo).",
+            "Stop after the invoices being restored now, and close? Nothing is lost: the "
+            "links not yet removed stay, and you can undo again the next time you open the "
+            "assistant.",
+            "&Stop and close",
+            "&Keep running",
+        )
+    return Question(
+        "Stop the backfill?",
+        f"Payment links are being added to the invoices on {host} right now.",
+        "Stop after the invoices being saved now, and close? Nothing is lost: you can resume "
+        "the run the next time you open the assistant.",
+        "&Stop and close",
+        "&Keep running",
+    )
 
 
 def outcome_headline(b: BackfillState) -> str:
@@ -203,11 +270,13 @@ def outcome_headline(b: BackfillState) -> str:
         return "Every open invoice has a Pay link."
     exceptions = []
     if unreadable:
-        exceptions.append(f"{unreadable:,} record(s) Halo sent that could not be read")
+        exceptions.append(f"{plural(unreadable, 'record')} Halo sent that could not be read")
     if left_alone:
-        exceptions.append(f"{left_alone:,} that already had a different link (left alone)")
+        exceptions.append(
+            f"{format_count(left_alone)} that already had a different link (left alone)"
+        )
     if refused:
-        exceptions.append(f"{refused:,} that Halo refused")
+        exceptions.append(f"{format_count(refused)} that Halo refused")
     return (
         "Every open invoice has a Pay link, except "
         + " and ".join(exceptions)
@@ -249,21 +318,27 @@ def done_summary(
         ("Accounting tool", TOOL_LABELS[state.link.tool]),
         ("Email template link", state.link.generated or "—"),
     ]
-    if b.phase is BackfillPhase.FINISHED:
-        changed = f"{_links_saved(b):,} invoice(s) got a payment link"
-        if b.run_id:
-            changed += f" (run {b.run_id})"
-    elif b.phase is BackfillPhase.PLANNED and b.to_change == 0:
-        changed = "nothing: every open invoice already had its link"
-    elif b.phase is BackfillPhase.UNDONE:
-        changed = "nothing any more: the run was undone"
-    else:
-        changed = "no invoices were changed"
+    changed = _changed_in_halo(b)
     rows.append(("Changed in Halo", changed))
     if b.report_path:
         rows.append(("Report", b.report_path))
     mark = "✓ " if b.complete else ""
     return DoneSummary(headline=mark + outcome_headline(b), rows=tuple(rows))
+
+
+def _changed_in_halo(b: BackfillState) -> str:
+    """The Done page's "Changed in Halo": links that stand now, and what an undo took back."""
+    removed = f"; Undo put back the previous value on {plural(b.links_removed, 'invoice')}"
+    if b.phase is BackfillPhase.UNDONE and b.links_standing == 0:
+        return f"nothing any more: the run was undone ({plural(b.links_removed, 'link')} removed)"
+    if b.links_saved:
+        changed = f"{plural(b.links_saved, 'invoice')} got a payment link"
+        if b.run_id:
+            changed += f" (run {b.run_id})"
+        return changed + (removed if b.links_removed else "")
+    if b.phase is BackfillPhase.PLANNED and b.to_change == 0:
+        return "nothing: every open invoice already had its link"
+    return "no invoices were changed"
 
 
 def _same_halo(a: str, b: str) -> bool:
@@ -314,13 +389,14 @@ class BackfillPresenter:
             if b.active:
                 return None
             self._changes = ()
+            b.plan_stopped = False
             self._log("Dry run started: reading every invoice (nothing is written).")
             return JobRequest(job)
         if job is Job.RUN:
             if not b.can_commit:
                 return None
             b.done, b.total, b.failed = 0, 0, 0
-            self._log(f"Adding payment links to {b.to_change} open invoice(s).")
+            self._log(f"Adding payment links to {plural(b.to_change, 'open invoice')}.")
             return JobRequest(job)
         if job is Job.RESUME:
             if not b.can_resume or b.resumable_run_id is None:
@@ -332,11 +408,37 @@ class BackfillPresenter:
         self._log(f"Undoing run {b.run_id}: restoring the previous values.")
         return JobRequest(job, b.run_id)
 
+    def confirmation(self, job: Job) -> Question | None:
+        """The question to ask before `job` changes invoices in Halo in bulk; None when it
+        changes nothing (a dry run, a resume of a run already confirmed) or cannot start now."""
+        b = self.state.backfill
+        host = halo_host(self.state)
+        if job is Job.RUN and b.can_commit and not b.active:
+            return Question(
+                "Add payment links?",
+                f"Add a Pay link to {plural(b.to_change, 'open invoice')} on {host}?",
+                "Each invoice is saved in Halo with its link, in batches. You can stop at any "
+                "time and resume later, and undo the run once it has finished.",
+                "&Add payment links",
+                "Cancel",
+            )
+        if job is Job.UNDO and b.can_undo and not b.active:
+            return Question(
+                "Undo the run?",
+                f"Remove the Pay link from {plural(b.links_standing, 'invoice')} on {host}?",
+                "Each invoice gets back the value it had before the run, where the link is still "
+                "the one the run saved (an invoice changed since is left alone).",
+                "&Remove the links",
+                "Cancel",
+            )
+        return None
+
     def started(self, request: JobRequest) -> None:
         """The requested job's task exists: its phase begins and the last error is cleared."""
         b = self.state.backfill
         self._job = request.job
         b.phase = request.job.phase
+        b.stopping = None
         b.error = None
         self._problem = None
         self._last_message = ""
@@ -347,10 +449,22 @@ class BackfillPresenter:
         b = self.state.backfill
         if not b.active:
             return False
-        if b.phase is not BackfillPhase.PLANNING:
+        if b.phase is not BackfillPhase.CANCELLING:
+            b.stopping = b.phase
             b.phase = BackfillPhase.CANCELLING
-        self._log("Stopping after the invoices being saved now…")
+        self._log(self.stopping_text())
         return True
+
+    def stopping_text(self) -> str:
+        """What Stop is doing: it names what is being stopped (reading, adding or removing)."""
+        b = self.state.backfill
+        return STOPPING_TEXT.get(b.stopping or b.phase, STOPPING_TEXT[BackfillPhase.RUNNING])
+
+    @property
+    def _reading(self) -> bool:
+        """A dry run is going on (or being stopped)."""
+        b = self.state.backfill
+        return BackfillPhase.PLANNING in (b.phase, b.stopping)
 
     # -- while a job runs -------------------------------------------------------------------------
     def progress(self, progress: Progress) -> ProgressView:
@@ -359,23 +473,33 @@ class BackfillPresenter:
         b.done = progress.done
         b.total = progress.total or 0
         b.failed = progress.failed
-        eta = format_duration(progress.eta_seconds) if progress.eta_seconds is not None else "—"
-        status = (
-            f"{progress.done:,} of {progress.total or '?'} invoices looked at · "
-            f"{progress.written:,} link(s) saved · {progress.failed:,} refused · "
-            f"{progress.conflicts:,} with a different link"
-            if b.phase is not BackfillPhase.PLANNING
-            else f"{progress.done:,} of {progress.total or '?'} invoices read · "
-            f"{progress.written:,} would get a link"
-        )
+        n = format_count
+        total = n(progress.total) if progress.total else "?"
+        if self._reading:
+            status = (
+                f"{n(progress.done)} of {total} invoices read · "
+                f"{n(progress.written)} would get a link"
+            )
+        elif self._job is Job.UNDO:
+            status = (
+                f"{n(progress.done)} of {total} invoices looked at · "
+                f"{plural(progress.written, 'link')} removed · {n(progress.failed)} refused"
+            )
+        else:
+            status = (
+                f"{n(progress.done)} of {total} invoices looked at · "
+                f"{plural(progress.written, 'link')} saved · {n(progress.failed)} refused · "
+                f"{n(progress.conflicts)} with a different link"
+            )
         wait = progress.wait_line
-        if progress.message and progress.message != self._last_message:
+        stopping = b.phase is BackfillPhase.CANCELLING
+        if progress.message and progress.message != self._last_message and not stopping:
             self._last_message = progress.message
             self._log(progress.message)
         return ProgressView(
             maximum=max(progress.total or 0, progress.done, 1),
             value=progress.done,
-            rate=f"{progress.rate:,.1f} invoices/s · about {eta} left",
+            rate=_rate_line(progress),
             status=f"{status}\n{wait}" if wait else status,
         )
 
@@ -392,7 +516,8 @@ class BackfillPresenter:
     def failed(self, error: BaseException) -> None:
         """The job raised instead of returning a result."""
         b = self.state.backfill
-        b.phase = BackfillPhase.IDLE if b.phase is BackfillPhase.PLANNING else BackfillPhase.FAILED
+        b.phase = BackfillPhase.IDLE if self._reading else BackfillPhase.FAILED
+        b.stopping = None
         if b.phase is BackfillPhase.FAILED and b.run_id is None:
             b.phase = BackfillPhase.IDLE
         self._problem = Problem(error=error)
@@ -401,9 +526,8 @@ class BackfillPresenter:
     def cancelled(self) -> None:
         """The job's task was cancelled (the window closed mid-run)."""
         b = self.state.backfill
-        b.phase = (
-            BackfillPhase.CANCELLED if b.phase is not BackfillPhase.PLANNING else BackfillPhase.IDLE
-        )
+        b.phase = BackfillPhase.IDLE if self._reading else BackfillPhase.CANCELLED
+        b.stopping = None
 
     def ended(self) -> bool:
         """The job's task is over, however it ended. True when the page should look for a
@@ -420,19 +544,23 @@ class BackfillPresenter:
 
         b = self.state.backfill
         plan = result.plan
+        if result.outcome is RunOutcome.CANCELLED:
+            b.phase, b.stopping, b.plan_stopped = BackfillPhase.IDLE, None, True
+            self._log("Dry run stopped: nothing was written. Run it again to see the whole plan.")
+            return
         if result.outcome is not RunOutcome.PLANNED or plan is None:
             b.phase = BackfillPhase.IDLE
             self._show_failure(result)
             return
         b.phase = BackfillPhase.PLANNED
         b.to_change = plan.to_write
-        b.counts, b.counts_planned = plan.counts, True
+        b.counts, b.counts_planned, b.counts_undo = plan.counts, True, False
         self._changes = tuple(_change_row(change) for change in plan.sample[:TABLE_ROWS])
         self._warnings = "\n".join(f"Note: {w}" for w in plan.warnings)
         self._set_report(result)
         self._log(
-            f"Dry run finished: {plan.to_write} invoice(s) would get a link, "
-            f"{plan.counts.seen - plan.to_write} left alone."
+            f"Dry run finished: {plural(plan.to_write, 'invoice')} would get a link, "
+            f"{format_count(plan.counts.seen - plan.to_write)} left alone."
         )
 
     def _ran(self, result: RunResult) -> None:
@@ -441,14 +569,16 @@ class BackfillPresenter:
         b = self.state.backfill
         b.run_id = result.run_id
         b.incomplete = False
-        b.counts, b.counts_planned = result.counts, False
+        b.stopping = None
+        b.counts, b.counts_planned, b.counts_undo = result.counts, False, False
+        b.links_saved, b.links_removed = result.counts.written, 0
         self._set_report(result)
         if result.outcome in (RunOutcome.COMPLETED, RunOutcome.COMPLETED_WITH_FAILURES):
             b.phase = BackfillPhase.FINISHED
             b.resumable_run_id = None
             self._log(
-                f"Finished: {result.counts.written} link(s) saved, {result.counts.failed} "
-                "refused by Halo."
+                f"Finished: {plural(result.counts.written, 'link')} saved, "
+                f"{format_count(result.counts.failed)} refused by Halo."
             )
         elif result.outcome is RunOutcome.CANCELLED:
             b.phase = BackfillPhase.CANCELLED
@@ -473,9 +603,18 @@ class BackfillPresenter:
 
         b = self.state.backfill
         self._set_report(result)
+        b.stopping = None
+        b.counts, b.counts_planned, b.counts_undo = result.counts, False, True
+        b.links_removed = min(b.links_removed + result.counts.written, b.links_saved)
         if result.outcome in (RunOutcome.COMPLETED, RunOutcome.COMPLETED_WITH_FAILURES):
             b.phase = BackfillPhase.UNDONE
-            self._log(f"Undo finished: {result.counts.written} invoice(s) restored.")
+            self._log(f"Undo finished: {plural(result.counts.written, 'invoice')} restored.")
+        elif result.outcome is RunOutcome.CANCELLED:
+            b.phase = BackfillPhase.FINISHED  # the links not yet removed stand; undo again
+            self._log(
+                f"Undo stopped after restoring {plural(result.counts.written, 'invoice')}; "
+                "Undo again restores the rest."
+            )
         else:
             b.phase = BackfillPhase.FINISHED  # the original run still stands; undo can be retried
             self._show_failure(result)
@@ -484,7 +623,8 @@ class BackfillPresenter:
         if result.error is not None:
             self._problem = Problem(error=result.error)
         else:
-            self._problem = Problem("The run stopped.", result.detail or str(result.outcome))
+            words = result.outcome.value.replace("_", " ")
+            self._problem = Problem("The run stopped.", result.detail or f"It ended {words}.")
         self.state.backfill.error = result.detail or None
         self._log(f"Stopped: {result.detail or result.outcome.value}")
 
@@ -527,10 +667,14 @@ class BackfillPresenter:
         has_report = self.report_csv is not None
         return BackfillView(
             plan_enabled=not active and self.state.link.complete,
-            plan_text="Run the &dry run again" if b.phase is not BackfillPhase.IDLE else "&Dry run",
+            plan_text=(
+                "Run the &dry run again"
+                if b.phase is not BackfillPhase.IDLE or b.plan_stopped
+                else "&Dry run"
+            ),
             commit_enabled=b.can_commit and not active,
             commit_text=(
-                f"&Add payment links to {b.to_change:,} open invoice(s)"
+                f"&Add payment links to {plural(b.to_change, 'open invoice')}"
                 if b.phase is BackfillPhase.PLANNED
                 else "&Add payment links"
             ),
@@ -540,13 +684,15 @@ class BackfillPresenter:
             resume_text=self._resume_text() if show_resume else "",
             counts=self.count_lines(),
             status=None if active else self._status_text(),
-            clear_rate=not active and b.phase is BackfillPhase.FINISHED,
+            clear_rate=not active,
             report=f"Report: {b.report_path}" if b.report_path else "",
             open_folder_enabled=has_report,
             save_csv_enabled=has_report and not active,
             changes=self._changes,
             warnings=self._warnings,
-            busy=BUSY_TEXT.get(b.phase),
+            busy=self.stopping_text()
+            if b.phase is BackfillPhase.CANCELLING
+            else BUSY_TEXT.get(b.phase),
             problem=self._problem,
         )
 
@@ -555,17 +701,23 @@ class BackfillPresenter:
         b = self.state.backfill
         if b.counts is None:
             return ()
-        return breakdown(b.counts, planned=b.counts_planned)
+        return breakdown(b.counts, planned=b.counts_planned, undo=b.counts_undo)
 
     def _resume_text(self) -> str:
         b = self.state.backfill
         info = self._resumable
         if info is not None and info.run_id == b.resumable_run_id:
+            from halo_paylink.core.backfill.outcome import RunOutcome  # loaded: it made `info`
+
+            how = (
+                "as asked"
+                if info.status is RunOutcome.CANCELLED
+                else f"({info.status.value.replace('_', ' ')})"
+            )
             return (
-                f"Run {info.run_id} (started {info.started}) stopped "
-                f"({info.status.value.replace('_', ' ')}) after {info.counts.written} "
-                "link(s) were saved. Resume continues where it stopped; nothing is written "
-                "twice."
+                f"Run {info.run_id} (started {info.started}) stopped {how}, with "
+                f"{plural(info.counts.written, 'link')} saved. Resume continues where it "
+                "stopped; nothing is written twice."
             )
         return (
             f"Run {b.resumable_run_id} stopped before it finished. Resume continues "
@@ -577,23 +729,58 @@ class BackfillPresenter:
         if b.phase is BackfillPhase.IDLE:
             if not self.state.link.complete:
                 return "Go back and paste your Benji Pays link first."
+            if b.plan_stopped:
+                return (
+                    f"Stopped: the dry run read {format_count(b.done)} of "
+                    f"{format_count(b.total) if b.total else '?'} invoices; nothing was "
+                    "written. Run the dry run again to see the whole plan."
+                )
             return "Start with the dry run."
         if b.phase is BackfillPhase.PLANNED:
             if b.to_change == 0:
                 return "✓ Every open invoice already has its Pay link. Nothing to do: click Next."
-            return f"The dry run found {b.to_change:,} open invoice(s) to update. Review, then add."
+            return (
+                f"The dry run found {plural(b.to_change, 'open invoice')} to update. "
+                "Review, then add."
+            )
         if b.phase is BackfillPhase.FINISHED:
-            saved = _links_saved(b)
-            return f"✓ Done: {saved:,} payment link(s) saved, {b.done:,} invoice(s) looked at."
+            saved = b.links_standing
+            if b.links_removed:
+                return (
+                    f"Undo stopped: {plural(b.links_removed, 'invoice')} restored, "
+                    f"{plural(saved, 'link')} of the run still in place. Undo again to "
+                    "restore the rest."
+                )
+            return (
+                f"✓ Done: {plural(saved, 'payment link')} saved, "
+                f"{plural(b.done, 'invoice')} looked at."
+            )
         if b.phase is BackfillPhase.CANCELLED:
-            return "Stopped. Resume continues where the run stopped."
+            return (
+                f"Stopped as you asked, after {plural(b.links_saved, 'link')} saved. Resume "
+                "continues where the run stopped; nothing is written twice."
+            )
         if b.phase is BackfillPhase.FAILED and b.incomplete:
             return "Not everything could be checked yet (see above). Resume a little later."
         if b.phase is BackfillPhase.FAILED:
             return "The run stopped on an error (see above). Fix it, then Resume."
         if b.phase is BackfillPhase.UNDONE:
-            return "Undone: the previous values are back. Run the dry run again to start over."
+            return (
+                f"Undone: the Pay link was removed from {plural(b.links_removed, 'invoice')} "
+                "and the previous values are back. Run the dry run again to start over."
+            )
         return ""
+
+
+def _rate_line(progress: Progress) -> str:
+    """ "12.5 invoices/s · about 3 min 20 s left"; no time left once nothing is left (or the
+    job is over), and no rate before this attempt has decided anything."""
+    if progress.phase.final:
+        return ""
+    rate = f"{progress.rate:,.1f} invoices/s" if progress.rate > 0 else "starting…"
+    if progress.eta_seconds is None or progress.eta_seconds <= 0:
+        return rate
+    return f"{rate} · about {format_duration(progress.eta_seconds)} left"
 
 
 async def run_job(

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from halo_paylink.core.numbers import format_count
 from halo_paylink.core.presenters.backfill import (
     BackfillPresenter,
     BackfillView,
@@ -44,6 +46,7 @@ from halo_paylink.ui.tasks import TaskHandle
 from halo_paylink.ui.widgets.benji_numbers import BenjiNumbersBox
 from halo_paylink.ui.widgets.common import BannerMessage, open_folder, std_icon, wrap_label
 from halo_paylink.ui.widgets.pilot_panel import PilotPanel
+from halo_paylink.ui.widgets.question import ask
 
 if TYPE_CHECKING:
     from halo_paylink.core.backfill import CancelToken, Progress, RunInfo, RunOptions, RunResult
@@ -74,6 +77,8 @@ class BackfillPage(BasePage):
         self._handle: TaskHandle[RunResult] | None = None
         self._cancel: CancelToken | None = None  # of the running job
         self._shown_changes: tuple[tuple[str, str, str, str], ...] = ()
+        #: The question open before a bulk change (object name "confirmJob"), if any.
+        self.question: QMessageBox | None = None
         #: Tuning for every job started here; None = the engine's defaults.
         self.run_options: RunOptions | None = None
 
@@ -195,19 +200,39 @@ class BackfillPage(BasePage):
 
     def start_run(self) -> None:
         """The commit step: write the link to every invoice the dry run selected (once a pilot
-        on this Halo is confirmed)."""
+        on this Halo is confirmed; asks first)."""
         if not self.pilot_panel.allows_bulk():
             self.pilot_panel.point_out()
             return
         if self.benji_numbers.blocks_commit:  # Benji knows too few of the numbers: confirm first
             return
-        self._start(Job.RUN)
+        self._confirm_then_start(Job.RUN)
 
     def resume(self) -> None:
         self._start(Job.RESUME)
 
     def undo(self) -> None:
-        self._start(Job.UNDO)
+        """Remove the links the run saved (asks first, with the count and the Halo)."""
+        self._confirm_then_start(Job.UNDO)
+
+    def _confirm_then_start(self, job: Job) -> None:
+        if self.question is not None:
+            return
+        question = self.presenter.confirmation(job)
+        if question is None:
+            self._start(job)  # changes nothing in bulk (or cannot start: the presenter says no)
+            return
+
+        def answered() -> None:
+            self.question = None
+
+        def accepted() -> None:
+            answered()
+            self._start(job)
+
+        self.question = ask(
+            self, question, name="confirmJob", on_accept=accepted, on_reject=answered
+        )
 
     def _start(self, job: Job) -> None:
         from halo_paylink.core.backfill import CancelToken
@@ -337,7 +362,9 @@ class BackfillPage(BasePage):
         if view.resume_visible:
             self.resume_label.setText(view.resume_text)
         if view.counts:
-            items = "".join(f"<li>{c.label}: <b>{c.count:,}</b></li>" for c in view.counts)
+            items = "".join(
+                f"<li>{c.label}: <b>{format_count(c.count)}</b></li>" for c in view.counts
+            )
             self.counts_label.setText(f"<ul>{items}</ul>")
         else:
             self.counts_label.setText("")

@@ -54,8 +54,19 @@ class DonePage(BasePage):
     def profile_name(self) -> str:
         return self.context.profile.name if self.context.profile is not None else ""
 
+    def secret_in_keyring(self) -> bool:
+        """Whether the secret really is in the system keyring: not when the store keeps it in
+        memory (demo mode, "ask each time") nor when the admin chose not to keep it."""
+        from halo_paylink.storage.secrets import MemorySecretStore
+
+        a = self.state.application
+        in_memory = isinstance(self.context.secrets, MemorySecretStore)
+        return a.remember and a.keyring_ok and not in_memory
+
     def export_text(self) -> str:
-        return settings_export(self.state, self.profile_name())
+        return settings_export(
+            self.state, self.profile_name(), secret_in_keyring=self.secret_in_keyring()
+        )
 
     def ask_export_path(self) -> str | None:
         """Ask where to save the export (tests replace this)."""
