@@ -136,3 +136,27 @@ def test_opening_another_profile_forgets_the_benji_key_and_results() -> None:
     load_profile(state, Profile(name="other"))
     assert state.benji.key == "" and state.benji.report is None
     assert presenter.view().status == NO_KEY
+
+
+def test_the_done_page_says_what_became_of_benjis_side() -> None:
+    from halo_paylink.core.presenters.admin_step import still_to_do
+    from halo_paylink.core.presenters.benji_options import benji_done_rows
+
+    state = WizardState()
+    rows = dict(benji_done_rows(state))
+    assert rows["Benji Pays settings"] == "skipped (no Benji API key)"
+    assert rows["Invoice numbers known to Benji"].startswith("skipped")
+    assert "set the options in Benji Pays" in still_to_do(state)
+    state.benji.report = _report()  # one required check fails
+    assert dict(benji_done_rows(state))["Benji Pays settings"].startswith("needs: ")
+    assert "set the options in Benji Pays" in still_to_do(state)
+    state.benji.report = _report(True)
+    assert dict(benji_done_rows(state))["Benji Pays settings"] == "passed"
+    assert "Benji Pays" not in still_to_do(state)
+    state.benji.numbers = NumberCheck(Numbering.HALO, checked=1200, found=0, to_write=1200)
+    numbers = dict(benji_done_rows(state))["Invoice numbers known to Benji"]
+    assert numbers == "Benji found 0 of 1,200; too few"
+    state.benji.confirmed = True
+    assert dict(benji_done_rows(state))["Invoice numbers known to Benji"].endswith(
+        "confirmed anyway"
+    )

@@ -99,7 +99,9 @@ def test_spellings_of_one_halo_share_a_lock_and_other_halos_do_not() -> None:
 def test_cli_second_process_is_refused_until_the_first_dies(make_sandbox, tmp_path) -> None:
     box = make_sandbox(invoices=200, seed=5)
     secret = box.config.client_secret
-    box.faults.add(delay=0.3, method="POST", path="/api/invoice", times=None)
+    # 40 POSTs of 5, a second each: the first run is still going while the two refused
+    # processes start, even on a busy machine
+    box.faults.add(delay=1.0, method="POST", path="/api/invoice", times=None)
     confirm_pilot(tmp_path, box)
     first = subprocess.Popen(
         cli_command(*backfill_args(box, "--json"), "--batch-size", "5", "--concurrency", "1"),

@@ -13,6 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from halo_paylink.core.admin_steps import AdminStep, NotPermitted, StepState, not_permitted
+from halo_paylink.core.presenters.benji_options import benji_settings_passed
 from halo_paylink.core.presenters.field_note import FieldNote
 from halo_paylink.core.wizard import WizardState
 from halo_paylink.errors import HaloError, explain
@@ -280,7 +281,12 @@ def done_rows(state: WizardState) -> list[tuple[str, str]]:
 
 def still_to_do(state: WizardState) -> str:
     """What the admin still has to do by hand, for the Done page."""
-    left = ["set the options in Benji Pays"]
+    left = [] if benji_settings_passed(state) else ["set the options in Benji Pays"]
     if state.admin.template.state is not StepState.DONE:
         left.append("paste the link into Halo's invoice email template")
+    if not left:
+        return (
+            "Nothing is left to do by hand: Benji's settings passed and the link is in the "
+            "template."
+        )
     return "Still to do outside this assistant, if you haven't yet: " + " and ".join(left) + "."

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from halo_paylink.benji import facts as benji_facts
 from halo_paylink.core.benji_checks import BenjiState, SettingsReport
+from halo_paylink.core.numbers import format_count
 from halo_paylink.core.wizard import WizardState
 from halo_paylink.errors import explain
 from halo_paylink.redact import register_secret
@@ -178,3 +179,39 @@ def email_page_note(state: WizardState) -> str:
     elif report.passed:
         parts.append("Benji Pays' settings passed the checks.")
     return " ".join(parts)
+
+
+def benji_done_rows(state: WizardState) -> list[tuple[str, str]]:
+    """The Done page's rows for Benji's side: its settings checks and the invoice number check,
+    each done (with what was found), failed, or skipped (no key given)."""
+    benji = state.benji
+    report, numbers = benji.report, benji.numbers
+    if report is not None:
+        failed = [c.label for c in report.checks if c.required and c.passed is False]
+        settings = (
+            f"needs: {'; '.join(failed)}"
+            if failed
+            else "passed"
+            if report.passed
+            else "checked; the link built from them is not usable"
+        )
+    elif benji.error:
+        settings = "could not be checked (see page 4)"
+    else:
+        settings = "skipped (no Benji API key)"
+    if numbers is not None:
+        found = f"Benji found {format_count(numbers.found)} of {format_count(numbers.checked)}"
+        if numbers.blocks:
+            found += "; confirmed anyway" if benji.confirmed else "; too few"
+        numbers_words = found
+    elif benji.numbers_error:
+        numbers_words = "could not be checked"
+    else:
+        numbers_words = "skipped (no Benji API key, or no dry run)"
+    return [("Benji Pays settings", settings), ("Invoice numbers known to Benji", numbers_words)]
+
+
+def benji_settings_passed(state: WizardState) -> bool:
+    """Benji's settings were read and every required check passed."""
+    report = state.benji.report
+    return report is not None and report.passed

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QStyle, QWi
 
 from halo_paylink.core.presenters.admin_step import done_rows, still_to_do
 from halo_paylink.core.presenters.backfill import done_summary
+from halo_paylink.core.presenters.benji_options import benji_done_rows
 from halo_paylink.core.presenters.freshness import Confirmation
 from halo_paylink.core.wizard import PageId, settings_export
 from halo_paylink.storage.atomic import write_atomic
@@ -112,7 +113,11 @@ class DonePage(BasePage):
         )
         rows = "".join(
             f"<tr><td>{esc(label)}</td><td><b>{esc(value)}</b></td></tr>"
-            for label, value in (*summary.rows, *done_rows(self.state))
+            for label, value in (
+                *summary.rows,
+                *done_rows(self.state),
+                *benji_done_rows(self.state),
+            )
         )
         self.summary.setText(
             f"<p><b>{esc(summary.headline)}</b></p>"
