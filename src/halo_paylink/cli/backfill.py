@@ -127,6 +127,14 @@ def add_parser(subparsers: Any) -> None:
         f"posted invoice is still read after {facts.FULL_READ_EVERY_RUNS} such runs or "
         f"{facts.FULL_READ_EVERY_DAYS} days; rests on an unverified fact)",
     )
+    parser.add_argument(
+        "--narrow",
+        action="store_true",
+        help=f"on a list of {facts.NARROW_FROM_INVOICES:,} invoices or more, leave out the "
+        "payment statuses proven paid on this Halo (still reading their invoices changed since; "
+        f"every invoice is read again at least every {facts.FULL_READ_EVERY_DAYS} days; rests "
+        "on an unverified fact)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--resume",
@@ -499,6 +507,7 @@ def _work(
         batch_size=args.batch_size,
         concurrency=args.concurrency,
         incremental=getattr(args, "incremental", False),
+        narrow=getattr(args, "narrow", False),
     )
     bar, cancel = stopper.bar, stopper.cancel
     if mode == "resume":
@@ -870,7 +879,12 @@ def _link_flags(args: argparse.Namespace) -> list[str]:
             flags += [option, value]
     return flags + [
         f
-        for f, on in (("--overwrite", args.overwrite), ("--server-filter", args.server_filter))
+        for f, on in (
+            ("--overwrite", args.overwrite),
+            ("--server-filter", args.server_filter),
+            ("--narrow", args.narrow),
+            ("--incremental", args.incremental),
+        )
         if on
     ]
 
