@@ -124,3 +124,14 @@ def test_the_page_says_what_a_run_will_cost(qtbot: Any, page: Any, sandbox: Sand
     qtbot.waitUntil(lambda: page.state.backfill.phase is BackfillPhase.PLANNED, timeout=20000)
     planned = f"to write {page.state.backfill.to_change:,} (from the dry run)"
     qtbot.waitUntil(lambda: planned in label.text(), timeout=10000)
+
+
+def test_the_page_shows_what_was_learned_about_this_halo(qtbot: Any, page: Any) -> None:
+    label = page.learned_label
+    qtbot.waitUntil(lambda: label.isVisible() and "What we learned" in label.text(), timeout=10000)
+    assert "Payment status codes: not measured yet" in label.text()
+    assert "(0 of " in label.text()  # nothing measured on a Halo never read
+    page.plan_button.click()
+    qtbot.waitUntil(lambda: page.state.backfill.phase is BackfillPhase.PLANNED, timeout=20000)
+    qtbot.waitUntil(lambda: "Payment status codes: not measured" not in label.text(), timeout=10000)
+    assert "measured 20" in label.text()  # the dry run measured the codes, with the date

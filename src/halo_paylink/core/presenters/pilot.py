@@ -318,3 +318,18 @@ async def estimate_for(
 
     tenant = await asyncio.to_thread(load_tenant_facts, tenant_file(paths, web_url))
     return (await estimate_run(client, to_write=to_write, tenant=tenant)).text()
+
+
+LEARNED_TITLE = "What we learned about your Halo"
+
+
+def learned_summary(paths: AppPaths, web_url: str) -> str:
+    """The Backfill page's "What we learned about your Halo": one line per fact, each saying
+    whether it was measured here (when, how) or still rests on the model. Blocking (file I/O):
+    call it off the GUI thread."""
+    from halo_paylink.core.backfill.tenant import learned_lines, load_tenant_facts, tenant_file
+
+    lines = learned_lines(load_tenant_facts(tenant_file(paths, web_url)))
+    measured = sum(line.measured for line in lines)
+    head = f"{LEARNED_TITLE} ({measured} of {len(lines)} measured here; the rest is a model):"
+    return "\n".join([head, *(f"• {line.topic}: {line.finding} ({line.source})" for line in lines)])

@@ -119,6 +119,10 @@ class BackfillPage(BasePage):
         self.estimate_label.setAccessibleName("What a run will cost")
         self.estimate_label.hide()
         self.body.addWidget(self.estimate_label)
+        self.learned_label = wrap_label()  # what earlier runs measured on this Halo
+        self.learned_label.setAccessibleName("What we learned about your Halo")
+        self.learned_label.hide()
+        self.body.addWidget(self.learned_label)
 
         progress_row = QHBoxLayout()
         self.progress = QProgressBar()
@@ -297,6 +301,7 @@ class BackfillPage(BasePage):
         look = self.presenter.ended()
         self._render()
         self._show_estimate()  # a dry run tells how many invoices the run will write
+        self._show_learned()  # and every run may have learned something about this Halo
         if look:
             self._find_resumable()
 
@@ -408,6 +413,7 @@ class BackfillPage(BasePage):
         self._render()
         self.pilot_panel.enter()
         self._show_estimate()
+        self._show_learned()
         if self.presenter.entered():
             self._find_resumable()
 
@@ -428,6 +434,22 @@ class BackfillPage(BasePage):
             self.estimate_label.setVisible(bool(text))
 
         self.start(coro, name="estimate", on_result=shown, on_error=lambda _: shown(""))
+
+    def _show_learned(self) -> None:
+        """Show what earlier runs measured on this Halo (the tenant's facts, read off the GUI
+        thread); an unreadable file leaves the section out."""
+        from halo_paylink.core.presenters.pilot import learned_summary
+
+        endpoints = self.state.connect.endpoints
+        if endpoints is None:
+            return
+        coro = self.context.blocking(learned_summary, self.context.paths, endpoints.web_url)
+
+        def shown(text: str) -> None:
+            self.learned_label.setText(text)
+            self.learned_label.setVisible(bool(text))
+
+        self.start(coro, name="learned", on_result=shown, on_error=lambda _: shown(""))
 
     async def stop(self) -> None:
         """Window closing: cancel cleanly (journaled, resumable) and wait for the run to end."""
