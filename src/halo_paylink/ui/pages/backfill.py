@@ -119,10 +119,6 @@ class BackfillPage(BasePage):
         self.estimate_label.setAccessibleName("What a run will cost")
         self.estimate_label.hide()
         self.body.addWidget(self.estimate_label)
-        self.learned_label = wrap_label()  # what earlier runs measured on this Halo
-        self.learned_label.setAccessibleName("What we learned about your Halo")
-        self.learned_label.hide()
-        self.body.addWidget(self.learned_label)
 
         progress_row = QHBoxLayout()
         self.progress = QProgressBar()
@@ -182,6 +178,10 @@ class BackfillPage(BasePage):
             button.setAutoDefault(False)
             report_row.addWidget(button)
         self.body.addLayout(report_row)
+        self.learned_label = wrap_label()  # what earlier runs measured on this Halo, last
+        self.learned_label.setAccessibleName("What we learned about your Halo")
+        self.learned_label.hide()
+        self.body.addWidget(self.learned_label)
 
         self.plan_button.clicked.connect(self.start_plan)
         self.commit_button.clicked.connect(self.start_run)
