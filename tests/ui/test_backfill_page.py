@@ -100,6 +100,7 @@ def test_commit_shows_progress_then_undo_restores(
     assert values == sorted(values)
     assert page.progress.value() == page.progress.maximum()
     assert linked(sandbox) == before + to_change
+    assert not page.estimate_label.isVisible()  # no run ahead to put a cost on
     assert backfill_window.next_button.isEnabled()
     assert backfill_window.back_button.isEnabled()
     assert page.undo_button.isEnabled()

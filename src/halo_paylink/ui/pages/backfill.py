@@ -423,6 +423,9 @@ class BackfillPage(BasePage):
         from halo_paylink.core.presenters.pilot import estimate_for
 
         endpoints, b = self.state.connect.endpoints, self.state.backfill
+        if b.phase in (BackfillPhase.FINISHED, BackfillPhase.UNDONE):  # no run ahead to cost
+            self.estimate_label.hide()
+            return
         if endpoints is None:
             return
         planned = b.to_change if b.phase is BackfillPhase.PLANNED else None
