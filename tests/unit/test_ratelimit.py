@@ -151,3 +151,14 @@ async def test_wait_ahead_counts_the_window_the_hold_and_the_steady_pace() -> No
     far = limiter.wait_ahead(MAX_AHEAD + 300)
     assert far == pytest.approx(limiter.wait_ahead(MAX_AHEAD) + 1000)  # 300 more at 3 per 10 s
     assert RateLimiter.unlimited(clock=clock).wait_ahead(10**9) == 0
+
+
+@pytest.mark.anyio
+async def test_a_failing_sleep_is_raised_not_taken_for_a_finished_wait() -> None:
+    async def broken_sleep(seconds: float) -> None:
+        raise OSError("the clock's timer failed")
+
+    limiter = RateLimiter.hosted(sleep=broken_sleep)
+    with pytest.raises(OSError, match="timer failed"):
+        await limiter.pause(30, "a test wait")
+    assert limiter.waiting is None  # the wait is not left behind either

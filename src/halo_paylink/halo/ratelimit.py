@@ -315,8 +315,12 @@ class RateLimiter:
         finally:
             for task in (sleeper, waker):
                 task.cancel()
+            # Both are settled before leaving; what they ended with is looked at below.
             await asyncio.gather(sleeper, waker, return_exceptions=True)
-        return wake.is_set() and not (sleeper.done() and not sleeper.cancelled())
+        slept = sleeper.done() and not sleeper.cancelled()
+        if slept and (error := sleeper.exception()) is not None:
+            raise error  # the sleep itself failed: not a wake-up, not a finished wait
+        return wake.is_set() and not slept
 
     def _stop_if_asked(self, reason: str, left: float) -> None:
         if self.should_stop is not None and self.should_stop():
