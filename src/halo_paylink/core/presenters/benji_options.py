@@ -184,31 +184,32 @@ def email_page_note(state: WizardState) -> str:
 def benji_done_rows(state: WizardState) -> list[tuple[str, str]]:
     """The Done page's rows for Benji's side: its settings checks and the invoice number check,
     each done (with what was found), failed, or skipped (no key given)."""
-    benji = state.benji
-    report, numbers = benji.report, benji.numbers
-    if report is not None:
-        failed = [c.label for c in report.checks if c.required and c.passed is False]
-        settings = (
-            f"needs: {'; '.join(failed)}"
-            if failed
-            else "passed"
-            if report.passed
-            else "checked; the link built from them is not usable"
-        )
-    elif benji.error:
-        settings = "could not be checked (see page 4)"
-    else:
-        settings = "skipped (no Benji API key)"
-    if numbers is not None:
-        found = f"Benji found {format_count(numbers.found)} of {format_count(numbers.checked)}"
-        if numbers.blocks:
-            found += "; confirmed anyway" if benji.confirmed else "; too few"
-        numbers_words = found
-    elif benji.numbers_error:
-        numbers_words = "could not be checked"
-    else:
-        numbers_words = "skipped (no Benji API key, or no dry run)"
-    return [("Benji Pays settings", settings), ("Invoice numbers known to Benji", numbers_words)]
+    return [
+        ("Benji Pays settings", _settings_words(state.benji)),
+        ("Invoice numbers known to Benji", _numbers_words(state.benji)),
+    ]
+
+
+def _settings_words(benji: BenjiState) -> str:
+    report = benji.report
+    if report is None:
+        return "could not be checked (see page 4)" if benji.error else "skipped (no Benji API key)"
+    failed = [c.label for c in report.checks if c.required and c.passed is False]
+    if failed:
+        return f"needs: {'; '.join(failed)}"
+    return "passed" if report.passed else "checked; the link built from them is not usable"
+
+
+def _numbers_words(benji: BenjiState) -> str:
+    numbers = benji.numbers
+    if numbers is None:
+        if benji.numbers_error:
+            return "could not be checked"
+        return "skipped (no Benji API key, or no dry run)"
+    found = f"Benji found {format_count(numbers.found)} of {format_count(numbers.checked)}"
+    if numbers.blocks:
+        found += "; confirmed anyway" if benji.confirmed else "; too few"
+    return found
 
 
 def benji_settings_passed(state: WizardState) -> bool:
