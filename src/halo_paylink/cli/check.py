@@ -79,8 +79,10 @@ def report_to_json(report: CheckReport, learned: list[LearnedLine]) -> dict[str,
 
 
 def print_learned(learned: list[LearnedLine]) -> None:
+    from halo_paylink.core.presenters.pilot import LEARNED_TITLE
+
     say()
-    say("What we learned about your Halo:")
+    say(f"{LEARNED_TITLE}:")
     for line in learned:
         say(f"  {line.topic}: {line.finding}")
         say(f"       ({line.source})")
