@@ -54,3 +54,17 @@ def test_the_budget_time_is_the_windows_past_the_first(
     seconds = found.seconds
     assert seconds is not None and seconds >= 0
     assert (seconds == 0) == (found.requests <= budget)
+
+
+def test_a_read_that_may_leave_pages_unread_is_an_upper_bound() -> None:
+    tenant = TenantFacts(codes={0: CodeTally(unpaid=40), 2: CodeTally(paid=100)})
+    tenant.codes_on = "2026-11-01"
+    narrowed = estimate(20_000, tenant=tenant)
+    assert "needs at most" in narrowed.text()
+    assert "payment status 2, proven paid here, are left unread" in narrowed.text()
+    assert "needs about" in estimate(1_000, tenant=tenant).text()  # too short to narrow
+    tenant.measure(FactId.CHANGES_MOVE_LAST_MODIFIED, False, on="2026-11-02", how="a miss")
+    assert "needs about" in estimate(20_000, tenant=tenant).text()  # no narrowing any more
+    tenant.measure(FactId.CHANGES_MOVE_LAST_MODIFIED, True, on="2026-11-02", how="shown")
+    tenant.last_complete_run = "2026-11-20T10:00:00+00:00"
+    assert "only the invoices changed since" in estimate(500, tenant=tenant).text()

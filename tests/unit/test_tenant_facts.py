@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from halo_paylink.core.backfill.selection import closed_reason
 from halo_paylink.core.backfill.tenant import (
     AmountState,
+    ChangeWitness,
     FactId,
     StatusLearner,
     TenantFacts,
@@ -126,11 +128,24 @@ def test_no_open_invoice_ever_carries_a_proven_paid_code(rows: list) -> None:
             assert one.raw["paymentstatus"] not in proven
 
 
-@given(INVOICES, st.lists(st.sampled_from(list(FactId)), max_size=4))
-def test_the_json_round_trips(rows: list, fact_ids: list[FactId]) -> None:
+@given(
+    INVOICES,
+    st.lists(st.sampled_from(list(FactId)), max_size=4),
+    st.none() | st.integers(),
+    st.integers(min_value=0),
+    st.none() | st.text(min_size=1, max_size=40),
+)
+def test_the_json_round_trips(
+    rows: list, fact_ids: list[FactId], top: int | None, evidence: int, link: str | None
+) -> None:
     learner = StatusLearner()
     learner.observe_all(_invoices(rows))
-    found = TenantFacts(last_full_scan="2026-12-01T10:00:00Z")
+    found = TenantFacts(
+        last_full_scan="2026-12-01T10:00:00Z",
+        last_complete_top_id=top,
+        change_evidence=evidence,
+        last_complete_link=link,
+    )
     found.learn_codes(learner, "2026-12-01")
     for n, fact in enumerate(fact_ids):
         found.measure(fact, n % 2 == 0, on="2026-12-01", how="measured in a test")
@@ -173,3 +188,53 @@ def test_learned_lines_say_measured_or_model() -> None:
     )
     assert lines["Last full read"].finding == "2026-11-30" and lines["Last full read"].measured
     assert not lines["Largest page"].measured
+
+
+SINCE = dt.date(2026, 11, 1)
+#: (invoice id, days after SINCE of its last change, or None for no readable last_modified)
+NEEDING = st.lists(st.tuples(st.integers(1, 400), st.none() | st.integers(-40, 40)), max_size=30)
+
+
+def stamped(invoice_id: int, days: int | None) -> Invoice:
+    raw: dict[str, Any] = {"id": invoice_id}
+    if days is not None:
+        moment = dt.datetime.combine(SINCE, dt.time(9, 30)) + dt.timedelta(days=days)
+        raw["last_modified"] = moment.isoformat()
+    return Invoice.from_json(raw)
+
+
+@given(NEEDING, st.lists(NEEDING, max_size=3), st.integers(0, 400), st.sampled_from([None, True]))
+def test_one_invoice_a_changed_read_would_miss_measures_it_false_for_good(
+    first: list, later: list[list], top: int, before: bool | None
+) -> None:
+    tenant = TenantFacts()
+    if before is not None:
+        tenant.measure(FactId.CHANGES_MOVE_LAST_MODIFIED, before, on="2026-10-01", how="earlier")
+    missed_once = False
+    evidence = 0  # invoices shown changed, summed over the reads since the last miss
+    for needing in [first, *later]:
+        witness = ChangeWitness(SINCE, top)
+        for invoice_id, days in needing:
+            witness.needs_link(stamped(invoice_id, days))
+        witness.record(tenant, on="2026-12-01")
+        missed = any(days is None or days < 0 for _, days in needing)
+        missed_once = missed_once or missed
+        found = {i for i, days in needing if days is not None and days >= 0 and i <= top}
+        evidence = 0 if missed else evidence + len(found)
+        value = tenant.value(FactId.CHANGES_MOVE_LAST_MODIFIED)
+        if missed_once:
+            assert value is False
+        elif evidence >= facts.MIN_CHANGE_SAMPLES:
+            assert value is True
+        else:
+            assert value is before
+
+
+def test_new_invoices_are_no_evidence() -> None:
+    tenant = TenantFacts()
+    witness = ChangeWitness(SINCE, known_up_to=100)
+    for invoice_id in range(101, 101 + 2 * facts.MIN_CHANGE_SAMPLES):
+        witness.needs_link(stamped(invoice_id, 3))
+    witness.record(tenant, on="2026-12-01")
+    assert FactId.CHANGES_MOVE_LAST_MODIFIED not in tenant.measured
+    assert tenant.change_evidence == 0

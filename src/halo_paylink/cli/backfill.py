@@ -122,18 +122,28 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--incremental",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="after a completed run, read only the invoices changed since it started (every "
         f"posted invoice is still read after {facts.FULL_READ_EVERY_RUNS} such runs or "
-        f"{facts.FULL_READ_EVERY_DAYS} days; rests on an unverified fact)",
+        f"{facts.FULL_READ_EVERY_DAYS} days). Default: on once this Halo has shown that such a "
+        "read misses nothing (see `check`)",
     )
     parser.add_argument(
         "--narrow",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help=f"on a list of {facts.NARROW_FROM_INVOICES:,} invoices or more, leave out the "
         "payment statuses proven paid on this Halo (still reading their invoices changed since; "
-        f"every invoice is read again at least every {facts.FULL_READ_EVERY_DAYS} days; rests "
-        "on an unverified fact)",
+        f"every invoice is read again at least every {facts.FULL_READ_EVERY_DAYS} days). "
+        "Default: on, unless this Halo was seen to change an invoice without moving its "
+        "last_modified",
+    )
+    parser.add_argument(
+        "--full-read",
+        action="store_true",
+        help="read every posted invoice this time, and check what was learned about this Halo "
+        "(narrowed and incremental reads are skipped for this run)",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -302,7 +312,6 @@ def _settings(args: argparse.Namespace, profile: Profile | None) -> BackfillSett
     from halo_paylink.cli.common import CliError
     from halo_paylink.core.backfill import BackfillError, BackfillSettings
     from halo_paylink.domain import Numbering
-    from halo_paylink.halo import facts
 
     link = getattr(profile, "link", None)
     template = args.link or (link.template if link else "")
@@ -317,7 +326,7 @@ def _settings(args: argparse.Namespace, profile: Profile | None) -> BackfillSett
         if args.numbering
         else (link.numbering if link else Numbering.ACCOUNTING)
     )
-    target = args.link_field or (link.link_field if link else facts.DEFAULT_LINK_FIELD)
+    target = _link_field(args, profile)
     settings = BackfillSettings(
         template=template,
         numbering=numbering,
@@ -506,8 +515,9 @@ def _work(
     options = RunOptions(
         batch_size=args.batch_size,
         concurrency=args.concurrency,
-        incremental=getattr(args, "incremental", False),
-        narrow=getattr(args, "narrow", False),
+        incremental=getattr(args, "incremental", None),
+        narrow=getattr(args, "narrow", None),
+        full_read=getattr(args, "full_read", False),
     )
     bar, cancel = stopper.bar, stopper.cancel
     if mode == "resume":
@@ -599,11 +609,23 @@ async def _pilot(
     return 0
 
 
-def _record_pay_button(args: argparse.Namespace, paths: AppPaths, web_url: str) -> int:
+def _link_field(args: argparse.Namespace, profile: Profile | None) -> str:
+    """Where the link goes: `--link-field`, else the profile's, else the default field."""
+    from halo_paylink.halo import facts
+
+    link = profile.link if profile is not None else None
+    return args.link_field or (link.link_field if link else facts.DEFAULT_LINK_FIELD)
+
+
+def _record_pay_button(
+    args: argparse.Namespace, paths: AppPaths, web_url: str, profile: Profile | None
+) -> int:
     from halo_paylink.core.backfill.pilot import record_pay_button
+    from halo_paylink.core.backfill.target import parse_link_target
 
     seen = args.pay_button == "seen"
-    record_pay_button(paths, web_url, seen, invoice="the pilot invoice")
+    target = parse_link_target(_link_field(args, profile)).spec
+    record_pay_button(paths, web_url, seen, invoice="the pilot invoice", target=target)
     if args.json:
         say_json({"ok": True, "pay_button_shown": seen})
         return 0
@@ -655,18 +677,20 @@ def _pilot_command(args: argparse.Namespace, *, link_field: str | None = None) -
     return command_line("backfill", *connection_flags(args), *_link_flags(args), "--pilot")
 
 
-def _check_pilot(args: argparse.Namespace, paths: AppPaths, web_url: str) -> None:
-    """Refuse the first bulk write on a Halo whose pilot is not confirmed (CliError); a local
-    folder problem is reported first (LocalError), as the run itself would."""
+def _check_pilot(args: argparse.Namespace, paths: AppPaths, web_url: str, target: str) -> None:
+    """Refuse the first bulk write with links in `target` on a Halo whose pilot of that field is
+    not confirmed (CliError); a local folder problem is reported first (LocalError), as the run
+    itself would."""
     from halo_paylink.cli.common import CliError
     from halo_paylink.core.backfill.pilot import PilotGate, pilot_gate
     from halo_paylink.storage.preflight import check_folders
 
     check_folders(paths)
-    gate = pilot_gate(paths, web_url)
+    gate = pilot_gate(paths, web_url, target)
     if gate is PilotGate.NEEDED:
         raise CliError(
-            "No pilot on this Halo yet: write one invoice first and check its Pay button.",
+            f"No pilot with the link in {target} on this Halo yet: write one invoice first and "
+            "check its Pay button.",
             next_step=f"Run `{_pilot_command(args)}`, open that invoice in Halo's customer "
             "portal, and record what you saw with the command the pilot prints.",
         )
@@ -744,7 +768,7 @@ async def _backfill(args: argparse.Namespace) -> int:
             raise CliError.from_halo(exc) from None
         profile_name = connection.profile.name if connection.profile else None
         if mode == "pay-button":
-            return _record_pay_button(args, paths, client.endpoints.web_url)
+            return _record_pay_button(args, paths, client.endpoints.web_url, connection.profile)
         if mode == "pilot":
             settings = _settings(args, connection.profile)
             return await _pilot_mode(args, client, settings, paths, profile_name)
@@ -760,7 +784,8 @@ async def _backfill(args: argparse.Namespace) -> int:
         before = _journal_ids(paths)
         try:
             if mode == "run":
-                _check_pilot(args, paths, client.endpoints.web_url)
+                assert settings is not None
+                _check_pilot(args, paths, client.endpoints.web_url, settings.link_target().spec)
             estimate = (
                 await _estimate(mode, args, client, paths) if mode in ("run", "plan") else None
             )
@@ -877,16 +902,19 @@ def _link_flags(args: argparse.Namespace) -> list[str]:
     ):
         if value:
             flags += [option, value]
-    return flags + [
+    flags += [
         f
         for f, on in (
             ("--overwrite", args.overwrite),
             ("--server-filter", args.server_filter),
-            ("--narrow", args.narrow),
-            ("--incremental", args.incremental),
+            ("--full-read", args.full_read),
         )
         if on
     ]
+    for option, asked in (("narrow", args.narrow), ("incremental", args.incremental)):
+        if asked is not None:
+            flags.append(f"--{option}" if asked else f"--no-{option}")
+    return flags
 
 
 def result_to_json(result: RunResult, mode: str) -> dict[str, Any]:

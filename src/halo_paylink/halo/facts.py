@@ -87,6 +87,11 @@ INCREMENTAL_RESTS_ON = (
     "accounting tool, a payment undone, the link removed) moves its last_modified"
 )
 
+#: Reading only what changed is trusted on a tenant once whole reads after completed runs found
+#: at least this many invoices needing the link, every one changed since the run before (see
+#: core.backfill.tenant.ChangeWitness); one that had not changed measures the fact false.
+MIN_CHANGE_SAMPLES = 5
+
 #: The incremental read starts this many days before the last completed run started: Halo may
 #: read `start_date` as a date in its own time zone, and a clock may be off.
 INCREMENTAL_MARGIN_DAYS = 1

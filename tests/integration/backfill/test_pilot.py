@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from halo_paylink.core.backfill import BackfillError, RunOutcome, resume_run, undo_run
-from halo_paylink.core.backfill.pilot import pilot_confirmed, record_pay_button, run_pilot
+from halo_paylink.core.backfill.pilot import (
+    PilotGate,
+    pilot_confirmed,
+    pilot_gate,
+    record_pay_button,
+    run_pilot,
+)
 from halo_paylink.core.backfill.tenant import FactId, load_tenant_facts, tenant_file
 from halo_paylink.domain import Numbering
 from halo_paylink.storage.paths import AppPaths
@@ -68,3 +74,17 @@ def test_the_pay_button_answer_is_kept_per_halo(paths: AppPaths) -> None:
     assert pilot_confirmed(paths, url)
     fact = load_tenant_facts(tenant_file(paths, url)).measured[FactId.PAY_BUTTON_SHOWN]
     assert fact.value is True and "INV-2" in fact.how and fact.on
+
+
+def test_the_pay_button_answer_is_about_one_link_field(paths: AppPaths) -> None:
+    url = "https://acme.halopsa.com"
+    record_pay_button(paths, url, True, invoice="INV-3")  # the default field
+    assert pilot_gate(paths, url) is PilotGate.CONFIRMED
+    custom = "custom:CFPayLink"
+    assert pilot_gate(paths, url, custom) is PilotGate.NEEDED  # another field: pilot it first
+    record_pay_button(paths, url, False, invoice="INV-4", target=custom)
+    assert pilot_gate(paths, url, custom) is PilotGate.NO_BUTTON
+    assert pilot_gate(paths, url) is PilotGate.NEEDED  # the last answer was about the custom one
+    assert (
+        custom in load_tenant_facts(tenant_file(paths, url)).measured[FactId.PAY_BUTTON_SHOWN].how
+    )

@@ -58,7 +58,10 @@ def test_cli_bulk_run_needs_a_confirmed_pilot_first(make_sandbox, tmp_path) -> N
     env = cli_env(tmp_path, box.config.client_secret)
     refused = run_cli(backfill_args(box), env)
     assert refused.returncode == 2, refused.stdout + refused.stderr
-    assert "No pilot on this Halo yet" in refused.stderr and "--pilot" in refused.stderr
+    assert "No pilot with the link in generic_online_invoice_payment_url on this Halo yet" in (
+        refused.stderr
+    )
+    assert "--pilot" in refused.stderr
     assert "Traceback" not in refused.stderr and box.post_counts() == {}
     planned = run_cli(backfill_args(box, "--dry-run"), env)  # a dry run needs no pilot
     assert planned.returncode == 0, planned.stderr
@@ -70,6 +73,9 @@ def test_cli_bulk_run_needs_a_confirmed_pilot_first(make_sandbox, tmp_path) -> N
     assert "--link-field custom:NAME" in no_button.stderr and len(box.post_counts()) == 1
 
     assert run_cli([*backfill_args(box), "--pay-button", "seen"], env).returncode == 0
+    # The answer is about the field the pilot wrote: another field is piloted first.
+    other = run_cli(backfill_args(box, "--link-field", "custom:CFPayLink"), env)
+    assert other.returncode == 2 and "link in custom:CFPayLink" in other.stderr
     done = run_cli(backfill_args(box, "--json"), env)  # confirmed: no pilot again
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["outcome"] == "completed"

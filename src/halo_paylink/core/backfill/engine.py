@@ -59,7 +59,7 @@ from halo_paylink.core.backfill.selection import (
     shown_value,
 )
 from halo_paylink.core.backfill.target import FieldTarget, LinkTarget, has_text, normalize
-from halo_paylink.core.backfill.tenant import ListingWitness, StatusLearner
+from halo_paylink.core.backfill.tenant import ChangeWitness, ListingWitness, StatusLearner
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice, InvoicePage
@@ -149,6 +149,7 @@ class Engine:
         narrow: Callable[[], Awaitable[ListingScope | None]] | None = None,
         learner: StatusLearner | None = None,
         witness: ListingWitness | None = None,
+        changes: ChangeWitness | None = None,
     ) -> None:
         if (journal is None) == mode.writes:
             raise ValueError("a writing mode needs a journal; a plan must not have one")
@@ -170,6 +171,7 @@ class Engine:
         self._narrowed = False  # the current read was cut short for the narrower one
         self.learner = learner  # tallies payment status codes against amounts
         self.witness = witness  # what the pages show about the server (page cap, filters)
+        self.changes = changes  # whether each invoice needing the link had changed lately
         self.tally = Tally()
         self.handled = IdSet()
         self.odd_keys: set[str] = set()  # listed rows without a usable id, counted once
@@ -427,6 +429,8 @@ class Engine:
         if decision.action is Action.SKIP:
             self._skip(invoice, decision)
             return
+        if self.changes is not None:
+            self.changes.needs_link(invoice)
         item = _Item(
             invoice_id,
             decision.old,
@@ -791,7 +795,11 @@ class Engine:
         if scope is None or scope.changed is None or self.stopping or not audit.consistent:
             return
         changed = ListingAudit()
-        await self._read_listing(scope.changed, changed)
+        changes, self.changes = self.changes, None  # listed for having changed: no evidence
+        try:
+            await self._read_listing(scope.changed, changed)
+        finally:
+            self.changes = changes
         if not changed.consistent and not self.stopping:
             audit.disturbed(
                 f"the invoices changed since the proof did not add up: {changed.summary()}"

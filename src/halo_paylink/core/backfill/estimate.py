@@ -6,7 +6,9 @@ A run reads Halo's invoice list page by page and writes in batches: its requests
 the batches (one per `facts.MAX_UPDATE_BATCH_SIZE` invoices to write, plus the first, smaller
 one), and signing in. The invoices to write are known after a dry run; before one, the last full
 read's count of invoices with something due stands in (see `tenant`), else every invoice listed
-is counted as one that might be written (an upper bound). Under a budget of N requests per
+is counted as one that might be written (an upper bound). Where this Halo showed that a run
+may read less (`fewer_pages`), the pages of the whole list are an upper bound, and said to be.
+Under a budget of N requests per
 window, every N requests past the first N wait one window. Pure but `estimate_run`, which asks
 Halo for the count (one request, one row).
 """
@@ -43,6 +45,8 @@ class RunEstimate:
     basis: str
     max_requests: int | None = None
     window_seconds: float = 0.0
+    #: why the run may read fewer pages than the whole list (see `fewer_pages`), or ""
+    fewer: str = ""
 
     @property
     def requests(self) -> int:
@@ -60,12 +64,15 @@ class RunEstimate:
         """One line for the CLI and the window."""
         if self.invoices is None:
             return "Halo did not say how many invoices it has, so the run's cost is not known."
+        about = "at most" if self.fewer else "about"
         head = (
-            f"This run needs about {plural(self.requests, 'request')}: "
+            f"This run needs {about} {plural(self.requests, 'request')}: "
             f"{plural(self.pages, 'page')} of {plural(self.invoices, 'invoice')}, "
             f"{plural(self.batches, 'batch', 'batches')} to write {format_count(self.to_write)} "
             f"({self.basis}), sign-in."
         )
+        if self.fewer:
+            head = f"{head} Fewer pages if {self.fewer}."
         seconds = self.seconds
         if seconds is None or self.max_requests is None:
             return f"{head} No request budget is set."
@@ -99,6 +106,22 @@ def expected_writes(invoices: int, tenant: TenantFacts | None) -> tuple[int, str
     return invoices, "at most: every invoice listed, as no dry run or full read said more"
 
 
+def fewer_pages(invoices: int, tenant: TenantFacts | None) -> str:
+    """Why a run over `invoices` may read fewer pages than the whole list, from what this Halo
+    showed earlier runs, or "" (the whole list is read)."""
+    if tenant is None:
+        return ""
+    changes = tenant.value(FactId.CHANGES_MOVE_LAST_MODIFIED)
+    if changes is True and tenant.last_complete_run is not None:
+        return "only the invoices changed since the last completed run are read"
+    if changes is not False and invoices >= facts.NARROW_FROM_INVOICES:
+        proven = sorted(tenant.proven_paid_codes())
+        if proven:
+            codes = ", ".join(map(str, proven))
+            return f"the invoices with payment status {codes}, proven paid here, are left unread"
+    return ""
+
+
 def estimate(
     invoices: int | None,
     *,
@@ -129,6 +152,7 @@ def estimate(
         basis=basis,
         max_requests=max_requests,
         window_seconds=window_seconds,
+        fewer=fewer_pages(listed, tenant),
     )
 
 

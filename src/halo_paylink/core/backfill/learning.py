@@ -25,6 +25,7 @@ from halo_paylink.core.backfill.census import (
 )
 from halo_paylink.core.backfill.model import InvoiceSource
 from halo_paylink.core.backfill.tenant import (
+    ChangeWitness,
     FactId,
     ListingWitness,
     StatusLearner,
@@ -66,19 +67,46 @@ def _moment(text: str) -> dt.datetime | None:
     return then if then.tzinfo is not None else then.replace(tzinfo=dt.UTC)
 
 
-def incremental_blocked(tenant: TenantFacts, now: dt.datetime) -> str | None:
+def incremental_since(tenant: TenantFacts) -> dt.date | None:
+    """The date a read of the invoices changed since the last completed run starts at (a margin
+    before it started), or None when no completed run is known."""
+    then = _moment(tenant.last_complete_run or "")
+    if then is None:
+        return None
+    return (then - dt.timedelta(days=facts.INCREMENTAL_MARGIN_DAYS)).date()
+
+
+def incremental_blocked(
+    tenant: TenantFacts, now: dt.datetime, link: str | None = None
+) -> str | None:
     """Why this run must read every posted invoice rather than those changed since the last
-    completed run, or None when an incremental read may do."""
+    completed run, or None when an incremental read may do. `link`: this run's link settings
+    (`tenant.link_settings`); other settings than the last completed run's need a full read."""
     if tenant.last_complete_run is None or (tenant.last_full_scan or tenant.narrowed_since) is None:
         return "no run has completed after a full (or narrowed) read on this Halo yet"
     if _moment(tenant.last_complete_run) is None:
         return "the date of the last completed run could not be read"
+    if link is not None and tenant.last_complete_link != link:
+        return "the link settings are not those of the last completed run"
     due = full_read_due(tenant, now)
     if due is not None:
         return due.removeprefix("every posted invoice is read: ")
     if tenant.runs_since_full >= facts.FULL_READ_EVERY_RUNS:
         return f"{tenant.runs_since_full} runs in a row read only what had changed"
     return None
+
+
+#: The fact a read of only what changed rests on, measured by `ChangeWitness`.
+_CHANGES = FactId.CHANGES_MOVE_LAST_MODIFIED
+
+
+def rests_on(tenant: TenantFacts, model: str) -> str:
+    """What a read of only the changed invoices rests on, in words: the measurement on this
+    Halo when there is one, else the model (`model`, one of `facts`' RESTS_ON texts)."""
+    found = tenant.measured.get(_CHANGES)
+    if found is not None and found.value is True:
+        return f"This rests on a fact measured on this Halo on {found.on}: {found.how}."
+    return f"This rests on an unverified fact: {model}."
 
 
 class TenantLearning:
@@ -100,10 +128,13 @@ class TenantLearning:
         full_read: bool = False,
         now: dt.datetime | None = None,
         page_size: int = facts.REQUESTED_PAGE_SIZE,
+        link: str | None = None,
     ) -> None:
         self.client = client
         self.path = path
         self.full_read = full_read
+        #: this run's link settings (`tenant.link_settings`), or None when it writes no link
+        self.link = link
         self.now = now or dt.datetime.now(dt.UTC)
         self.tenant = TenantFacts()
         self.learner = StatusLearner()
@@ -115,6 +146,9 @@ class TenantLearning:
         self.started = self.now.isoformat(timespec="seconds")
         #: the date this attempt's incremental read starts at, when it reads only what changed.
         self.changed_since: str | None = None
+        #: whether a read of only what changed would have found what this read finds (fed by
+        #: the engine); None when there is no completed run with these link settings to judge by.
+        self.changes: ChangeWitness | None = None
 
     @property
     def today(self) -> str:
@@ -123,6 +157,22 @@ class TenantLearning:
     async def load(self) -> None:
         if self.path is not None:
             self.tenant = await asyncio.to_thread(load_tenant_facts, self.path)
+        tenant, since = self.tenant, incremental_since(self.tenant)
+        top = tenant.last_complete_top_id
+        if since is not None and top is not None and self.link == tenant.last_complete_link:
+            self.changes = ChangeWitness(since, top)
+
+    def wants_narrow(self, asked: bool | None) -> bool:
+        """Whether a long list may be narrowed: as asked, else unless this Halo was seen to
+        leave a change that makes an invoice need the link out of its `last_modified` (the
+        narrowed read's second net, its read of the left-out statuses' changed invoices, would
+        then be blind)."""
+        return asked if asked is not None else self.tenant.value(_CHANGES) is not False
+
+    def wants_incremental(self, asked: bool | None) -> bool:
+        """Whether to read only what changed since the last completed run: as asked, else once
+        this Halo has shown that a read of only the changed invoices misses nothing."""
+        return asked if asked is not None else self.tenant.value(_CHANGES) is True
 
     async def narrow(self) -> ListingScope | None:
         """For a long list: the narrower read that misses nothing, or None to read it whole
@@ -137,8 +187,7 @@ class TenantLearning:
             return None
         self.scope = scope
         self.notes.append(
-            f"Read narrowed: {scope.reason}. This rests on an unverified fact: "
-            f"{facts.NARROWED_READ_RESTS_ON}."
+            f"Read narrowed: {scope.reason}. " + rests_on(self.tenant, facts.NARROWED_READ_RESTS_ON)
         )
         return scope
 
@@ -148,7 +197,7 @@ class TenantLearning:
         read due (`facts.FULL_READ_EVERY_DAYS` / `FULL_READ_EVERY_RUNS`) or asked for, or a
         build that does not filter by change date (asked once, then remembered)."""
         blocked = "the admin asked for a full read" if self.full_read else None
-        blocked = blocked or incremental_blocked(self.tenant, self.now)
+        blocked = blocked or incremental_blocked(self.tenant, self.now, self.link)
         if blocked is None and not await self._honours_datesearch():
             blocked = "this Halo does not filter by change date"
         if blocked is not None:
@@ -157,16 +206,17 @@ class TenantLearning:
         last = self.tenant.last_complete_run
         full = self.tenant.last_full_scan or self.tenant.narrowed_since
         assert last is not None and full is not None
-        then = _moment(last)
-        assert then is not None
-        since = (then - dt.timedelta(days=facts.INCREMENTAL_MARGIN_DAYS)).date().isoformat()
+        start = incremental_since(self.tenant)
+        assert start is not None
+        since = start.isoformat()
         self.changed_since = since
+        self.changes = None  # a read of only what changed is no evidence about it
         self.notes.append(
             f"Incremental run: only the invoices changed since {since} are read (the last "
             f"completed run started {last[:16]}; the last full or narrowed read was on "
             f"{full[:10]}, and every posted invoice is read again after "
             f"{facts.FULL_READ_EVERY_RUNS} incremental runs or {facts.FULL_READ_EVERY_DAYS} "
-            f"days). This rests on an unverified fact: {facts.INCREMENTAL_RESTS_ON}."
+            "days). " + rests_on(self.tenant, facts.INCREMENTAL_RESTS_ON)
         )
         return changed_listing(since)
 
@@ -200,10 +250,14 @@ class TenantLearning:
         incremental run may read only what changed since it started."""
         tenant = self.tenant
         self.witness.record(tenant, on=self.today)
+        self._judge_changes()
         read_whole_list = read_whole_list and self.changed_since is None
         if completed:
             tenant.last_complete_run = self.started
             tenant.runs_since_full = 0 if read_whole_list else tenant.runs_since_full + 1
+            tenant.last_complete_link = self.link
+            tops = [t for t in (tenant.last_complete_top_id, self.witness.top_id) if t is not None]
+            tenant.last_complete_top_id = max(tops, default=None)
         if learner is not None and read_whole_list:
             before = tenant.proven_paid_codes()
             tenant.learn_codes(learner, self.today)
@@ -235,6 +289,29 @@ class TenantLearning:
             await asyncio.to_thread(save_tenant_facts, self.path, tenant)
         except OSError as exc:  # only an optimisation is lost: the next run learns again
             log.warning("tenant facts not saved to %s: %s", self.path, exc)
+
+    def _judge_changes(self) -> None:
+        """Keep what this read showed about reading only what changed; name a miss."""
+        changes = self.changes
+        if changes is None:
+            return
+        was = self.tenant.value(_CHANGES)
+        changes.record(self.tenant, on=self.today)
+        if changes.missed is not None and was is not False:
+            invoice_id, _ = changes.missed
+            self.notes.append(
+                f"Invoice {invoice_id} needed the link although Halo shows no change to it "
+                "since the last completed run: on this Halo a read of only the changed "
+                "invoices could miss some, so runs read every invoice from now on unless "
+                "asked otherwise."
+            )
+        elif was is not True and self.tenant.value(_CHANGES) is True:
+            self.notes.append(
+                "This Halo has shown that a read of only the changed invoices misses nothing: "
+                "later runs read only what changed since the last completed run (every posted "
+                f"invoice is still read after {facts.FULL_READ_EVERY_RUNS} such runs or "
+                f"{facts.FULL_READ_EVERY_DAYS} days)."
+            )
 
 
 #: What a dry run says it sent when it sent nothing but reads.

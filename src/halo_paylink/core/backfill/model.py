@@ -108,12 +108,13 @@ class RunOptions:
     check_edit_permission: bool = True  # dry run: ask Halo to validate one edit (no save)
     full_read: bool = False  # read every posted invoice, even where a narrower read would do
     #: Leave statuses proven paid unread on a long list but for their invoices changed since
-    #: the proof (see census). Off by default: it rests on `facts.NARROWED_READ_RESTS_ON`.
-    narrow: bool = False
+    #: the proof (see census). None: as this Halo has shown (on unless it was seen to leave a
+    #: change out of `last_modified`; see learning.TenantLearning.wants_narrow).
+    narrow: bool | None = None
     #: After a completed run, read only the invoices changed since it started (see
-    #: learning.TenantLearning.incremental). Off by default: it rests on
-    #: `facts.INCREMENTAL_RESTS_ON`.
-    incremental: bool = False
+    #: learning.TenantLearning.incremental). None: once this Halo has shown that such a read
+    #: misses nothing (`facts.INCREMENTAL_RESTS_ON`, measured by tenant.ChangeWitness).
+    incremental: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from halo_paylink.core.backfill.tenant import (
     utc_today,
 )
 from halo_paylink.errors import ErrorKind, HaloError
+from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice
 from halo_paylink.storage.paths import AppPaths
 
@@ -212,25 +213,44 @@ async def _remember_pilot(paths: AppPaths, web_url: str, report: PilotReport) ->
     await asyncio.to_thread(save_tenant_facts, path, tenant)
 
 
-def record_pay_button(paths: AppPaths, web_url: str, shown: bool, *, invoice: str) -> TenantFacts:
-    """Keep the admin's answer: did the portal show the Pay button on the pilot invoice?
-    Blocking (file I/O)."""
+def record_pay_button(
+    paths: AppPaths,
+    web_url: str,
+    shown: bool,
+    *,
+    invoice: str,
+    target: str = facts.DEFAULT_LINK_FIELD,
+) -> TenantFacts:
+    """Keep the admin's answer: did the portal show the Pay button on the pilot invoice, whose
+    link went to `target` (a `LinkTarget.spec`)? Blocking (file I/O)."""
     path = tenant_file(paths, web_url)
     tenant = load_tenant_facts(path)
     tenant.measure(
         FactId.PAY_BUTTON_SHOWN,
         shown,
         on=utc_today(),
-        how=f"the admin looked at invoice {invoice} in Halo's customer portal",
+        how=f"the admin looked at invoice {invoice} in Halo's customer portal, with the link "
+        f"in {target}",
     )
+    tenant.pay_button_target = target
     save_tenant_facts(path, tenant)
     return tenant
 
 
-def pilot_confirmed(paths: AppPaths, web_url: str) -> bool:
-    """Whether the admin saw the Pay button after a pilot on this Halo (so bulk runs may skip
-    the pilot). Blocking (file I/O)."""
-    return load_tenant_facts(tenant_file(paths, web_url)).value(FactId.PAY_BUTTON_SHOWN) is True
+def pay_button_answer(tenant: TenantFacts, target: str) -> bool | None:
+    """The admin's Pay-button answer for links in `target`, or None when there is none (an
+    answer about another field says nothing about this one)."""
+    answer = tenant.value(FactId.PAY_BUTTON_SHOWN)
+    if not isinstance(answer, bool):
+        return None
+    asked = tenant.pay_button_target or facts.DEFAULT_LINK_FIELD  # older files: the default
+    return answer if asked == target else None
+
+
+def pilot_confirmed(paths: AppPaths, web_url: str, target: str = facts.DEFAULT_LINK_FIELD) -> bool:
+    """Whether the admin saw the Pay button after a pilot on this Halo with links in `target`
+    (so bulk runs may skip the pilot). Blocking (file I/O)."""
+    return pay_button_answer(load_tenant_facts(tenant_file(paths, web_url)), target) is True
 
 
 class PilotGate(enum.Enum):
@@ -245,9 +265,10 @@ class PilotGate(enum.Enum):
         return self is PilotGate.CONFIRMED
 
 
-def pilot_gate(paths: AppPaths, web_url: str) -> PilotGate:
-    """Where this Halo stands with the pilot (the admin's last Pay-button answer). Blocking."""
-    answer = load_tenant_facts(tenant_file(paths, web_url)).value(FactId.PAY_BUTTON_SHOWN)
+def pilot_gate(paths: AppPaths, web_url: str, target: str = facts.DEFAULT_LINK_FIELD) -> PilotGate:
+    """Where this Halo stands with the pilot for links in `target` (the admin's last Pay-button
+    answer about that field). Blocking."""
+    answer = pay_button_answer(load_tenant_facts(tenant_file(paths, web_url)), target)
     if answer is True:
         return PilotGate.CONFIRMED
     return PilotGate.NO_BUTTON if answer is False else PilotGate.NEEDED

@@ -81,7 +81,7 @@ from halo_paylink.core.backfill.report import (
 )
 from halo_paylink.core.backfill.selection import decider_for
 from halo_paylink.core.backfill.target import parse_link_target
-from halo_paylink.core.backfill.tenant import tenant_file, utc_today
+from halo_paylink.core.backfill.tenant import link_settings, tenant_file, utc_today
 from halo_paylink.domain import Numbering
 from halo_paylink.errors import ErrorKind
 from halo_paylink.halo import facts
@@ -109,15 +109,26 @@ WARN_UNKNOWN_NUMBER = (
 
 
 async def _learning(
-    client: InvoiceSource, paths: AppPaths | None, server_filter: bool, options: RunOptions
+    client: InvoiceSource,
+    paths: AppPaths | None,
+    options: RunOptions,
+    link: Header | BackfillSettings,
 ) -> TenantLearning | None:
     """What this Halo taught earlier runs, loaded; None with Halo's own unpaid filter, which
-    decides the read itself."""
-    if server_filter:
+    decides the read itself. `link`: the run's header, or a dry run's settings."""
+    if link.server_filter:
         return None
+    if isinstance(link, Header):
+        settings = link_settings(
+            link.target, link.numbering, link.template, overwrite=link.overwrite
+        )
+    else:
+        settings = link_settings(
+            link.link_target().spec, link.numbering.value, link.template, overwrite=link.overwrite
+        )
     path = tenant_file(paths, web_url_of(client)) if paths is not None else None
     learning = TenantLearning(
-        client, path, full_read=options.full_read, page_size=options.page_size
+        client, path, full_read=options.full_read, page_size=options.page_size, link=settings
     )
     await learning.load()
     return learning
@@ -295,7 +306,7 @@ async def plan_backfill(
         numbering=settings.numbering,
         overwrite=settings.overwrite,
     )
-    learning = await _learning(client, paths, settings.server_filter, options)
+    learning = await _learning(client, paths, options, settings)
     engine = Engine(
         client,
         target=target,
@@ -306,9 +317,10 @@ async def plan_backfill(
         cancel=cancel,
         clock=clock,
         on_row=csv_report.add if csv_report else None,
-        narrow=learning.narrow if learning and options.narrow else None,
+        narrow=learning.narrow if learning and learning.wants_narrow(options.narrow) else None,
         learner=learning.learner if learning else None,
         witness=learning.witness if learning else None,
+        changes=learning.changes if learning else None,
     )
     try:
         with _stop_wakes_waits(engine):
@@ -492,9 +504,9 @@ async def run_backfill(
     options = options or RunOptions()
     header, journal = await open_backfill_journal(client, settings, paths, profile=profile)
     run_id, path = header.run_id, journal.path
-    learning = await _learning(client, paths, header.server_filter, options)
+    learning = await _learning(client, paths, options, header)
     filters = _filters(header.server_filter)
-    if learning is not None and options.incremental:
+    if learning is not None and learning.wants_incremental(options.incremental):
         filters = await learning.incremental() or filters
     engine = _backfill_engine(
         client, header, journal, options, on_progress, cancel, clock, None, learning
@@ -577,10 +589,11 @@ def _backfill_engine(
         clock=clock,
         prior=prior,
         narrow=learning.narrow
-        if learning and options.narrow and learning.changed_since is None
+        if learning and learning.wants_narrow(options.narrow) and learning.changed_since is None
         else None,
         learner=learning.learner if learning else None,
         witness=learning.witness if learning else None,
+        changes=learning.changes if learning else None,
     )
 
 
@@ -746,7 +759,7 @@ async def resume_run(
         filters = None
         learning = None
     else:
-        learning = await _learning(client, paths, header.server_filter, options)
+        learning = await _learning(client, paths, options, header)
         engine = _backfill_engine(
             client, header, journal, options, on_progress, cancel, clock, state, learning
         )

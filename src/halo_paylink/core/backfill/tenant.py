@@ -142,6 +142,11 @@ class FactId(enum.Enum):
     FILTER_INCLUDECREDITS = "filter_includecredits"
     FILTER_PAYMENTSTATUSES = "filter_paymentstatuses"
     FILTER_DATESEARCH = "filter_datesearch"
+    #: bool: every invoice a whole read found needing the link had changed since the last
+    #: completed run, so a read of only the changed invoices would have found it (see
+    #: `ChangeWitness`); the measured stand-in for `facts.INCREMENTAL_RESTS_ON` and
+    #: `facts.NARROWED_READ_RESTS_ON`.
+    CHANGES_MOVE_LAST_MODIFIED = "changes_move_last_modified"
 
 
 @dataclass
@@ -159,6 +164,12 @@ class TenantFacts:
         last_complete_run: when the last backfill attempt that ended completed started (ISO,
             UTC): an incremental run reads the invoices changed since then.
         runs_since_full: completed runs since the last full read (incremental or narrowed).
+        last_complete_link: the link settings of that run (`link_settings`): a later run with
+            other settings must read every invoice, since each may need the new link.
+        last_complete_top_id: the highest invoice id seen up to that run.
+        change_evidence: invoices found needing the link at whole reads that had all changed
+            since the completed run before (see `ChangeWitness`), until the fact is measured.
+        pay_button_target: the link field the Pay-button answer is about (None: the default).
     """
 
     codes: dict[int, CodeTally] = field(default_factory=dict)
@@ -169,6 +180,10 @@ class TenantFacts:
     narrowed_since: str | None = None
     last_complete_run: str | None = None
     runs_since_full: int = 0
+    last_complete_link: str | None = None
+    last_complete_top_id: int | None = None
+    change_evidence: int = 0
+    pay_button_target: str | None = None
 
     def proven_paid_codes(self) -> frozenset[int]:
         """Codes every sampled invoice of which was fully paid, with enough samples, and never
@@ -224,6 +239,10 @@ class TenantFacts:
             "narrowed_since": self.narrowed_since,
             "last_complete_run": self.last_complete_run,
             "runs_since_full": self.runs_since_full,
+            "last_complete_link": self.last_complete_link,
+            "last_complete_top_id": self.last_complete_top_id,
+            "change_evidence": self.change_evidence,
+            "pay_button_target": self.pay_button_target,
         }
 
     @classmethod
@@ -254,6 +273,12 @@ class TenantFacts:
         found.last_complete_run = _opt_str(data.get("last_complete_run"))
         runs = data.get("runs_since_full")
         found.runs_since_full = runs if type(runs) is int and runs >= 0 else 0
+        found.last_complete_link = _opt_str(data.get("last_complete_link"))
+        top = data.get("last_complete_top_id")
+        found.last_complete_top_id = top if type(top) is int else None
+        evidence = data.get("change_evidence")
+        found.change_evidence = evidence if type(evidence) is int and evidence >= 0 else 0
+        found.pay_button_target = _opt_str(data.get("pay_button_target"))
         return found
 
 
@@ -372,6 +397,29 @@ def _codes_finding(tenant: TenantFacts) -> str:
     return "; ".join(f"{m}: {', '.join(by_meaning[m])}" for m in order if m in by_meaning)
 
 
+def _changes_line(tenant: TenantFacts) -> LearnedLine:
+    """Whether a read of only the changed invoices misses nothing here (see `ChangeWitness`)."""
+    line = _measured_line(
+        tenant,
+        FactId.CHANGES_MOVE_LAST_MODIFIED,
+        "Reading only the changed invoices misses none",
+        {
+            True: "yes: runs read only what changed since the last completed run",
+            False: "no: runs read every invoice unless asked otherwise",
+        },
+        facts.INCREMENTAL_RESTS_ON,
+    )
+    if line.measured or not tenant.change_evidence:
+        return line
+    return LearnedLine(
+        line.topic,
+        f"not measured yet ({tenant.change_evidence} of {facts.MIN_CHANGE_SAMPLES} invoices "
+        "needed to show it)",
+        line.source,
+        False,
+    )
+
+
 #: The list filters whose honouring is measured, with what each one does.
 _FILTERS: tuple[tuple[FactId, str], ...] = (
     (FactId.FILTER_POSTEDONLY, "postedonly (posted invoices only)"),
@@ -478,6 +526,7 @@ def learned_lines(tenant: TenantFacts) -> list[LearnedLine]:
         )
     )
     lines.extend(_filter_lines(tenant))
+    lines.append(_changes_line(tenant))
     full = tenant.last_full_scan
     lines.append(
         LearnedLine(
@@ -518,16 +567,23 @@ def _outside(fact: FactId, filters: Mapping[str, str], invoice: Invoice) -> bool
         wanted = {c.strip() for c in filters.get("paymentstatuses", "").split(",")}
         return code is not None and str(code) not in wanted
     start = _start_date(filters)
-    stamp = raw.get("last_modified")
-    if start is None or not isinstance(stamp, str):
+    changed = last_modified(invoice)
+    if start is None or changed is None:
         return False
+    return changed < start.replace(tzinfo=None) - _DATE_TOLERANCE
+
+
+def last_modified(invoice: Invoice) -> dt.datetime | None:
+    """When Halo last changed the invoice (naive; UTC when Halo gave a zone), or None when the
+    record has no readable `last_modified`."""
+    stamp = invoice.raw.get("last_modified")
+    if not isinstance(stamp, str):
+        return None
     try:
         changed = dt.datetime.fromisoformat(stamp)
     except ValueError:
-        return False
-    changed = changed.astimezone(dt.UTC).replace(tzinfo=None) if changed.tzinfo else changed
-    start = start.replace(tzinfo=None)
-    return changed < start - _DATE_TOLERANCE
+        return None
+    return changed.astimezone(dt.UTC).replace(tzinfo=None) if changed.tzinfo else changed
 
 
 def _filters_sent(filters: Mapping[str, str]) -> tuple[FactId, ...]:
@@ -552,6 +608,7 @@ class ListingWitness:
     asked: int
     cap: int | None = None
     full_pages: int = 0
+    top_id: int | None = None  # the highest invoice id listed
     rows: dict[FactId, int] = field(default_factory=dict)
     outside: dict[FactId, int] = field(default_factory=dict)  # the first row against it
 
@@ -560,6 +617,9 @@ class ListingWitness:
             self.cap = min(self.cap or page.page_size, page.page_size)
         elif page.rows >= self.asked:
             self.full_pages += 1
+        if page.invoices:
+            top = max(invoice.id for invoice in page.invoices)
+            self.top_id = top if self.top_id is None else max(self.top_id, top)
         for fact in _filters_sent(filters or {}):
             self.rows[fact] = self.rows.get(fact, 0) + page.rows
             if fact in self.outside:
@@ -589,3 +649,80 @@ class ListingWitness:
             elif rows:
                 how = f"{rows:,} rows listed with it, none that it keeps out"
                 tenant.measure(fact, True, on=on, how=how)
+
+
+def link_settings(target: str, numbering: str, template: str, *, overwrite: bool) -> str:
+    """The link settings a run wrote with, as kept in the tenant's facts: a later run with
+    other settings cannot read only what changed, since every invoice may need the new link."""
+    return f"{target} | {numbering} | {'overwrite' if overwrite else 'keep'} | {template.strip()}"
+
+
+@dataclass
+class ChangeWitness:
+    """Whether a read of only the invoices changed since the last completed run would have found
+    every invoice this read found needing the link.
+
+    Reading only what changed (an incremental run, and a narrowed read's left-out statuses)
+    rests on every change that can make an invoice need a link moving its `last_modified`
+    (`facts.INCREMENTAL_RESTS_ON`). A whole read after a completed run with the same link
+    settings measures exactly that: that run left no open invoice without the link, so each
+    invoice needing it now was changed since, and an incremental read from `since` lists it
+    only if its `last_modified` says so. One that does not is the fact shown false on this Halo.
+
+    Only invoices that already existed at that run are evidence (`known_up_to`): a new
+    invoice's first `last_modified` says nothing about whether later changes move it, but a
+    draft posted since, an invoice synced since or a payment undone does.
+
+    Attributes:
+        since: the date an incremental read would start at (`learning`'s margin included).
+        known_up_to: the highest invoice id the completed run saw.
+        found: invoices that existed then, need the link now, and changed on or after `since`.
+        missed: the first invoice needing the link whose `last_modified` is before `since` (or
+            unreadable): (invoice id, its stamp or None).
+    """
+
+    since: dt.date
+    known_up_to: int
+    found: set[int] = field(default_factory=set)
+    missed: tuple[int, str | None] | None = None
+
+    def needs_link(self, invoice: Invoice) -> None:
+        """The read decided `invoice` needs the link."""
+        changed = last_modified(invoice)
+        if changed is not None and changed.date() >= self.since:
+            if invoice.id <= self.known_up_to:
+                self.found.add(invoice.id)
+        elif self.missed is None:
+            stamp = invoice.raw.get("last_modified")
+            self.missed = (invoice.id, stamp if isinstance(stamp, str) else None)
+
+    def record(self, tenant: TenantFacts, *, on: str) -> None:
+        """Keep the evidence: one invoice missed measures the fact false (for good: reading only
+        what changed would miss invoices on this Halo); `facts.MIN_CHANGE_SAMPLES` found, and
+        none ever missed, measure it true."""
+        fact = FactId.CHANGES_MOVE_LAST_MODIFIED
+        if self.missed is not None:
+            invoice_id, stamp = self.missed
+            changed = f"its last change ({stamp})" if stamp else "it has no last_modified, so it"
+            tenant.measure(
+                fact,
+                False,
+                on=on,
+                how=f"invoice {invoice_id} needed the link, but {changed} is before "
+                f"{self.since.isoformat()}: a read of only the changed invoices would have "
+                "missed it",
+            )
+            tenant.change_evidence = 0
+            return
+        if tenant.value(fact) is False or not self.found:
+            return
+        tenant.change_evidence += len(self.found)
+        if tenant.change_evidence >= facts.MIN_CHANGE_SAMPLES:
+            tenant.measure(
+                fact,
+                True,
+                on=on,
+                how=f"{tenant.change_evidence:,} invoices older than the last completed run "
+                "were found needing the link at whole reads, and each had changed since that "
+                "run (a read of only the changed invoices would have found it)",
+            )

@@ -292,18 +292,32 @@ async def undo_pilot_job(
     return await undo_run(client, paths, run_id, cancel=cancel)
 
 
-def load_gate(paths: AppPaths, web_url: str) -> PilotGate:
-    """Blocking (file I/O): call it off the GUI thread."""
+def target_spec(link_field: str | None) -> str:
+    """The link target a profile's `link_field` names (the default field when unset), as the
+    pilot's answer is kept for it; an unusable name falls back to the default field, which the
+    run itself then refuses with its own message."""
+    from halo_paylink.core.backfill.target import parse_link_target
+    from halo_paylink.halo import facts
+
+    try:
+        return parse_link_target(link_field or facts.DEFAULT_LINK_FIELD).spec
+    except ValueError:
+        return facts.DEFAULT_LINK_FIELD
+
+
+def load_gate(paths: AppPaths, web_url: str, target: str) -> PilotGate:
+    """Where the pilot of links in `target` stands. Blocking (file I/O): call it off the GUI
+    thread."""
     from halo_paylink.core.backfill.pilot import pilot_gate
 
-    return pilot_gate(paths, web_url)
+    return pilot_gate(paths, web_url, target)
 
 
-def record_answer(paths: AppPaths, web_url: str, shown: bool, invoice: str) -> None:
-    """Keep the admin's Pay-button answer. Blocking (file I/O)."""
+def record_answer(paths: AppPaths, web_url: str, shown: bool, invoice: str, target: str) -> None:
+    """Keep the admin's Pay-button answer about links in `target`. Blocking (file I/O)."""
     from halo_paylink.core.backfill.pilot import record_pay_button
 
-    record_pay_button(paths, web_url, shown, invoice=invoice)
+    record_pay_button(paths, web_url, shown, invoice=invoice, target=target)
 
 
 async def estimate_for(

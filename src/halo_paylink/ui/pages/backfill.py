@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -56,6 +57,14 @@ INTRO = (
     "anything. Then <b>add the payment links</b>: only open invoices (posted, not voided, with "
     "something due) get one, and an invoice that already holds a different link is left alone. "
     "You can cancel at any time and resume later, and undo a finished run."
+)
+
+#: What "Read every invoice this time" does, for its tooltip.
+FULL_READ_TIP = (
+    "Normally a run may leave out what this Halo has shown it need not read: on a long list, "
+    "the payment statuses proven paid; after a completed run, the invoices unchanged since. "
+    "Tick this to read every posted invoice instead: it costs more requests, relearns what "
+    "each payment status means, and names anything an earlier narrower read took for granted."
 )
 
 #: Lines kept in the live log.
@@ -111,6 +120,9 @@ class BackfillPage(BasePage):
             actions.addWidget(button)
         actions.addStretch(1)
         self.body.addLayout(actions)
+        self.full_read_box = QCheckBox("Read e&very invoice this time (slower)")
+        self.full_read_box.setToolTip(FULL_READ_TIP)
+        self.body.addWidget(self.full_read_box)
 
         self.status_label = wrap_label()
         self.status_label.setAccessibleName("Backfill status")
@@ -255,7 +267,7 @@ class BackfillPage(BasePage):
             profile=profile.name if profile is not None else None,
             on_progress=self._progress,
             cancel=self._cancel,
-            options=self.run_options,
+            options=self._options(),
         )
         self.presenter.started(request)
         if job is Job.PLAN:
@@ -355,8 +367,19 @@ class BackfillPage(BasePage):
         self._render()
 
     # -- rendering ------------------------------------------------------------------------------
+    def _options(self) -> RunOptions | None:
+        """The tuning for the job about to start: `run_options`, and a full read when asked."""
+        if not self.full_read_box.isChecked():
+            return self.run_options
+        from dataclasses import replace
+
+        from halo_paylink.core.backfill import RunOptions
+
+        return replace(self.run_options or RunOptions(), full_read=True)
+
     def _render(self) -> None:
         view = self.presenter.view()
+        self.full_read_box.setEnabled(not view.busy)
         self.plan_button.setEnabled(view.plan_enabled)
         self.plan_button.setText(view.plan_text)
         self.commit_button.setEnabled(view.commit_enabled and not self.benji_numbers.blocks_commit)

@@ -30,6 +30,7 @@ from halo_paylink.core.presenters.pilot import (
     load_gate,
     record_answer,
     run_pilot_job,
+    target_spec,
     undo_pilot_job,
 )
 from halo_paylink.ui.widgets.common import FieldMessage, wrap_label
@@ -139,12 +140,19 @@ class PilotPanel(QGroupBox):
             return
         self.presenter.phase = PilotPhase.CHECKING
         self._run(
-            self.context.blocking(load_gate, self.context.paths, self.presenter.web_url),
+            self.context.blocking(
+                load_gate, self.context.paths, self.presenter.web_url, self._target()
+            ),
             self._gate_loaded,
         )
 
     def allows_bulk(self) -> bool:
         return self.presenter.allows_bulk
+
+    def _target(self) -> str:
+        """Where this profile's links go: the Pay-button answer is kept for that field."""
+        profile = self.context.profile
+        return target_spec(profile.link.link_field if profile is not None else None)
 
     def point_out(self) -> None:
         """A bulk write was asked for before the pilot was confirmed: say so, here."""
@@ -178,7 +186,9 @@ class PilotPanel(QGroupBox):
         if invoice is None:
             return
         web_url = self.presenter.web_url
-        coro = self.context.blocking(record_answer, self.context.paths, web_url, shown, invoice)
+        coro = self.context.blocking(
+            record_answer, self.context.paths, web_url, shown, invoice, self._target()
+        )
         self._run(coro, lambda _: self._recorded(shown))
 
     def use_custom_field(self) -> None:
