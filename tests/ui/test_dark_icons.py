@@ -61,3 +61,28 @@ def test_plain_fusion_loses_them_which_is_why_the_style_exists(
     background = palette.color(QPalette.ColorRole.Button)
     label = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText)
     assert glyph_contrast(icon, background) < 1.6 < theme.contrast(label, background)
+
+
+@pytest.mark.parametrize(
+    "which", [QStyle.StandardPixmap.SP_ArrowBack, QStyle.StandardPixmap.SP_MediaPlay]
+)
+def test_an_enabled_glyph_shows_in_both_schemes(
+    dark_app: QApplication, qtbot: Any, which: QStyle.StandardPixmap
+) -> None:
+    from halo_paylink.ui.widgets.common import std_icon
+
+    dark_app.setStyle(theme.readable_style("Fusion"))
+    button = QPushButton("Undo")
+    qtbot.addWidget(button)
+    icon = std_icon(button, which)
+    plain = button.style().standardIcon(which)
+    for scheme in (Qt.ColorScheme.Dark, Qt.ColorScheme.Light):
+        dark_app.setPalette(theme.palette_for(scheme))
+        background = dark_app.palette().color(QPalette.ColorRole.Button)
+        shown = icon.pixmap(32, 32)
+        assert theme.glyph_contrast(shown, background) >= theme.GLYPH_MIN_CONTRAST, scheme
+        assert shown.size() == plain.pixmap(32, 32).size()
+    # the plain glyph is what the engine is for: it does not show on the dark button
+    dark_app.setPalette(theme.palette_for(Qt.ColorScheme.Dark))
+    background = dark_app.palette().color(QPalette.ColorRole.Button)
+    assert theme.glyph_contrast(plain.pixmap(32, 32), background) < theme.GLYPH_MIN_CONTRAST

@@ -18,8 +18,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QObject, QRect, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QIconEngine,
+    QImage,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption
 
 SCHEME_ENV = "HALO_PAYLINK_COLOR_SCHEME"
@@ -146,6 +155,68 @@ def tinted(pixmap: QPixmap, colour: QColor) -> QPixmap:
     painter.fillRect(out.rect(), colour)
     painter.end()
     return out
+
+
+#: A glyph less visible than this on the button colour (`contrast` of its most visible pixel)
+#: is drawn in the button text colour instead: a black arrow on a dark button, for one.
+GLYPH_MIN_CONTRAST = 2.0
+
+
+def glyph_contrast(pixmap: QPixmap, background: QColor) -> float:
+    """The contrast against `background` of the pixmap's most visible opaque pixel."""
+    image = pixmap.toImage().convertToFormat(QImage.Format.Format_ARGB32)
+    best = 1.0
+    for y in range(image.height()):
+        for x in range(image.width()):
+            colour = image.pixelColor(x, y)
+            if colour.alpha() > 200:
+                best = max(best, contrast(colour, background))
+    return best
+
+
+class GlyphIconEngine(QIconEngine):
+    """Draws a standard icon as the current palette needs it: a glyph that would not show on
+    the palette's button colour (Undo's black arrow in the dark scheme) is drawn in the button
+    text colour, at paint time, so a change of scheme is followed without rebuilding icons.
+    Disabled icons are left to `ReadableIconStyle`."""
+
+    def __init__(self, icon: QIcon) -> None:
+        super().__init__()
+        self._icon = icon
+        self._visible: dict[tuple[int, int], bool] = {}  # (pixmap, background) -> shows as is
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        base = self._icon.pixmap(size, mode, state)
+        if mode == QIcon.Mode.Disabled or base.isNull():
+            return base
+        palette = QGuiApplication.palette()
+        background = palette.color(QPalette.ColorRole.Button)
+        key = (base.cacheKey(), background.rgba())
+        visible = self._visible.get(key)
+        if visible is None:
+            if len(self._visible) > 64:
+                self._visible.clear()
+            visible = self._visible[key] = glyph_contrast(base, background) >= GLYPH_MIN_CONTRAST
+        return base if visible else tinted(base, palette.color(QPalette.ColorRole.ButtonText))
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        painter.drawPixmap(rect, self.pixmap(rect.size(), mode, state))
+
+    def actualSize(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QSize:
+        return self._icon.actualSize(size, mode, state)
+
+    def availableSizes(
+        self, mode: QIcon.Mode = QIcon.Mode.Normal, state: QIcon.State = QIcon.State.Off
+    ) -> list[QSize]:
+        return self._icon.availableSizes(mode, state)
+
+    def clone(self) -> QIconEngine:
+        return GlyphIconEngine(self._icon)
+
+
+def visible_icon(icon: QIcon) -> QIcon:
+    """`icon`, drawn so that it shows in the current scheme (see `GlyphIconEngine`)."""
+    return QIcon(GlyphIconEngine(icon))
 
 
 class ReadableIconStyle(QProxyStyle):

@@ -22,7 +22,10 @@ from PySide6.QtWidgets import (
 
 
 def std_icon(widget: QWidget, pixmap: QStyle.StandardPixmap) -> QIcon:
-    return widget.style().standardIcon(pixmap)
+    """The style's standard icon, drawn so that it shows in light and dark schemes alike."""
+    from halo_paylink.ui.theme import visible_icon
+
+    return visible_icon(widget.style().standardIcon(pixmap))
 
 
 def put_on_clipboard(text: str, html: str | None = None) -> None:
