@@ -62,3 +62,44 @@ def test_bad_page_cap_is_explained(value: str, words: str) -> None:
     assert result.returncode == 2
     assert "--page-cap" in result.stderr and words in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_batch_save_can_be_answered_with_one_object(
+    processes: list[subprocess.Popen[str]],
+) -> None:
+    proc = start("--json", "--invoices", "10", "--update-answer", "one")
+    processes.append(proc)
+    info = json.loads(read_line(proc))
+    with httpx.Client(base_url=info["url"], timeout=10) as http:
+        token = http.post(
+            "/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": info["client_id"],
+                "client_secret": info["client_secret"],
+                "scope": "edit:invoices",
+            },
+        ).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        listed = http.get(
+            "/api/Invoice", params={"pageinate": "true", "page_size": 100, "page_no": 1}
+        ).json()["invoices"]
+        ids = [row["id"] for row in listed[:2]]
+        saved = http.post(
+            "/api/Invoice",
+            json=[{"id": i, "generic_online_invoice_payment_url": f"https://x/{i}"} for i in ids],
+        )
+    assert saved.status_code in (200, 201), saved.text
+    answer = saved.json()
+    assert isinstance(answer, dict) and answer["id"] == ids[-1]
+
+
+def test_an_unknown_update_answer_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "halo_paylink", "sandbox", "--update-answer", "all"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 2 and "--update-answer" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from halo_paylink.sandbox.state import (
     MIXES,
     PAGE_SIZE_ECHOES,
+    UPDATE_ANSWERS,
     StatusCodes,
     parse_rate_limit,
     parse_status_codes,
@@ -159,6 +160,14 @@ def add_parser(subparsers: Any) -> None:
         help="move an invoice's last_modified on every change, and its last_synced when a save "
         "changes a synced invoice (as if each save is pushed to the accounting tool)",
     )
+    parser.add_argument(
+        "--update-answer",
+        choices=UPDATE_ANSWERS,
+        default="list",
+        help="how a batch POST /Invoice is answered: every invoice as saved (list, default) or "
+        "one object, the last invoice saved (one), as Halo's 2026 API description gives it; the "
+        "assistant then reads the rest back",
+    )
     add_benji_arguments(parser)
 
 
@@ -226,6 +235,7 @@ def run(args: argparse.Namespace) -> int:
         mix=args.mix,
         honours_new_filters=not args.ignore_new_filters,
         stamp_changes=args.stamp_changes,
+        update_answer=args.update_answer,
     )
     stop = threading.Event()
 
