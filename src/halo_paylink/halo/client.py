@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -116,17 +116,35 @@ class _Attempts:
 
 
 class _PageWalk:
-    """Where `invoice_pages` is in the listing, and whether the page just read was the last."""
+    """Where `invoice_pages` is in the listing, whether the page just read was the last, and
+    which pages to ask for ahead of their turn."""
 
     def __init__(self, page_size: int, start_page: int) -> None:
         self.size = page_size
         self.start_page = start_page
-        self.page_no = start_page
+        self.page_no = start_page  # the next page to read
         self.seen = 0
         self.previous_ids: tuple[tuple[int, ...], tuple[str, ...]] | None = None
+        # The last page the read needs if the list is as long as the first page announced
+        # (None until then, and for good without a record_count).
+        self.last_announced_page: int | None = None
 
-    def params(self) -> dict[str, str]:
-        return {"pageinate": "true", "page_size": str(self.size), "page_no": str(self.page_no)}
+    def params(self, page_no: int) -> dict[str, str]:
+        return {"pageinate": "true", "page_size": str(self.size), "page_no": str(page_no)}
+
+    def pages_to_ask(self, at_once: int) -> range:
+        """The pages to have asked for before reading the next one: that page, and from the
+        third page on, while the read is within the pages the first page announced, the ones
+        after it, `at_once` in all. Past them (a list longer than announced), or without a
+        count, one page at a time.
+
+        The second page is read on its own: it is the first one asked at the size the first page
+        revealed, and shows that Halo honours `page_no` (a build that ignores it repeats the
+        first page, and the read stops there without a page asked in vain)."""
+        last = self.page_no
+        if self.last_announced_page is not None and self.page_no > self.start_page + 1:
+            last = max(last, min(self.last_announced_page, self.page_no + at_once - 1))
+        return range(self.page_no, last + 1)
 
     def take(
         self, invoices: tuple[Invoice, ...], odd_rows: tuple[Any, ...], record_count: int | None
@@ -143,6 +161,8 @@ class _PageWalk:
         first_short = self.page_no == self.start_page and 0 < rows < self.size
         if first_short and (record_count is None or self.seen < record_count):
             self.size = rows
+        if self.page_no == self.start_page:
+            self.last_announced_page = self._last_page(record_count)
         page = InvoicePage(
             page_no=self.page_no,
             page_size=self.size,
@@ -156,6 +176,15 @@ class _PageWalk:
         # repeated ids (see `core.backfill.listing`) and reads again or says so.
         return page, not repeated and not self._ended(rows, record_count)
 
+    def _last_page(self, record_count: int | None) -> int | None:
+        """After the first page: the last page to read if the list holds `record_count` rows,
+        the empty page that confirms a full last page included; None without a count."""
+        if record_count is None:
+            return None
+        left = max(0, record_count - self.seen)
+        pages = -(-left // self.size) + (1 if left % self.size == 0 else 0)
+        return self.page_no + pages  # page_no is still the first page's here
+
     def _ended(self, rows: int, record_count: int | None) -> bool:
         if rows == 0:
             return True
@@ -163,6 +192,44 @@ class _PageWalk:
             return True
         # a full page beyond the count: the count is wrong, say so, stop reading
         return record_count is not None and self.seen >= record_count + self.size
+
+
+class _PagesInFlight:
+    """Listing pages asked for ahead of their turn, each in a task, handed out in page order.
+
+    `read(page_no)` sends one page's request. A page asked for and never handed out (the list
+    ended before it) is cancelled by `cancel`, and whatever it raised is dropped: the reader
+    would not have asked for it one page at a time.
+    """
+
+    def __init__(self, read: Callable[[int], Coroutine[Any, Any, httpx.Response]]) -> None:
+        self._read = read
+        self._tasks: dict[int, asyncio.Task[httpx.Response]] = {}
+
+    def ask(self, page_nos: range) -> None:
+        """Send the requests of `page_nos` not sent yet."""
+        for page_no in page_nos:
+            if page_no not in self._tasks:
+                self._tasks[page_no] = asyncio.create_task(self._read(page_no))
+
+    async def answer(self, page_no: int) -> httpx.Response:
+        """Halo's answer for `page_no` (asked for before), or what its request raised. A page
+        that did not answer (it failed, or we were cancelled) is left for `cancel`."""
+        response = await self._tasks[page_no]
+        del self._tasks[page_no]
+        return response
+
+    async def cancel(self) -> None:
+        """Cancel the pages still asked for, and wait until their requests have ended."""
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        for task in tasks:
+            if not task.cancelled():
+                task.exception()  # seen and dropped: not reported as an exception left unread
 
 
 class HaloClient:
@@ -267,6 +334,7 @@ class HaloClient:
         filters: Mapping[str, str] | None = None,
         page_size: int = facts.REQUESTED_PAGE_SIZE,
         start_page: int = 1,
+        pages_at_once: int = facts.LISTING_PAGES_AT_ONCE,
     ) -> AsyncIterator[InvoicePage]:
         """Stream `GET {resource}/Invoice?pageinate=true&page_size=&page_no=` page by page.
 
@@ -284,6 +352,17 @@ class HaloClient:
 
         When Halo leaves `record_count` out, each page's `record_count` is None.
 
+        Pages are yielded in order, each exactly as Halo sent it, and the end is found exactly
+        as above; only the waiting overlaps. The first page tells `record_count` and the real
+        page size, the second (read alone) that Halo honours `page_no` at that size; from the
+        third page on, up to `pages_at_once` of the pages the count announces are asked for at
+        once (1: one after another). Pages are asked for only when the caller asks for the next
+        one, so a caller that stops after the first page costs no request more. A page that
+        ends the list early (empty, short, repeated) cancels the pages asked for after it, at
+        most `pages_at_once - 1`, whatever they answered. Past the announced pages, and without
+        a `record_count`, pages are read one at a time. A failure is raised at its page's turn,
+        after the pages before it; closing the stream cancels the pages in flight.
+
         Raises:
             HaloError: as for every request; MALFORMED_RESPONSE for a wrong envelope.
         """
@@ -291,6 +370,8 @@ class HaloClient:
             raise ValueError("page_size must be at least 1")
         if start_page < 1:
             raise ValueError("page_no starts at 1")
+        if pages_at_once < 1:
+            raise ValueError("pages_at_once must be at least 1")
         base = {
             k: v
             for k, v in (filters or {}).items()
@@ -299,13 +380,23 @@ class HaloClient:
         if not any(k.lower().startswith("order") for k in base):
             base.update(facts.LISTING_ORDER)
         pages = _PageWalk(page_size, start_page)
-        while True:
-            params = {**base, **pages.params()}
-            response = await self._request("GET", "/Invoice", params=params, scope=_READ)
-            page, more = pages.take(*self._parse_envelope(parse_json(response)))
-            yield page
-            if not more:
-                return
+
+        def read(page_no: int) -> Coroutine[Any, Any, httpx.Response]:
+            params = {**base, **pages.params(page_no)}  # the size is settled after page one
+            return self._request("GET", "/Invoice", params=params, scope=_READ)
+
+        in_flight = _PagesInFlight(read)
+        try:
+            while True:
+                # Only here, when the caller has asked for the next page, are more pages asked.
+                in_flight.ask(pages.pages_to_ask(pages_at_once))
+                response = await in_flight.answer(pages.page_no)
+                page, more = pages.take(*self._parse_envelope(parse_json(response)))
+                yield page
+                if not more:
+                    return
+        finally:
+            await in_flight.cancel()
 
     async def get_invoice(self, invoice_id: int, *, include_details: bool = False) -> Invoice:
         """One invoice (`GET {resource}/Invoice/{id}`), which Halo sends without an envelope."""

@@ -28,6 +28,12 @@ TOKEN_REFRESH_MARGIN_SECONDS = 60.0
 #: (U) The largest page size Halo honours. We ask for this and read back what the server used.
 REQUESTED_PAGE_SIZE = 100
 
+#: How many pages of the invoice list are asked for at once, once the first page has said how
+#: many rows there are and how large Halo makes a page (see `HaloClient.invoice_pages`); 1 reads
+#: them one after another. A list as long as announced costs not one request more; a page that
+#: ends it early leaves at most this many less one pages asked for beyond the end (cancelled).
+LISTING_PAGES_AT_ONCE = 4
+
 #: (V parameters) List order for paging that can be checked: by id, newest first. Halo pages by
 #: offset, so a row deleted before the offset shifts later rows back (one would be missed), and a
 #: new invoice, which gets the highest id, lands at the front and shifts rows forward (one is

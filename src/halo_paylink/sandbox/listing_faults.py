@@ -36,7 +36,6 @@ class ListingDisturbances:
     def __init__(self) -> None:
         self.faults: list[ListingFault] = []
         self.pass_no = 0
-        self._last_page_no = 0
 
     def disturbed(
         self, ids: list[int], page_no: int, page_size: int
@@ -63,11 +62,11 @@ class ListingDisturbances:
         return rows, count, blank
 
     def _start(self, page_no: int) -> int:
-        """Count the read of page `page_no` into its pass (a read of page 1, or of a page before
-        the last one read, starts a new pass); the pass number."""
-        if page_no == 1 or page_no < self._last_page_no:
+        """Count the read of page `page_no` into its pass (a read of page 1 starts a new pass);
+        the pass number. The other pages of a pass may come in any order: a reader that asks
+        for several pages at once cannot say which of them the server serves first."""
+        if page_no == 1:
             self.pass_no += 1
-        self._last_page_no = page_no
         return self.pass_no
 
     def shift_after(

@@ -266,8 +266,9 @@ UPDATE_ANSWERS = ("list", "one")
 class ListingFault:
     """One disturbance of the paginated invoice listing (`GET /api/Invoice?pageinate=true`).
 
-    The listing is read in passes: a pass starts with a read of `page_no=1` or of a page number
-    lower than the one before (a reader starting over); re-reading the same page stays in the pass.
+    The listing is read in passes: a pass starts with a read of `page_no=1` (a reader starting
+    over); the other pages of the pass, re-read or not, stay in it, in whatever order they come
+    (a reader may ask for several pages at once).
     A fault *fires* in a pass when that pass reads page `after_page`; it disturbs at most `passes`
     passes (None = every pass, until cleared).
 

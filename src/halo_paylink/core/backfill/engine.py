@@ -904,21 +904,33 @@ class Engine:
         self, filters: Mapping[str, str] | None
     ) -> AsyncGenerator[InvoicePage, None]:
         """The invoice pages, read one page ahead in a task of their own, so that reading the
-        next page overlaps with deciding and writing this one. At most two pages wait in memory.
+        next page overlaps with deciding and writing this one. At most two pages wait here
+        (besides the few the client has in flight).
+
+        The read-ahead starts once the second page is asked for: a read that stops after the
+        first page (it gives way to a narrower read, or fetching the few invoices left is
+        cheaper) costs no page more. `HaloClient.invoice_pages` reads further pages ahead of
+        its own, several at once, each time the next page is asked for; leaving early closes
+        it, which cancels the pages it still has in flight.
         """
         queue: asyncio.Queue[InvoicePage | BaseException | None] = asyncio.Queue(maxsize=1)
+        second_asked = asyncio.Event()
 
         async def reader() -> None:
+            pages = self.client.invoice_pages(filters=filters, page_size=self.options.page_size)
             try:
-                async for page in self.client.invoice_pages(
-                    filters=filters, page_size=self.options.page_size
-                ):
+                async for page in pages:
                     await queue.put(page)
+                    await second_asked.wait()
                 await queue.put(None)
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # handed to the consumer, which raises it
                 await queue.put(exc)
+            finally:
+                close = getattr(pages, "aclose", None)
+                if close is not None:
+                    await close()
 
         task = asyncio.create_task(reader())
         try:
@@ -929,6 +941,7 @@ class Engine:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
+                second_asked.set()
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
