@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import math
 import os
 import random
@@ -81,7 +82,19 @@ def client_for(box: Sandbox, http: Any, limiter: RateLimiter) -> Any:
     return make()
 
 
-async def one_run(box: Sandbox, limiter_spec: str | None, **options: Any) -> dict[str, Any]:
+class WallClock:
+    """The wall clock of the sandbox and of the runs alike, moved on between runs (days pass)."""
+
+    def __init__(self) -> None:
+        self.ahead = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.ahead
+
+
+async def one_run(
+    box: Sandbox, limiter_spec: str | None, now: WallClock | None = None, **options: Any
+) -> dict[str, Any]:
     async with make_http_client(timeout=60.0) as http:
         limiter = RateLimiter.parse(limiter_spec) if limiter_spec else RateLimiter.unlimited()
         client = await client_for(box, http, limiter)
@@ -91,6 +104,7 @@ async def one_run(box: Sandbox, limiter_spec: str | None, **options: Any) -> dic
             BackfillSettings(template=DEMO_BENJI_TEMPLATE, numbering=Numbering.HALO),
             AppPaths.default().ensure(),
             options=RunOptions(**options),
+            now=now,
         )
         elapsed = time.perf_counter() - start
     open_now = box.open_invoice_ids()
@@ -144,9 +158,10 @@ def second(
     total: int = 20_000, open_wanted: int = 560, new: int = 50, owing: int = 5, rate: str = "60/60"
 ) -> None:
     """Three runs with the defaults on one tenant whose changes move `last_modified`
-    (`stamp_changes`): the first; then `new` invoices and `owing` old paid ones owing again,
-    which the second run (narrowed) links and which show that a read of only what changed misses
-    nothing here; then `new` more, which the third run finds reading only what changed."""
+    (`stamp_changes`), a week apart (the sandbox's clock and the runs' are moved on together):
+    the first; then `new` invoices and `owing` old paid ones owing again, which the second run
+    (narrowed) links and which show that a read of only what changed misses nothing here; then
+    `new` more, which the third run finds reading only what changed."""
     print(
         f"{total} invoices, {open_wanted} open; then {new} new and {owing} old owing again; "
         f"then {new} new; {rate} requests/seconds"
@@ -154,19 +169,22 @@ def second(
     config = SandboxConfig(
         invoices=total, seed=1, rate_limit=parse_rate_limit(rate), stamp_changes=True
     )
-    box = Sandbox(config)
+    clock = WallClock()
+    box = Sandbox(config, now=clock)
     box.start()
     try:
         old_tenant(box, open_wanted)
-        show("first run", asyncio.run(one_run(box, rate)))
+        show("first run", asyncio.run(one_run(box, rate, clock)))
+        clock.ahead += dt.timedelta(days=7)
         box.add_invoices(new)
         with box.lock:
             paid = [i for i, inv in box.invoices.items() if inv.get("paymentstatus") == PAID_CODE]
         for invoice_id in random.Random(3).sample(paid, owing):
             box.set_payment(invoice_id, False)
-        show(f"+{new} new, {owing} owing", asyncio.run(one_run(box, rate)))
+        show(f"+{new} new, {owing} owing", asyncio.run(one_run(box, rate, clock)))
+        clock.ahead += dt.timedelta(days=7)
         box.add_invoices(new)
-        show(f"+{new} new", asyncio.run(one_run(box, rate)))
+        show(f"+{new} new", asyncio.run(one_run(box, rate, clock)))
     finally:
         box.stop()
 

@@ -382,6 +382,7 @@ def test_completed_means_every_open_invoice_listed_now_has_its_link(
 ) -> None:
     paths = AppPaths.under(tmp_path_factory.mktemp("home"))
     halo = ShiftingHalo([invoice(i) for i in range(1, count + 1)], page_cap=cap)
+    next_id = [count + 1]
 
     def disturb(read_no: int, page_no: int) -> None:
         for when, what, invoice_id in changes:
@@ -391,9 +392,9 @@ def test_completed_means_every_open_invoice_listed_now_has_its_link(
                 halo.rows.pop(invoice_id, None)
             elif what == "pay" and invoice_id in halo.rows:
                 halo.rows[invoice_id].update(amountdue=0.0, amountpaid=100.0)
-            elif what == "create":  # Halo gives a new invoice the next id
-                new_id = max([k for k in halo.rows if type(k) is int], default=count) + 1
-                halo.rows[new_id] = invoice(new_id)
+            elif what == "create":  # Halo gives a new invoice the next id, never a deleted one's
+                halo.rows[next_id[0]] = invoice(next_id[0])
+                next_id[0] += 1
 
     halo.before_page = disturb
     result = asyncio.run(runner.run_backfill(halo, BackfillSettings(T), paths, options=OPTIONS))

@@ -343,6 +343,20 @@ async def test_closing_the_read_cancels_the_pages_in_flight() -> None:
     assert halo.cancelled == {4, 5, 6} and halo.in_flight == 0
 
 
+async def test_pages_given_up_on_are_counted_as_requests_halo_may_have_seen() -> None:
+    halo = GatedHalo(900, held={4, 5, 6})
+    async with httpx.AsyncClient(transport=httpx.MockTransport(halo)) as http:
+        client = client_of(http)
+        pages = client.invoice_pages()
+        for _ in range(3):
+            await anext(pages)
+        await settle()
+        await pages.aclose()  # type: ignore[attr-defined]
+    assert client.stats.cancelled == 3
+    assert client.stats.requests == 1 + 3 + 3  # the token, the pages read, the pages given up
+    assert client.stats.transport_errors == 0
+
+
 async def test_cancelling_the_reader_cancels_the_pages_in_flight() -> None:
     """Stop while the reader waits for page 3: page 3 and the pages asked with it are cancelled,
     and no task is left running."""

@@ -3,6 +3,8 @@ least time a request budget allows for them."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -68,3 +70,19 @@ def test_a_read_that_may_leave_pages_unread_is_an_upper_bound() -> None:
     tenant.measure(FactId.CHANGES_MOVE_LAST_MODIFIED, True, on="2026-11-02", how="shown")
     tenant.last_complete_run = "2026-11-20T10:00:00+00:00"
     assert "only the invoices changed since" in estimate(500, tenant=tenant).text()
+
+
+def test_the_estimate_follows_what_this_run_was_told() -> None:
+    from halo_paylink.core.backfill.model import RunOptions
+
+    tenant = TenantFacts(codes={0: CodeTally(unpaid=40), 2: CodeTally(paid=100)})
+    tenant.codes_on = "2026-11-01"
+    tenant.last_full_scan = dt.datetime.now(dt.UTC).isoformat()
+    assert "needs at most" in estimate(20_000, tenant=tenant).text()
+    for told in (RunOptions(full_read=True), RunOptions(narrow=False)):
+        assert "needs about" in estimate(20_000, tenant=tenant, options=told).text(), told
+    tenant.last_complete_run = "2026-11-20T10:00:00+00:00"
+    asked = estimate(500, tenant=tenant, options=RunOptions(incremental=True)).text()
+    assert "only the invoices changed since" in asked
+    tenant.runs_since_full = 10  # the safety net: this run reads everything
+    assert "needs about" in estimate(20_000, tenant=tenant).text()

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from halo_paylink.core.backfill.selection import closed_reason
 from halo_paylink.core.backfill.tenant import (
     AmountState,
-    ChangeWitness,
     FactId,
     StatusLearner,
     TenantFacts,
     amount_state,
 )
+from halo_paylink.core.backfill.witnesses import ChangeWitness
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice
 
@@ -132,11 +132,11 @@ def test_no_open_invoice_ever_carries_a_proven_paid_code(rows: list) -> None:
     INVOICES,
     st.lists(st.sampled_from(list(FactId)), max_size=4),
     st.none() | st.integers(),
-    st.integers(min_value=0),
+    st.sets(st.integers()),
     st.none() | st.text(min_size=1, max_size=40),
 )
 def test_the_json_round_trips(
-    rows: list, fact_ids: list[FactId], top: int | None, evidence: int, link: str | None
+    rows: list, fact_ids: list[FactId], top: int | None, evidence: set[int], link: str | None
 ) -> None:
     learner = StatusLearner()
     learner.observe_all(_invoices(rows))
@@ -145,6 +145,8 @@ def test_the_json_round_trips(
         last_complete_top_id=top,
         change_evidence=evidence,
         last_complete_link=link,
+        last_complete_end="2026-12-01T11:00:00+00:00" if link else None,
+        pay_button_target=link,
     )
     found.learn_codes(learner, "2026-12-01")
     for n, fact in enumerate(fact_ids):
@@ -169,7 +171,7 @@ def test_any_json_reads_without_raising(data: object) -> None:
 
 
 def test_learned_lines_say_measured_or_model() -> None:
-    from halo_paylink.core.backfill.tenant import learned_lines
+    from halo_paylink.core.backfill.learned import learned_lines
 
     fresh = {line.topic: line for line in learned_lines(TenantFacts())}
     assert not any(line.measured for line in fresh.values())
@@ -191,16 +193,24 @@ def test_learned_lines_say_measured_or_model() -> None:
 
 
 SINCE = dt.date(2026, 11, 1)
-#: (invoice id, days after SINCE of its last change, or None for no readable last_modified)
-NEEDING = st.lists(st.tuples(st.integers(1, 400), st.none() | st.integers(-40, 40)), max_size=30)
+#: a change must come after this to be evidence (the last run's end, and a day)
+AFTER = dt.datetime(2026, 11, 3, 12, 0)
+#: (invoice id, hours after SINCE's start of its last change, or None for no readable stamp)
+NEEDING = st.lists(
+    st.tuples(st.integers(1, 400), st.none() | st.integers(-24 * 30, 24 * 30)), max_size=30
+)
 
 
-def stamped(invoice_id: int, days: int | None) -> Invoice:
+def stamped(invoice_id: int, hours: int | None) -> Invoice:
     raw: dict[str, Any] = {"id": invoice_id}
-    if days is not None:
-        moment = dt.datetime.combine(SINCE, dt.time(9, 30)) + dt.timedelta(days=days)
+    if hours is not None:
+        moment = dt.datetime.combine(SINCE, dt.time()) + dt.timedelta(hours=hours)
         raw["last_modified"] = moment.isoformat()
     return Invoice.from_json(raw)
+
+
+def moment(hours: int) -> dt.datetime:
+    return dt.datetime.combine(SINCE, dt.time()) + dt.timedelta(hours=hours)
 
 
 @given(NEEDING, st.lists(NEEDING, max_size=3), st.integers(0, 400), st.sampled_from([None, True]))
@@ -211,30 +221,45 @@ def test_one_invoice_a_changed_read_would_miss_measures_it_false_for_good(
     if before is not None:
         tenant.measure(FactId.CHANGES_MOVE_LAST_MODIFIED, before, on="2026-10-01", how="earlier")
     missed_once = False
-    evidence = 0  # invoices shown changed, summed over the reads since the last miss
+    evidence: set[int] = set()  # distinct invoices shown changed, since the last miss
     for needing in [first, *later]:
-        witness = ChangeWitness(SINCE, top)
-        for invoice_id, days in needing:
-            witness.needs_link(stamped(invoice_id, days))
+        witness = ChangeWitness(SINCE, AFTER, top)
+        for invoice_id, hours in needing:
+            witness.needs_link(stamped(invoice_id, hours))
         witness.record(tenant, on="2026-12-01")
-        missed = any(days is None or days < 0 for _, days in needing)
+        missed = any(hours is None or hours < 0 for _, hours in needing)
         missed_once = missed_once or missed
-        found = {i for i, days in needing if days is not None and days >= 0 and i <= top}
-        evidence = 0 if missed else evidence + len(found)
+        found = {
+            i for i, hours in needing if hours is not None and moment(hours) > AFTER and i <= top
+        }
+        evidence = set() if missed else evidence | found
         value = tenant.value(FactId.CHANGES_MOVE_LAST_MODIFIED)
         if missed_once:
             assert value is False
-        elif evidence >= facts.MIN_CHANGE_SAMPLES:
+        elif before is None and len(evidence) >= facts.MIN_CHANGE_SAMPLES:
             assert value is True
         else:
             assert value is before
 
 
-def test_new_invoices_are_no_evidence() -> None:
+def test_new_invoices_and_changes_close_to_the_run_are_no_evidence() -> None:
     tenant = TenantFacts()
-    witness = ChangeWitness(SINCE, known_up_to=100)
-    for invoice_id in range(101, 101 + 2 * facts.MIN_CHANGE_SAMPLES):
-        witness.needs_link(stamped(invoice_id, 3))
+    witness = ChangeWitness(SINCE, AFTER, known_up_to=100)
+    for invoice_id in range(101, 101 + 2 * facts.MIN_CHANGE_SAMPLES):  # new since the run
+        witness.needs_link(stamped(invoice_id, 24 * 10))
+    for invoice_id in range(1, 1 + 2 * facts.MIN_CHANGE_SAMPLES):  # changed by the run itself
+        witness.needs_link(stamped(invoice_id, 24 * 2))
     witness.record(tenant, on="2026-12-01")
     assert FactId.CHANGES_MOVE_LAST_MODIFIED not in tenant.measured
-    assert tenant.change_evidence == 0
+    assert tenant.change_evidence == set()
+
+
+def test_the_same_invoices_seen_again_are_counted_once() -> None:
+    tenant = TenantFacts()
+    for _ in range(3):
+        witness = ChangeWitness(SINCE, AFTER, known_up_to=100)
+        for invoice_id in range(1, facts.MIN_CHANGE_SAMPLES):
+            witness.needs_link(stamped(invoice_id, 24 * 10))
+        witness.record(tenant, on="2026-12-01")
+    assert FactId.CHANGES_MOVE_LAST_MODIFIED not in tenant.measured
+    assert len(tenant.change_evidence) == facts.MIN_CHANGE_SAMPLES - 1

@@ -42,7 +42,13 @@ if TYPE_CHECKING:
     from halo_paylink.core.benji_checks import NumberCheck
 
 if TYPE_CHECKING:  # the modules themselves are imported when a command runs
-    from halo_paylink.core.backfill import BackfillSettings, CancelToken, Progress, RunResult
+    from halo_paylink.core.backfill import (
+        BackfillSettings,
+        CancelToken,
+        Progress,
+        RunOptions,
+        RunResult,
+    )
     from halo_paylink.core.backfill.estimate import RunEstimate
     from halo_paylink.core.backfill.pilot import PilotReport
     from halo_paylink.halo.client import HaloClient
@@ -505,20 +511,13 @@ def _work(
 ) -> Awaitable[RunResult]:
     """The runner call for `mode` (plan, run, resume or undo), not yet started."""
     from halo_paylink.core.backfill import (
-        RunOptions,
         plan_backfill,
         resume_run,
         run_backfill,
         undo_run,
     )
 
-    options = RunOptions(
-        batch_size=args.batch_size,
-        concurrency=args.concurrency,
-        incremental=getattr(args, "incremental", None),
-        narrow=getattr(args, "narrow", None),
-        full_read=getattr(args, "full_read", False),
-    )
+    options = run_options(args)
     bar, cancel = stopper.bar, stopper.cancel
     if mode == "resume":
         return resume_run(
@@ -600,13 +599,28 @@ async def _pilot(
         say(f"  The link did not save ({words}): {report.result.detail}")
         return report.result.outcome.exit_code
     flags = connection_flags(args)
+    # The answer is kept for the field the pilot wrote, so the commands name it.
+    answer = [*flags, "--link-field", report.field, "--pay-button"]
     say(f"Next: {report.portal_hint} Then record what you saw:")
-    say(f"  {command_line('backfill', *flags, '--pay-button', 'seen')}")
-    say(f"  {command_line('backfill', *flags, '--pay-button', 'missing')}")
+    say(f"  {command_line('backfill', *answer, 'seen')}")
+    say(f"  {command_line('backfill', *answer, 'missing')}")
     if report.result.run_id:
         say("To undo the pilot alone:")
         say(f"  {command_line('backfill', *flags, '--undo', report.result.run_id)}")
     return 0
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The run's tuning, as the command line gives it."""
+    from halo_paylink.core.backfill import RunOptions
+
+    return RunOptions(
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        incremental=getattr(args, "incremental", None),
+        narrow=getattr(args, "narrow", None),
+        full_read=getattr(args, "full_read", False),
+    )
 
 
 def _link_field(args: argparse.Namespace, profile: Profile | None) -> str:
@@ -657,7 +671,7 @@ async def _estimate(
         return None
     tenant = load_tenant_facts(tenant_file(paths, client.endpoints.web_url))
     try:
-        found = await estimate_run(client, tenant=tenant)
+        found = await estimate_run(client, tenant=tenant, options=run_options(args))
     except HaloError:
         return None
     if not args.json:  # before the run, beside its progress: the summary stays on stdout

@@ -16,7 +16,7 @@ from halo_paylink.cli.terminal import say, say_json
 from halo_paylink.core.checks import CheckReport, CheckResult, CheckState, run_checks
 
 if TYPE_CHECKING:
-    from halo_paylink.core.backfill.tenant import LearnedLine
+    from halo_paylink.core.backfill.learned import LearnedLine
 
 SYMBOLS = {
     CheckState.PASS: "PASS",
@@ -104,7 +104,8 @@ def print_human(report: CheckReport, learned: list[LearnedLine]) -> None:
 
 async def _check(args: argparse.Namespace) -> int:
     from halo_paylink.cli.common import open_connection
-    from halo_paylink.core.backfill.tenant import learned_lines, load_tenant_facts, tenant_file
+    from halo_paylink.core.backfill.learned import learned_lines
+    from halo_paylink.core.backfill.tenant import load_tenant_facts, tenant_file
     from halo_paylink.storage.paths import AppPaths
 
     async with open_connection(args) as (connection, http):

@@ -194,6 +194,12 @@ class _PageWalk:
         return record_count is not None and self.seen >= record_count + self.size
 
 
+def _drop_outcome(task: asyncio.Task[httpx.Response]) -> None:
+    """A page no one will read: its failure is seen and dropped (never "never retrieved")."""
+    if not task.cancelled():
+        task.exception()
+
+
 class _PagesInFlight:
     """Listing pages asked for ahead of their turn, each in a task, handed out in page order.
 
@@ -220,16 +226,15 @@ class _PagesInFlight:
         return response
 
     async def cancel(self) -> None:
-        """Cancel the pages still asked for, and wait until their requests have ended."""
+        """Cancel the pages still asked for, and wait until their requests have ended. What
+        they raised is dropped, even when this wait is itself cancelled."""
         tasks = list(self._tasks.values())
         self._tasks.clear()
         for task in tasks:
+            task.add_done_callback(_drop_outcome)
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
-        for task in tasks:
-            if not task.cancelled():
-                task.exception()  # seen and dropped: not reported as an exception left unread
 
 
 class HaloClient:
@@ -546,6 +551,10 @@ class HaloClient:
                         "Accept": "application/json",
                     },
                 )
+            except asyncio.CancelledError:  # e.g. a page past the end: Halo may have seen it
+                self.limiter.done(slot)
+                self.stats.record_cancelled()
+                raise
             except httpx.HTTPError as exc:
                 self.limiter.done(slot)
                 self.stats.record(None)

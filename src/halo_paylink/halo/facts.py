@@ -70,9 +70,10 @@ SAFE_LISTING_FILTERS: dict[str, str] = {
 CANDIDATE_PAYMENT_STATUSES: tuple[int, ...] = (-1, 0, 1, 2, 3, 4)
 
 #: (U) A narrowed read (see core.backfill.census) reads the left-out codes' invoices changed since
-#: their proof with `datesearch=last_modified`; it rests on every payment or refund moving an
-#: invoice's `last_modified`, which is not known. So the narrowed read stays off by default
-#: (`RunOptions.narrow`) until the tenant can show it.
+#: their proof with `datesearch=last_modified`; that second net rests on every payment or refund
+#: moving an invoice's `last_modified`, which is not known. The narrowed read is on by default
+#: (`RunOptions.narrow`) unless the tenant was seen to leave a change out of `last_modified`
+#: (core.backfill.tenant.ChangeWitness).
 NARROWED_READ_RESTS_ON = "a payment or refund moves the invoice's last_modified"
 
 #: A list shorter than this is read whole: a census (see core.backfill.census) costs about ten
@@ -87,23 +88,26 @@ FULL_READ_EVERY_DAYS = 30
 #: (U) An incremental run (`RunOptions.incremental`, see core.backfill.learning) reads only the
 #: invoices changed since the last completed run (`datesearch=last_modified`); it rests on every
 #: change that can make an invoice need a link (created, posted, synced, a payment undone, a
-#: link removed) moving its `last_modified`, which is not known. So it stays off by default.
+#: link removed) moving its `last_modified`, which is not known. So it is off by default until
+#: the tenant has shown it (core.backfill.tenant.ChangeWitness, `MIN_CHANGE_SAMPLES`).
 INCREMENTAL_RESTS_ON = (
     "every change that can make an invoice need a link (created, posted, synced to the "
     "accounting tool, a payment undone, the link removed) moves its last_modified"
 )
 
-#: Reading only what changed is trusted on a tenant once whole reads after completed runs found
-#: at least this many invoices needing the link, every one changed since the run before (see
-#: core.backfill.tenant.ChangeWitness); one that had not changed measures the fact false.
+#: Reading only what changed is trusted on a tenant once reads after completed runs found at
+#: least this many invoices older than the run before needing the link, each changed more than
+#: `INCREMENTAL_MARGIN_DAYS` after that run ended (see core.backfill.tenant.ChangeWitness); one
+#: needing it without a change since that run measures the fact false.
 MIN_CHANGE_SAMPLES = 5
 
 #: The incremental read starts this many days before the last completed run started: Halo may
 #: read `start_date` as a date in its own time zone, and a clock may be off.
 INCREMENTAL_MARGIN_DAYS = 1
 
-#: The safety net under incremental runs: after this many in a row, or `FULL_READ_EVERY_DAYS`
-#: after the last full read, a run reads every posted invoice again.
+#: The safety net under narrowed and incremental runs: after this many completed runs in a row
+#: that read only part of the list, or `FULL_READ_EVERY_DAYS` after the last full read, a run
+#: reads every posted invoice again.
 FULL_READ_EVERY_RUNS = 10
 
 #: A code held by at least this many invoices, with no proof yet, is sampled (one page, newest

@@ -193,6 +193,7 @@ class RequestStats:
         retries_other: requests repeated after a 5xx, a timeout or a dropped connection.
         token_requests: how many of `requests` went to the token endpoint.
         transport_errors: requests that got no HTTP response at all.
+        cancelled: requests given up on while in flight (Halo may have seen them).
         by_status: responses by HTTP status.
     """
 
@@ -201,7 +202,13 @@ class RequestStats:
     retries_other: int = 0
     token_requests: int = 0
     transport_errors: int = 0
+    cancelled: int = 0
     by_status: collections.Counter[int] = field(default_factory=collections.Counter)
+
+    def record_cancelled(self) -> None:
+        """Count one request given up on while in flight: it may have reached Halo."""
+        self.requests += 1
+        self.cancelled += 1
 
     def record(self, response: httpx.Response | None) -> None:
         """Count one request; `None` when it failed before any response arrived."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime as dt
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,8 +34,9 @@ async def quick_sleep(seconds: float) -> None:
 def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
     started: list[Sandbox] = []
 
-    def factory(**config: Any) -> Sandbox:
-        box = Sandbox(SandboxConfig(**config))
+    def factory(now: Callable[[], dt.datetime] | None = None, **config: Any) -> Sandbox:
+        """A started sandbox; `now`: its wall clock (the stamps of changes), when not real."""
+        box = Sandbox(SandboxConfig(**config), **({"now": now} if now is not None else {}))
         box.start()
         started.append(box)
         return box

@@ -4,12 +4,12 @@ and never at the price of an open invoice (the contract holds whatever the codes
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from halo_paylink.core.backfill import RunOptions, RunOutcome, run_backfill
-from halo_paylink.core.backfill.learning import TenantLearning
 from halo_paylink.core.backfill.tenant import load_tenant_facts, tenant_file
 from halo_paylink.domain import Numbering
 from halo_paylink.halo import facts
@@ -39,7 +39,12 @@ def make_old(box: Sandbox, *, paid_code: int, keep_open_every: int = 12) -> None
             invoice.update(amountpaid=total, amountdue=0, paymentstatus=paid_code)
 
 
-async def run(box: Sandbox, paths: AppPaths, **options: Any):  # type: ignore[no-untyped-def]
+async def run(  # type: ignore[no-untyped-def]
+    box: Sandbox,
+    paths: AppPaths,
+    now: Callable[[], dt.datetime] | None = None,
+    **options: Any,
+):
     before = snapshot(box)
     async with halo_client(box) as client:
         result = await run_backfill(
@@ -47,6 +52,7 @@ async def run(box: Sandbox, paths: AppPaths, **options: Any):  # type: ignore[no
             settings(numbering=Numbering.HALO),
             paths,
             options=RunOptions(**{"narrow": True, **options}),
+            now=now,
         )
     assert_contract(box, result, paths, before)
     return result
@@ -85,7 +91,7 @@ async def test_a_second_run_spends_little(make_sandbox, paths: AppPaths) -> None
 
 
 async def test_a_code_that_changes_meaning_is_caught_by_the_next_full_read(
-    make_sandbox, paths: AppPaths, monkeypatch: pytest.MonkeyPatch
+    make_sandbox, paths: AppPaths
 ) -> None:
     box = make_sandbox(invoices=SIZE)
     make_old(box, paid_code=2)
@@ -100,13 +106,7 @@ async def test_a_code_that_changes_meaning_is_caught_by_the_next_full_read(
             inv = box.invoices[i]
             inv.update(amountpaid=0, amountdue=inv["total"])
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=facts.FULL_READ_EVERY_DAYS + 1)
-    real_init = TenantLearning.__init__
-
-    def in_a_month(self: TenantLearning, *args: Any, **kwargs: Any) -> None:
-        real_init(self, *args, **{**kwargs, "now": later})
-
-    monkeypatch.setattr(TenantLearning, "__init__", in_a_month)
-    result = await run(box, paths)
+    result = await run(box, paths, now=lambda: later)  # a month on
     assert result.outcome is RunOutcome.COMPLETED
     assert any("Payment status 2 was taken as paid, but 5 invoices" in w for w in result.warnings)
     assert set(changed) <= set(box.post_counts())

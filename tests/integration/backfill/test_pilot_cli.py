@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from halo_paylink.domain import Numbering
+from halo_paylink.halo import facts
 from halo_paylink.sandbox import Sandbox
 
 from .cli_helpers import backfill_args, cli_env, confirm_pilot, run_cli
@@ -96,3 +97,25 @@ def test_cli_says_what_a_run_will_cost_before_it_starts(make_sandbox, tmp_path) 
     data = json.loads(done.stdout)
     assert data["estimate"]["invoices"] == 250 and "No request budget" in data["estimate"]["text"]
     assert data["estimate"]["requests"] >= 4
+
+
+def test_the_printed_answer_is_about_the_field_the_pilot_wrote(make_sandbox, tmp_path) -> None:
+    import shlex
+
+    from halo_paylink.sandbox import seed as seedmod
+
+    box: Sandbox = make_sandbox(invoices=60)
+    env = cli_env(tmp_path, box.config.client_secret)
+    custom = f"custom:{seedmod.PAYMENT_LINK_CUSTOM_FIELD}"
+    pilot = run_cli([*backfill_args(box, "--link-field", custom), "--pilot"], env)
+    assert pilot.returncode == 0, pilot.stdout + pilot.stderr
+    (seen,) = [line.strip() for line in pilot.stdout.splitlines() if "--pay-button seen" in line]
+    assert f"--link-field {custom}" in seen
+    printed = shlex.split(seen)
+    # The printed command as typed (the program as this process was started, then its words).
+    recorded = run_cli(printed[printed.index("backfill") :], env)
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    done = run_cli([*backfill_args(box, "--link-field", custom), "--json"], env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    refused = run_cli(backfill_args(box), env)  # the default field was never piloted
+    assert refused.returncode == 2 and f"link in {facts.DEFAULT_LINK_FIELD}" in refused.stderr

@@ -1,17 +1,25 @@
-"""Whether a run may read only what changed is measured on the tenant, over real HTTP: whole reads
-after a completed run check that every invoice needing the link had changed since it (see
-`tenant.ChangeWitness`). Shown on enough invoices, later runs read only what changed; one miss (a
-change Halo did not stamp) turns that off for good and says so. The contract holds throughout."""
+"""Whether a run may read only what changed is measured on the tenant, over real HTTP: reads after
+a completed run check that every invoice needing the link had changed since it (see
+`tenant.ChangeWitness`). Shown on enough invoices, changed days after that run, later runs read
+only what changed; one miss (a change Halo did not stamp) turns that off for good and says so.
+Neither a run's own saves, an undo's, nor a second read of the same invoices counts as evidence.
+The contract holds throughout."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
-from halo_paylink.core.backfill import RunOptions, RunOutcome, run_backfill
+from halo_paylink.core.backfill import RunOptions, RunOutcome, plan_backfill, run_backfill, undo_run
+from halo_paylink.core.backfill.learned import learned_lines
 from halo_paylink.core.backfill.learning import TenantLearning
-from halo_paylink.core.backfill.tenant import FactId, load_tenant_facts, tenant_file
+from halo_paylink.core.backfill.tenant import (
+    FactId,
+    load_tenant_facts,
+    tenant_file,
+)
 from halo_paylink.domain import Numbering
 from halo_paylink.halo import facts
 from halo_paylink.sandbox import Sandbox
@@ -19,8 +27,8 @@ from halo_paylink.sandbox import seed as seedmod
 from halo_paylink.sandbox.records import with_payment
 from halo_paylink.storage.paths import AppPaths
 
-from .conftest import halo_client, settings
-from .test_narrowed_read import run as contract_run
+from .conftest import halo_client, settings, snapshot
+from .contract import assert_contract
 
 pytestmark = pytest.mark.anyio
 
@@ -28,15 +36,59 @@ FACT = FactId.CHANGES_MOVE_LAST_MODIFIED
 OTHER_TEMPLATE = "https://pay.example.benjipays.com/pay/[Invoice No.]"
 
 
-async def run(box: Sandbox, paths: AppPaths, **options: Any):  # type: ignore[no-untyped-def]
-    """A run held to the contract with the defaults for narrowed and incremental reads."""
-    return await contract_run(box, paths, **{"narrow": None, "batch_size": 100, **options})
+class WallClock:
+    """The wall clock of the sandbox and of the runs alike, which a test moves on (days pass
+    between two runs)."""
+
+    def __init__(self) -> None:
+        self.ahead = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.ahead
+
+    def days_pass(self, days: int = 3) -> None:
+        self.ahead += dt.timedelta(days=days)
+
+
+@pytest.fixture
+def clock() -> WallClock:
+    return WallClock()
+
+
+async def run(  # type: ignore[no-untyped-def]
+    box: Sandbox,
+    paths: AppPaths,
+    clock: WallClock | None = None,
+    *,
+    contract: bool = True,
+    **options: Any,
+):
+    """A run with the defaults for narrowed and incremental reads, on `clock`, held to the
+    contract (unless told not to: the contract counts every save of the sandbox's life)."""
+    before = snapshot(box)
+    async with halo_client(box) as client:
+        result = await run_backfill(
+            client,
+            settings(numbering=Numbering.HALO),
+            paths,
+            options=RunOptions(**{"batch_size": 100, **options}),
+            now=clock,
+        )
+    if contract:
+        assert_contract(box, result, paths, before)
+    return result
 
 
 def paid_ids(box: Sandbox, count: int) -> list[int]:
     found = [i for i, c in sorted(box.categories.items()) if c == seedmod.PAID]
     assert len(found) >= count
     return found[:count]
+
+
+def owe_again(box: Sandbox, ids: list[int]) -> None:
+    """These old paid invoices owe again, changed as Halo changes them (stamped)."""
+    for invoice_id in ids:
+        box.set_payment(invoice_id, False)
 
 
 def owes_again_unstamped(box: Sandbox, invoice_id: int) -> None:
@@ -54,18 +106,17 @@ def fact(box: Sandbox, paths: AppPaths) -> Any:
 
 
 async def test_changes_halo_stamps_turn_reading_only_what_changed_on(
-    make_sandbox, paths: AppPaths
+    make_sandbox, paths: AppPaths, clock: WallClock
 ) -> None:
-    box: Sandbox = make_sandbox(invoices=400, seed=11, stamp_changes=True)
-    first = await run(box, paths)
+    box: Sandbox = make_sandbox(invoices=400, seed=11, stamp_changes=True, now=clock)
+    first = await run(box, paths, clock)
     assert first.outcome is RunOutcome.COMPLETED
     assert fact(box, paths) is None and not notes(first, "Incremental run")
 
-    # Old invoices need the link again, each changed the way Halo changes them.
-    for invoice_id in paid_ids(box, facts.MIN_CHANGE_SAMPLES):
-        box.set_payment(invoice_id, False)
+    clock.days_pass()
+    owe_again(box, paid_ids(box, facts.MIN_CHANGE_SAMPLES))  # old invoices need the link again
     new = box.add_invoices(3, category=seedmod.UNPAID)  # new ones are no evidence
-    second = await run(box, paths)
+    second = await run(box, paths, clock)
     assert second.outcome is RunOutcome.COMPLETED
     assert second.counts.written == facts.MIN_CHANGE_SAMPLES + len(new)
     measured = fact(box, paths)
@@ -73,23 +124,75 @@ async def test_changes_halo_stamps_turn_reading_only_what_changed_on(
     assert f"{facts.MIN_CHANGE_SAMPLES} invoices older" in measured.how
     assert notes(second, "This Halo has shown that a read of only the changed")
 
-    box.set_payment(paid_ids(box, facts.MIN_CHANGE_SAMPLES + 1)[-1], False)
-    third = await run(box, paths)
+    owe_again(box, paid_ids(box, facts.MIN_CHANGE_SAMPLES + 1)[-1:])
+    third = await run(box, paths, clock)
     assert third.outcome is RunOutcome.COMPLETED and third.counts.written == 1
     (incremental,) = notes(third, "Incremental run")
     assert "measured on this Halo" in incremental
     assert third.counts.seen < len(box.invoices) / 2
 
 
-async def test_a_change_halo_did_not_stamp_turns_it_off_and_says_so(
-    make_sandbox, paths: AppPaths
+async def test_changes_within_a_day_of_the_run_are_no_evidence(
+    make_sandbox, paths: AppPaths, clock: WallClock
 ) -> None:
-    box: Sandbox = make_sandbox(invoices=400, seed=12, stamp_changes=True)
-    assert (await run(box, paths)).outcome is RunOutcome.COMPLETED
+    """Right after a run, a change cannot be told from that run's own saves (or from Halo
+    writing its dates in another time zone): found, but not counted."""
+    box: Sandbox = make_sandbox(invoices=300, seed=15, stamp_changes=True, now=clock)
+    await run(box, paths, clock)
+    owe_again(box, paid_ids(box, facts.MIN_CHANGE_SAMPLES + 2))
+    second = await run(box, paths, clock)
+    assert second.outcome is RunOutcome.COMPLETED
+    assert second.counts.written == facts.MIN_CHANGE_SAMPLES + 2  # linked all the same
+    assert fact(box, paths) is None
+
+
+async def test_a_dry_run_and_the_run_count_each_invoice_once(
+    make_sandbox, paths: AppPaths, clock: WallClock
+) -> None:
+    box: Sandbox = make_sandbox(invoices=300, seed=16, stamp_changes=True, now=clock)
+    await run(box, paths, clock)
+    clock.days_pass()
+    owe_again(box, paid_ids(box, facts.MIN_CHANGE_SAMPLES - 2))
+    async with halo_client(box) as client:
+        plan = await plan_backfill(
+            client, settings(numbering=Numbering.HALO), paths=paths, now=clock
+        )
+    assert plan.outcome is RunOutcome.PLANNED
+    await run(box, paths, clock)
+    assert fact(box, paths) is None  # the same invoices twice are not twice the evidence
+    tenant = load_tenant_facts(tenant_file(paths, box.url))
+    assert len(tenant.change_evidence) == facts.MIN_CHANGE_SAMPLES - 2
+    lines = {line.topic: line for line in learned_lines(tenant)}
+    shown = lines["Reading only the changed invoices misses none"]
+    assert not shown.measured and f"{facts.MIN_CHANGE_SAMPLES - 2} of" in shown.finding
+
+
+async def test_an_undo_leaves_no_run_to_read_from_nor_to_judge_by(
+    make_sandbox, paths: AppPaths, clock: WallClock
+) -> None:
+    box: Sandbox = make_sandbox(invoices=300, seed=17, stamp_changes=True, now=clock)
+    first = await run(box, paths, clock)
+    clock.days_pass()
+    async with halo_client(box) as client:
+        undone = await undo_run(client, paths, first.run_id)
+    assert undone.outcome is RunOutcome.COMPLETED and undone.counts.written > 0
+    assert load_tenant_facts(tenant_file(paths, box.url)).last_complete_run is None
+    again = await run(box, paths, clock, contract=False)
+    assert again.outcome is RunOutcome.COMPLETED and not notes(again, "Incremental run")
+    # every invoice the undo changed needed the link again: none of it is evidence
+    assert again.counts.written >= undone.counts.written and fact(box, paths) is None
+
+
+async def test_a_change_halo_did_not_stamp_turns_it_off_and_says_so(
+    make_sandbox, paths: AppPaths, clock: WallClock
+) -> None:
+    box: Sandbox = make_sandbox(invoices=400, seed=12, stamp_changes=True, now=clock)
+    assert (await run(box, paths, clock)).outcome is RunOutcome.COMPLETED
+    clock.days_pass()
     stamped, unstamped = paid_ids(box, 2)
-    box.set_payment(stamped, False)
+    owe_again(box, [stamped])
     owes_again_unstamped(box, unstamped)
-    second = await run(box, paths)
+    second = await run(box, paths, clock)
     assert second.outcome is RunOutcome.COMPLETED and second.counts.written == 2
     measured = fact(box, paths)
     assert measured is not None and measured.value is False
@@ -103,27 +206,30 @@ async def test_a_change_halo_did_not_stamp_turns_it_off_and_says_so(
     assert learning.wants_narrow(True)  # the admin may still ask
 
 
-async def test_evidence_never_outvotes_a_miss(make_sandbox, paths: AppPaths) -> None:
-    box: Sandbox = make_sandbox(invoices=400, seed=13, stamp_changes=True)
-    await run(box, paths)
+async def test_evidence_never_outvotes_a_miss(
+    make_sandbox, paths: AppPaths, clock: WallClock
+) -> None:
+    box: Sandbox = make_sandbox(invoices=400, seed=13, stamp_changes=True, now=clock)
+    await run(box, paths, clock)
+    clock.days_pass()
     owes_again_unstamped(box, paid_ids(box, 1)[0])
-    await run(box, paths)
-    for invoice_id in paid_ids(box, facts.MIN_CHANGE_SAMPLES + 3)[1:]:
-        box.set_payment(invoice_id, False)
-    again = await run(box, paths, incremental=False)
+    await run(box, paths, clock)
+    clock.days_pass()
+    owe_again(box, paid_ids(box, facts.MIN_CHANGE_SAMPLES + 3)[1:])
+    again = await run(box, paths, clock, incremental=False)
     assert again.outcome is RunOutcome.COMPLETED
     measured = fact(box, paths)
     assert measured is not None and measured.value is False
 
 
 async def test_other_link_settings_read_everything_and_prove_nothing(
-    make_sandbox, paths: AppPaths
+    make_sandbox, paths: AppPaths, clock: WallClock
 ) -> None:
-    box: Sandbox = make_sandbox(invoices=300, seed=14, stamp_changes=True)
-    await run(box, paths)
-    for invoice_id in paid_ids(box, facts.MIN_CHANGE_SAMPLES):
-        box.set_payment(invoice_id, False)
-    await run(box, paths)
+    box: Sandbox = make_sandbox(invoices=300, seed=14, stamp_changes=True, now=clock)
+    await run(box, paths, clock)
+    clock.days_pass()
+    owe_again(box, paid_ids(box, facts.MIN_CHANGE_SAMPLES))
+    await run(box, paths, clock)
     assert fact(box, paths).value is True
     # A new link for every linked invoice: none of them changed, but that is no miss.
     async with halo_client(box) as client:

@@ -59,7 +59,8 @@ from halo_paylink.core.backfill.selection import (
     shown_value,
 )
 from halo_paylink.core.backfill.target import FieldTarget, LinkTarget, has_text, normalize
-from halo_paylink.core.backfill.tenant import ChangeWitness, ListingWitness, StatusLearner
+from halo_paylink.core.backfill.tenant import StatusLearner
+from halo_paylink.core.backfill.witnesses import ChangeWitness, ListingWitness
 from halo_paylink.errors import ErrorKind, HaloError
 from halo_paylink.halo import facts
 from halo_paylink.halo.models import Invoice, InvoicePage

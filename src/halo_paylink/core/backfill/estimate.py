@@ -15,11 +15,13 @@ Halo for the count (one request, one row).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
 from halo_paylink.core.backfill.census import count_invoices
-from halo_paylink.core.backfill.model import InvoiceSource
+from halo_paylink.core.backfill.learning import full_read_due
+from halo_paylink.core.backfill.model import InvoiceSource, RunOptions
 from halo_paylink.core.backfill.tenant import FactId, TenantFacts
 from halo_paylink.core.numbers import format_count, plural
 from halo_paylink.halo import facts
@@ -106,15 +108,26 @@ def expected_writes(invoices: int, tenant: TenantFacts | None) -> tuple[int, str
     return invoices, "at most: every invoice listed, as no dry run or full read said more"
 
 
-def fewer_pages(invoices: int, tenant: TenantFacts | None) -> str:
-    """Why a run over `invoices` may read fewer pages than the whole list, from what this Halo
-    showed earlier runs, or "" (the whole list is read)."""
-    if tenant is None:
+def fewer_pages(
+    invoices: int,
+    tenant: TenantFacts | None,
+    options: RunOptions | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """Why a run over `invoices` with `options` may read fewer pages than the whole list, from
+    what this Halo showed earlier runs, or "" (the whole list is read: asked for, due, or
+    nothing shown yet)."""
+    options = options or RunOptions()
+    if tenant is None or options.full_read:
+        return ""
+    if full_read_due(tenant, now or dt.datetime.now(dt.UTC)) is not None:
         return ""
     changes = tenant.value(FactId.CHANGES_MOVE_LAST_MODIFIED)
-    if changes is True and tenant.last_complete_run is not None:
+    incremental = options.incremental if options.incremental is not None else changes is True
+    if incremental and tenant.last_complete_run is not None:
         return "only the invoices changed since the last completed run are read"
-    if changes is not False and invoices >= facts.NARROW_FROM_INVOICES:
+    narrow = options.narrow if options.narrow is not None else changes is not False
+    if narrow and invoices >= facts.NARROW_FROM_INVOICES:
         proven = sorted(tenant.proven_paid_codes())
         if proven:
             codes = ", ".join(map(str, proven))
@@ -131,6 +144,7 @@ def estimate(
     max_requests: int | None = None,
     window_seconds: float = 0.0,
     sign_in: int = 1,
+    options: RunOptions | None = None,
 ) -> RunEstimate:
     """The cost of a run over a list of `invoices` (see the module docstring). `to_write`: the
     dry run's count, when there was one."""
@@ -152,7 +166,7 @@ def estimate(
         basis=basis,
         max_requests=max_requests,
         window_seconds=window_seconds,
-        fewer=fewer_pages(listed, tenant),
+        fewer=fewer_pages(listed, tenant, options),
     )
 
 
@@ -162,6 +176,7 @@ async def estimate_run(
     to_write: int | None = None,
     tenant: TenantFacts | None = None,
     page_size: int = facts.REQUESTED_PAGE_SIZE,
+    options: RunOptions | None = None,
 ) -> RunEstimate:
     """Ask Halo how many invoices the run's list holds (one request) and estimate the run under
     the client's request budget (its `limiter`, when it has one).
@@ -180,4 +195,5 @@ async def estimate_run(
         page_size=page_size,
         max_requests=max_requests if type(max_requests) is int else None,
         window_seconds=float(window) if isinstance(window, int | float) else 0.0,
+        options=options,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +25,14 @@ from halo_paylink.core.backfill.census import (
 )
 from halo_paylink.core.backfill.model import InvoiceSource
 from halo_paylink.core.backfill.tenant import (
-    ChangeWitness,
     FactId,
-    ListingWitness,
     StatusLearner,
     TenantFacts,
     load_tenant_facts,
     save_tenant_facts,
     utc_today,
 )
+from halo_paylink.core.backfill.witnesses import ChangeWitness, ListingWitness
 from halo_paylink.errors import HaloError
 from halo_paylink.halo import facts
 
@@ -41,21 +40,19 @@ log = logging.getLogger(__name__)
 
 
 def full_read_due(tenant: TenantFacts, now: dt.datetime) -> str | None:
-    """Why this run must read every invoice although a narrower read would do, or None."""
+    """Why this run must read every invoice although a narrower read would do (the safety net:
+    `facts.FULL_READ_EVERY_DAYS` after the last full read, or after `facts.FULL_READ_EVERY_RUNS`
+    completed runs that read only part of the list), or None."""
     since = tenant.last_full_scan or tenant.narrowed_since
     if since is None:
         return None
-    try:
-        then = dt.datetime.fromisoformat(since)
-    except ValueError:
+    then = _moment(since)
+    if then is None:
         return "the date of the last full read could not be read"
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=dt.UTC)
     if now - then >= dt.timedelta(days=facts.FULL_READ_EVERY_DAYS):
-        return (
-            f"every posted invoice is read: the last full read was more than "
-            f"{facts.FULL_READ_EVERY_DAYS} days ago"
-        )
+        return f"the last full read was more than {facts.FULL_READ_EVERY_DAYS} days ago"
+    if tenant.runs_since_full >= facts.FULL_READ_EVERY_RUNS:
+        return f"{tenant.runs_since_full} runs in a row read only part of the list"
     return None
 
 
@@ -88,25 +85,31 @@ def incremental_blocked(
         return "the date of the last completed run could not be read"
     if link is not None and tenant.last_complete_link != link:
         return "the link settings are not those of the last completed run"
-    due = full_read_due(tenant, now)
-    if due is not None:
-        return due.removeprefix("every posted invoice is read: ")
-    if tenant.runs_since_full >= facts.FULL_READ_EVERY_RUNS:
-        return f"{tenant.runs_since_full} runs in a row read only what had changed"
-    return None
+    return full_read_due(tenant, now)
+
+
+def change_witness(tenant: TenantFacts, link: str | None) -> ChangeWitness | None:
+    """What a read with `link` settings can show about reading only what changed: None unless
+    the last completed run is known whole (start, end, top id) and wrote the same link."""
+    since, ended = incremental_since(tenant), _moment(tenant.last_complete_end or "")
+    top = tenant.last_complete_top_id
+    if since is None or ended is None or top is None or link != tenant.last_complete_link:
+        return None
+    margin = dt.timedelta(days=facts.INCREMENTAL_MARGIN_DAYS)
+    return ChangeWitness(since, (ended + margin).astimezone(dt.UTC).replace(tzinfo=None), top)
 
 
 #: The fact a read of only what changed rests on, measured by `ChangeWitness`.
 _CHANGES = FactId.CHANGES_MOVE_LAST_MODIFIED
 
 
-def rests_on(tenant: TenantFacts, model: str) -> str:
-    """What a read of only the changed invoices rests on, in words: the measurement on this
-    Halo when there is one, else the model (`model`, one of `facts`' RESTS_ON texts)."""
+def rests_on(tenant: TenantFacts) -> str:
+    """What an incremental read rests on, in words: the measurement on this Halo when there is
+    one, else the model (`facts.INCREMENTAL_RESTS_ON`)."""
     found = tenant.measured.get(_CHANGES)
     if found is not None and found.value is True:
         return f"This rests on a fact measured on this Halo on {found.on}: {found.how}."
-    return f"This rests on an unverified fact: {model}."
+    return f"This rests on an unverified fact: {facts.INCREMENTAL_RESTS_ON}."
 
 
 class TenantLearning:
@@ -126,24 +129,28 @@ class TenantLearning:
         path: Path | None,
         *,
         full_read: bool = False,
-        now: dt.datetime | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
         page_size: int = facts.REQUESTED_PAGE_SIZE,
         link: str | None = None,
+        started: str | None = None,
     ) -> None:
         self.client = client
         self.path = path
         self.full_read = full_read
         #: this run's link settings (`tenant.link_settings`), or None when it writes no link
         self.link = link
-        self.now = now or dt.datetime.now(dt.UTC)
+        #: the wall clock (UTC; tests pass their own, shared with a sandbox's)
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.now = self.clock()
         self.tenant = TenantFacts()
         self.learner = StatusLearner()
         #: what the run's pages show about the server (fed by the engine)
         self.witness = ListingWitness(asked=page_size)
         self.scope: ListingScope | None = None
         self.notes: list[str] = []
-        #: when this attempt started (ISO, UTC): the next incremental run reads changes since.
-        self.started = self.now.isoformat(timespec="seconds")
+        #: when this run started (ISO, UTC; a resumed run's first attempt): the next
+        #: incremental run reads the changes since.
+        self.started = started or self.now.isoformat(timespec="seconds")
         #: the date this attempt's incremental read starts at, when it reads only what changed.
         self.changed_since: str | None = None
         #: whether a read of only what changed would have found what this read finds (fed by
@@ -157,10 +164,7 @@ class TenantLearning:
     async def load(self) -> None:
         if self.path is not None:
             self.tenant = await asyncio.to_thread(load_tenant_facts, self.path)
-        tenant, since = self.tenant, incremental_since(self.tenant)
-        top = tenant.last_complete_top_id
-        if since is not None and top is not None and self.link == tenant.last_complete_link:
-            self.changes = ChangeWitness(since, top)
+        self.changes = change_witness(self.tenant, self.link)
 
     def wants_narrow(self, asked: bool | None) -> bool:
         """Whether a long list may be narrowed: as asked, else unless this Halo was seen to
@@ -187,7 +191,8 @@ class TenantLearning:
             return None
         self.scope = scope
         self.notes.append(
-            f"Read narrowed: {scope.reason}. " + rests_on(self.tenant, facts.NARROWED_READ_RESTS_ON)
+            f"Read narrowed: {scope.reason}. This rests on an unverified fact: "
+            f"{facts.NARROWED_READ_RESTS_ON}."
         )
         return scope
 
@@ -216,7 +221,7 @@ class TenantLearning:
             f"completed run started {last[:16]}; the last full or narrowed read was on "
             f"{full[:10]}, and every posted invoice is read again after "
             f"{facts.FULL_READ_EVERY_RUNS} incremental runs or {facts.FULL_READ_EVERY_DAYS} "
-            "days). " + rests_on(self.tenant, facts.INCREMENTAL_RESTS_ON)
+            "days). " + rests_on(self.tenant)
         )
         return changed_listing(since)
 
@@ -254,6 +259,7 @@ class TenantLearning:
         read_whole_list = read_whole_list and self.changed_since is None
         if completed:
             tenant.last_complete_run = self.started
+            tenant.last_complete_end = self.clock().isoformat(timespec="seconds")
             tenant.runs_since_full = 0 if read_whole_list else tenant.runs_since_full + 1
             tenant.last_complete_link = self.link
             tops = [t for t in (tenant.last_complete_top_id, self.witness.top_id) if t is not None]

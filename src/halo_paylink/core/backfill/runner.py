@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -81,7 +82,12 @@ from halo_paylink.core.backfill.report import (
 )
 from halo_paylink.core.backfill.selection import decider_for
 from halo_paylink.core.backfill.target import parse_link_target
-from halo_paylink.core.backfill.tenant import link_settings, tenant_file, utc_today
+from halo_paylink.core.backfill.tenant import (
+    forget_complete_run,
+    link_settings,
+    tenant_file,
+    utc_today,
+)
 from halo_paylink.domain import Numbering
 from halo_paylink.errors import ErrorKind
 from halo_paylink.halo import facts
@@ -113,9 +119,13 @@ async def _learning(
     paths: AppPaths | None,
     options: RunOptions,
     link: Header | BackfillSettings,
+    *,
+    now: Callable[[], dt.datetime] | None = None,
+    resumed: bool = False,
 ) -> TenantLearning | None:
     """What this Halo taught earlier runs, loaded; None with Halo's own unpaid filter, which
-    decides the read itself. `link`: the run's header, or a dry run's settings."""
+    decides the read itself. `link`: the run's header, or a dry run's settings; `now`: the wall
+    clock; `resumed`: a resumed run, which started when its header says."""
     if link.server_filter:
         return None
     if isinstance(link, Header):
@@ -128,7 +138,13 @@ async def _learning(
         )
     path = tenant_file(paths, web_url_of(client)) if paths is not None else None
     learning = TenantLearning(
-        client, path, full_read=options.full_read, page_size=options.page_size, link=settings
+        client,
+        path,
+        full_read=options.full_read,
+        page_size=options.page_size,
+        link=settings,
+        clock=now,
+        started=link.started if resumed and isinstance(link, Header) else None,
     )
     await learning.load()
     return learning
@@ -276,6 +292,7 @@ async def plan_backfill(
     on_progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], dt.datetime] | None = None,  # the wall clock (UTC), for tenant facts
 ) -> RunResult:
     """Dry run: read and classify every invoice, write nothing to Halo.
 
@@ -306,7 +323,7 @@ async def plan_backfill(
         numbering=settings.numbering,
         overwrite=settings.overwrite,
     )
-    learning = await _learning(client, paths, options, settings)
+    learning = await _learning(client, paths, options, settings, now=now)
     engine = Engine(
         client,
         target=target,
@@ -492,6 +509,7 @@ async def run_backfill(
     on_progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], dt.datetime] | None = None,  # the wall clock (UTC), for tenant facts
 ) -> RunResult:
     """Start a new backfill run: journal in `paths.journals_dir`, report in `paths.reports_dir`.
 
@@ -504,7 +522,7 @@ async def run_backfill(
     options = options or RunOptions()
     header, journal = await open_backfill_journal(client, settings, paths, profile=profile)
     run_id, path = header.run_id, journal.path
-    learning = await _learning(client, paths, options, header)
+    learning = await _learning(client, paths, options, header, now=now)
     filters = _filters(header.server_filter)
     if learning is not None and learning.wants_incremental(options.incremental):
         filters = await learning.incremental() or filters
@@ -670,6 +688,9 @@ async def undo_run(
     except JournalError as exc:
         raise BackfillError(f"Run {run_id} cannot be read: {exc}") from exc
     _check_same_halo(client, orig_header)
+    # The links the last completed run vouched for may go now (raises LocalError when the
+    # tenant's facts cannot say so).
+    await asyncio.to_thread(forget_complete_run, tenant_file(paths, web_url_of(client)))
     undo_id = new_run_id()
     note_run_id(undo_id)
     header = Header(
@@ -707,6 +728,7 @@ async def resume_run(
     on_progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], dt.datetime] | None = None,  # the wall clock (UTC), for tenant facts
 ) -> RunResult:
     """Continue run `run_id` (default: the latest resumable one) where its journal ends.
 
@@ -759,7 +781,7 @@ async def resume_run(
         filters = None
         learning = None
     else:
-        learning = await _learning(client, paths, options, header)
+        learning = await _learning(client, paths, options, header, now=now, resumed=True)
         engine = _backfill_engine(
             client, header, journal, options, on_progress, cancel, clock, state, learning
         )

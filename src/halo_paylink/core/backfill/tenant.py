@@ -3,9 +3,11 @@
 Several facts the backfill rests on are only models in `halo.facts` (marked U there): which
 `paymentstatus` codes mean paid, the server's real page cap, which list filters this build
 honours, whether a validate-only edit saves nothing, whether saving a link moves `last_synced`
-(the accounting push), whether the customer portal shows the Pay button. Each can be measured on
-the tenant itself, read-only or on one pilot invoice. A measured fact carries the date and how it
-was learned, and overrides the model; a result that still rests on the model keeps saying so.
+(the accounting push), whether the customer portal shows the Pay button, whether a read of only
+the changed invoices misses any. Each can be measured on the tenant itself, read-only or on one
+pilot invoice. A measured fact carries the date and how it was learned, and overrides the model;
+a result that still rests on the model keeps saying so. The reads' witnesses measure some of them
+(`witnesses`); `learned` puts them in words.
 
 Status codes are learned from the amounts of invoices already read, never from the codes alone:
 a code is *proven paid* only when at least `facts.MIN_STATUS_SAMPLES` invoices carried it and
@@ -13,14 +15,16 @@ every one of them was fully paid. A later invoice with that code and something s
 contradicts the proof: the code loses it at once, and the contradiction is reported
 (`TenantFacts.contradicted`).
 
-Everything here is pure but `load_tenant_facts` and `save_tenant_facts`, which keep one small
-JSON file per Halo address in `AppPaths.tenants_dir` (blocking: call them in a worker thread).
+Everything here is pure but `load_tenant_facts`, `save_tenant_facts` and `forget_complete_run`,
+which keep one small JSON file per Halo address in `AppPaths.tenants_dir` (blocking: call them in
+a worker thread).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import errno
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -32,8 +36,9 @@ from typing import Any
 from halo_paylink.core.backfill.lock import lock_key
 from halo_paylink.core.backfill.selection import SkipReason, closed_reason, unreadable_reason
 from halo_paylink.domain import Numbering
+from halo_paylink.errors import ErrorKind, LocalError
 from halo_paylink.halo import facts
-from halo_paylink.halo.models import Invoice, InvoicePage, to_decimal
+from halo_paylink.halo.models import Invoice, to_decimal
 from halo_paylink.storage.atomic import write_atomic
 from halo_paylink.storage.paths import AppPaths
 
@@ -166,9 +171,10 @@ class TenantFacts:
         runs_since_full: completed runs since the last full read (incremental or narrowed).
         last_complete_link: the link settings of that run (`link_settings`): a later run with
             other settings must read every invoice, since each may need the new link.
+        last_complete_end: when that run ended (ISO, UTC).
         last_complete_top_id: the highest invoice id seen up to that run.
-        change_evidence: invoices found needing the link at whole reads that had all changed
-            since the completed run before (see `ChangeWitness`), until the fact is measured.
+        change_evidence: the invoices found needing the link, each changed after the completed
+            run before ended (see `ChangeWitness`), until the fact is measured.
         pay_button_target: the link field the Pay-button answer is about (None: the default).
     """
 
@@ -181,8 +187,9 @@ class TenantFacts:
     last_complete_run: str | None = None
     runs_since_full: int = 0
     last_complete_link: str | None = None
+    last_complete_end: str | None = None
     last_complete_top_id: int | None = None
-    change_evidence: int = 0
+    change_evidence: set[int] = field(default_factory=set)
     pay_button_target: str | None = None
 
     def proven_paid_codes(self) -> frozenset[int]:
@@ -220,6 +227,14 @@ class TenantFacts:
         self.contradicted |= found
         return found
 
+    def forget_complete_run(self) -> None:
+        """The last completed run's promise no longer holds (an undo took links away): no later
+        read may start from it, nor judge what changed since it."""
+        self.last_complete_run = None
+        self.last_complete_end = None
+        self.last_complete_link = None
+        self.last_complete_top_id = None
+
     def measure(self, fact: FactId, value: bool | int | str, *, on: str, how: str) -> None:
         self.measured[fact] = Measured(value, on, how)
 
@@ -240,8 +255,9 @@ class TenantFacts:
             "last_complete_run": self.last_complete_run,
             "runs_since_full": self.runs_since_full,
             "last_complete_link": self.last_complete_link,
+            "last_complete_end": self.last_complete_end,
             "last_complete_top_id": self.last_complete_top_id,
-            "change_evidence": self.change_evidence,
+            "change_evidence": sorted(self.change_evidence),
             "pay_button_target": self.pay_button_target,
         }
 
@@ -276,8 +292,10 @@ class TenantFacts:
         found.last_complete_link = _opt_str(data.get("last_complete_link"))
         top = data.get("last_complete_top_id")
         found.last_complete_top_id = top if type(top) is int else None
+        found.last_complete_end = _opt_str(data.get("last_complete_end"))
         evidence = data.get("change_evidence")
-        found.change_evidence = evidence if type(evidence) is int and evidence >= 0 else 0
+        if isinstance(evidence, list):
+            found.change_evidence = {i for i in evidence if type(i) is int}
         found.pay_button_target = _opt_str(data.get("pay_button_target"))
         return found
 
@@ -354,375 +372,28 @@ def save_tenant_facts(path: Path, found: TenantFacts) -> None:
     write_atomic(path, json.dumps(found.to_json(), indent=2, sort_keys=True) + "\n")
 
 
-@dataclass(frozen=True)
-class LearnedLine:
-    """One line of "What we learned about your Halo".
+def forget_complete_run(path: Path) -> None:
+    """An undo is about to take links away: the last completed run no longer vouches for what
+    Halo holds, so no read starts from it, nor counts the undo's own saves as changes since it
+    (`TenantFacts.forget_complete_run`). Blocking.
 
-    Attributes:
-        topic: what the line is about.
-        finding: what is known, in words.
-        source: how it is known: measured (when, how) or the model's unverified assumption.
-        measured: True when measured on this Halo; False when it still rests on the model.
+    Raises:
+        LocalError(FOLDER_NOT_WRITABLE | DISK_FULL): the facts could not be saved; the undo
+            must not start, or a later run could read only what changed and miss what it undid.
     """
-
-    topic: str
-    finding: str
-    source: str
-    measured: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "topic": self.topic,
-            "finding": self.finding,
-            "source": self.source,
-            "measured": self.measured,
-        }
-
-
-def _measured_line(
-    tenant: TenantFacts, fact: FactId, topic: str, words: Mapping[object, str], model: str
-) -> LearnedLine:
-    found = tenant.measured.get(fact)
-    if found is None:
-        return LearnedLine(topic, "not measured yet", f"model (unverified): {model}", False)
-    finding = words.get(found.value, str(found.value))
-    return LearnedLine(topic, finding, f"measured {found.on}: {found.how}", True)
-
-
-def _codes_finding(tenant: TenantFacts) -> str:
-    by_meaning: dict[str, list[str]] = {}
-    for code, tally in sorted(tenant.codes.items()):
-        by_meaning.setdefault(tally.meaning, []).append(f"{code} ({tally.seen:,})")
-    order = ("paid", "part-paid", "unpaid", "mixed")
-    return "; ".join(f"{m}: {', '.join(by_meaning[m])}" for m in order if m in by_meaning)
-
-
-def _changes_line(tenant: TenantFacts) -> LearnedLine:
-    """Whether a read of only the changed invoices misses nothing here (see `ChangeWitness`)."""
-    line = _measured_line(
-        tenant,
-        FactId.CHANGES_MOVE_LAST_MODIFIED,
-        "Reading only the changed invoices misses none",
-        {
-            True: "yes: runs read only what changed since the last completed run",
-            False: "no: runs read every invoice unless asked otherwise",
-        },
-        facts.INCREMENTAL_RESTS_ON,
-    )
-    if line.measured or not tenant.change_evidence:
-        return line
-    return LearnedLine(
-        line.topic,
-        f"not measured yet ({tenant.change_evidence} of {facts.MIN_CHANGE_SAMPLES} invoices "
-        "needed to show it)",
-        line.source,
-        False,
-    )
-
-
-#: The list filters whose honouring is measured, with what each one does.
-_FILTERS: tuple[tuple[FactId, str], ...] = (
-    (FactId.FILTER_POSTEDONLY, "postedonly (posted invoices only)"),
-    (FactId.FILTER_INCLUDECREDITS, "includecredits=false (no credit notes)"),
-    (FactId.FILTER_PAYMENTSTATUSES, "paymentstatuses (by payment status)"),
-    (FactId.FILTER_DATESEARCH, "datesearch=last_modified (by change date)"),
-)
-
-
-def _filter_lines(tenant: TenantFacts) -> list[LearnedLine]:
-    return [
-        _measured_line(
-            tenant,
-            fact,
-            f"Halo honours the filter {name}",
-            {True: "yes", False: "no: it is ignored, so more invoices are read"},
-            "an older build may ignore it (then more rows come back, never fewer)",
-        )
-        for fact, name in _FILTERS
-    ]
-
-
-def learned_lines(tenant: TenantFacts) -> list[LearnedLine]:
-    """Everything known about this Halo, each line saying whether it was measured here or still
-    rests on the model (`halo.facts`)."""
-    lines: list[LearnedLine] = []
-    if tenant.codes:
-        lines.append(
-            LearnedLine(
-                "Payment status codes",
-                _codes_finding(tenant),
-                f"measured {tenant.codes_on}: from the amounts of the invoices read",
-                True,
-            )
-        )
-    else:
-        lines.append(
-            LearnedLine(
-                "Payment status codes",
-                "not measured yet",
-                "model (unverified): 0 and -1 are unpaid (Halo's own unpaid filter); the paid "
-                "and part-paid codes are not known",
-                False,
-            )
-        )
-    proven = sorted(tenant.proven_paid_codes())
-    if proven or tenant.contradicted:
-        finding = (
-            f"status {', '.join(map(str, proven))} left unread on long lists"
-            if proven
-            else "none left unread"
-        )
-        if tenant.contradicted:
-            finding += (
-                f"; status {', '.join(map(str, sorted(tenant.contradicted)))} read again "
-                "(an invoice with it had something due)"
-            )
-        lines.append(
-            LearnedLine(
-                "Proven paid",
-                finding,
-                f"measured: every invoice sampled with it fully paid (at least "
-                f"{facts.MIN_STATUS_SAMPLES})",
-                True,
-            )
-        )
-    lines.append(
-        _measured_line(
-            tenant,
-            FactId.PAGE_CAP,
-            "Largest page",
-            {facts.REQUESTED_PAGE_SIZE: f"{facts.REQUESTED_PAGE_SIZE} (as many as asked for)"},
-            facts.UNVERIFIED_NOTES["page_size"],
-        )
-    )
-    lines.append(
-        _measured_line(
-            tenant,
-            FactId.SAVE_MOVES_LAST_SYNCED,
-            "Saving a link pushes the invoice to the accounting tool",
-            {True: "yes (last_synced moved)", False: "no (last_synced did not move)"},
-            "unknown until the pilot saves one link",
-        )
-    )
-    lines.append(
-        _measured_line(
-            tenant,
-            FactId.PAY_BUTTON_SHOWN,
-            "The portal shows the Pay button",
-            {True: "yes, the admin saw it", False: "no, the admin did not see it"},
-            facts.UNVERIFIED_NOTES["link_field"],
-        )
-    )
-    lines.append(
-        _measured_line(
-            tenant,
-            FactId.VALIDATE_ONLY_SAVES_NOTHING,
-            "A validate-only edit saves nothing",
-            {
-                True: "yes (the invoice read the same before and after)",
-                False: "no (the invoice changed): dry runs send no check",
-            },
-            facts.UNVERIFIED_NOTES["validate_only"],
-        )
-    )
-    lines.extend(_filter_lines(tenant))
-    lines.append(_changes_line(tenant))
-    full = tenant.last_full_scan
-    lines.append(
-        LearnedLine(
-            "Last full read",
-            full[:10] if full else "none yet",
-            f"every posted invoice is read again at least every {facts.FULL_READ_EVERY_DAYS} days",
-            full is not None,
-        )
-    )
-    return lines
-
-
-#: A row changed this long before the asked `start_date` is evidence the change-date filter was
-#: ignored (less could be Halo reading the date in its own time zone).
-_DATE_TOLERANCE = dt.timedelta(days=1)
-
-
-def _start_date(filters: Mapping[str, str]) -> dt.datetime | None:
-    if filters.get("datesearch") != "last_modified":
-        return None
+    found = load_tenant_facts(path)
+    if found.last_complete_run is None:
+        return
+    found.forget_complete_run()
     try:
-        start = dt.datetime.fromisoformat(filters.get("start_date", ""))
-    except ValueError:
-        return None
-    return start.replace(tzinfo=None) if start.tzinfo is None else start.astimezone(dt.UTC)
-
-
-def _outside(fact: FactId, filters: Mapping[str, str], invoice: Invoice) -> bool:
-    """Whether `invoice` is a row the filter behind `fact`, as sent in `filters`, keeps out."""
-    raw = invoice.raw
-    if fact is FactId.FILTER_POSTEDONLY:
-        return raw.get("posted") is False
-    if fact is FactId.FILTER_INCLUDECREDITS:
-        total = to_decimal(raw.get("total"))
-        return total is not None and total < 0
-    if fact is FactId.FILTER_PAYMENTSTATUSES:
-        code = status_code(invoice)
-        wanted = {c.strip() for c in filters.get("paymentstatuses", "").split(",")}
-        return code is not None and str(code) not in wanted
-    start = _start_date(filters)
-    changed = last_modified(invoice)
-    if start is None or changed is None:
-        return False
-    return changed < start.replace(tzinfo=None) - _DATE_TOLERANCE
-
-
-def last_modified(invoice: Invoice) -> dt.datetime | None:
-    """When Halo last changed the invoice (naive; UTC when Halo gave a zone), or None when the
-    record has no readable `last_modified`."""
-    stamp = invoice.raw.get("last_modified")
-    if not isinstance(stamp, str):
-        return None
-    try:
-        changed = dt.datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    return changed.astimezone(dt.UTC).replace(tzinfo=None) if changed.tzinfo else changed
-
-
-def _filters_sent(filters: Mapping[str, str]) -> tuple[FactId, ...]:
-    sent = []
-    if filters.get("postedonly") == "true":
-        sent.append(FactId.FILTER_POSTEDONLY)
-    if filters.get("includecredits") == "false":
-        sent.append(FactId.FILTER_INCLUDECREDITS)
-    if filters.get("paymentstatuses"):
-        sent.append(FactId.FILTER_PAYMENTSTATUSES)
-    if _start_date(filters) is not None:
-        sent.append(FactId.FILTER_DATESEARCH)
-    return tuple(sent)
-
-
-@dataclass
-class ListingWitness:
-    """What the pages of the reads of one run show about the server, from the rows that come
-    back: its real page cap (rows per page received against asked) and, for each list filter
-    sent, whether a row it keeps out came back anyway (the filter is ignored)."""
-
-    asked: int
-    cap: int | None = None
-    full_pages: int = 0
-    top_id: int | None = None  # the highest invoice id listed
-    rows: dict[FactId, int] = field(default_factory=dict)
-    outside: dict[FactId, int] = field(default_factory=dict)  # the first row against it
-
-    def see(self, filters: Mapping[str, str] | None, page: InvoicePage) -> None:
-        if page.page_size < self.asked:
-            self.cap = min(self.cap or page.page_size, page.page_size)
-        elif page.rows >= self.asked:
-            self.full_pages += 1
-        if page.invoices:
-            top = max(invoice.id for invoice in page.invoices)
-            self.top_id = top if self.top_id is None else max(self.top_id, top)
-        for fact in _filters_sent(filters or {}):
-            self.rows[fact] = self.rows.get(fact, 0) + page.rows
-            if fact in self.outside:
-                continue
-            for invoice in page.invoices:
-                if _outside(fact, filters or {}, invoice):
-                    self.outside[fact] = invoice.id
-                    break
-
-    def record(self, tenant: TenantFacts, *, on: str) -> None:
-        """Keep what the pages showed (each finding dated; new evidence replaces old)."""
-        if self.cap is not None:
-            how = f"asked for {self.asked} rows a page, Halo sent {self.cap}"
-            tenant.measure(FactId.PAGE_CAP, self.cap, on=on, how=how)
-        elif (
-            self.full_pages
-            and self.asked >= facts.REQUESTED_PAGE_SIZE
-            and FactId.PAGE_CAP not in tenant.measured
-        ):
-            how = f"asked for {self.asked} rows a page and received {self.asked}"
-            tenant.measure(FactId.PAGE_CAP, self.asked, on=on, how=how)
-        for fact, rows in self.rows.items():
-            against = self.outside.get(fact)
-            if against is not None:
-                how = f"invoice {against} came back although the filter keeps it out"
-                tenant.measure(fact, False, on=on, how=how)
-            elif rows:
-                how = f"{rows:,} rows listed with it, none that it keeps out"
-                tenant.measure(fact, True, on=on, how=how)
+        save_tenant_facts(path, found)
+    except OSError as exc:
+        full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+        kind = ErrorKind.DISK_FULL if full else ErrorKind.FOLDER_NOT_WRITABLE
+        raise LocalError(kind, f"{path}: {exc.strerror or exc}") from exc
 
 
 def link_settings(target: str, numbering: str, template: str, *, overwrite: bool) -> str:
     """The link settings a run wrote with, as kept in the tenant's facts: a later run with
     other settings cannot read only what changed, since every invoice may need the new link."""
     return f"{target} | {numbering} | {'overwrite' if overwrite else 'keep'} | {template.strip()}"
-
-
-@dataclass
-class ChangeWitness:
-    """Whether a read of only the invoices changed since the last completed run would have found
-    every invoice this read found needing the link.
-
-    Reading only what changed (an incremental run, and a narrowed read's left-out statuses)
-    rests on every change that can make an invoice need a link moving its `last_modified`
-    (`facts.INCREMENTAL_RESTS_ON`). A whole read after a completed run with the same link
-    settings measures exactly that: that run left no open invoice without the link, so each
-    invoice needing it now was changed since, and an incremental read from `since` lists it
-    only if its `last_modified` says so. One that does not is the fact shown false on this Halo.
-
-    Only invoices that already existed at that run are evidence (`known_up_to`): a new
-    invoice's first `last_modified` says nothing about whether later changes move it, but a
-    draft posted since, an invoice synced since or a payment undone does.
-
-    Attributes:
-        since: the date an incremental read would start at (`learning`'s margin included).
-        known_up_to: the highest invoice id the completed run saw.
-        found: invoices that existed then, need the link now, and changed on or after `since`.
-        missed: the first invoice needing the link whose `last_modified` is before `since` (or
-            unreadable): (invoice id, its stamp or None).
-    """
-
-    since: dt.date
-    known_up_to: int
-    found: set[int] = field(default_factory=set)
-    missed: tuple[int, str | None] | None = None
-
-    def needs_link(self, invoice: Invoice) -> None:
-        """The read decided `invoice` needs the link."""
-        changed = last_modified(invoice)
-        if changed is not None and changed.date() >= self.since:
-            if invoice.id <= self.known_up_to:
-                self.found.add(invoice.id)
-        elif self.missed is None:
-            stamp = invoice.raw.get("last_modified")
-            self.missed = (invoice.id, stamp if isinstance(stamp, str) else None)
-
-    def record(self, tenant: TenantFacts, *, on: str) -> None:
-        """Keep the evidence: one invoice missed measures the fact false (for good: reading only
-        what changed would miss invoices on this Halo); `facts.MIN_CHANGE_SAMPLES` found, and
-        none ever missed, measure it true."""
-        fact = FactId.CHANGES_MOVE_LAST_MODIFIED
-        if self.missed is not None:
-            invoice_id, stamp = self.missed
-            changed = f"its last change ({stamp})" if stamp else "it has no last_modified, so it"
-            tenant.measure(
-                fact,
-                False,
-                on=on,
-                how=f"invoice {invoice_id} needed the link, but {changed} is before "
-                f"{self.since.isoformat()}: a read of only the changed invoices would have "
-                "missed it",
-            )
-            tenant.change_evidence = 0
-            return
-        if tenant.value(fact) is False or not self.found:
-            return
-        tenant.change_evidence += len(self.found)
-        if tenant.change_evidence >= facts.MIN_CHANGE_SAMPLES:
-            tenant.measure(
-                fact,
-                True,
-                on=on,
-                how=f"{tenant.change_evidence:,} invoices older than the last completed run "
-                "were found needing the link at whole reads, and each had changed since that "
-                "run (a read of only the changed invoices would have found it)",
-            )

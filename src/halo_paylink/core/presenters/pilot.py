@@ -23,7 +23,12 @@ from halo_paylink.errors import explain
 from halo_paylink.halo import facts
 
 if TYPE_CHECKING:
-    from halo_paylink.core.backfill.model import BackfillSettings, InvoiceSource, RunResult
+    from halo_paylink.core.backfill.model import (
+        BackfillSettings,
+        InvoiceSource,
+        RunOptions,
+        RunResult,
+    )
     from halo_paylink.core.backfill.pilot import PilotGate, PilotReport
     from halo_paylink.core.backfill.progress import CancelToken
     from halo_paylink.core.wizard import LinkState
@@ -321,17 +326,23 @@ def record_answer(paths: AppPaths, web_url: str, shown: bool, invoice: str, targ
 
 
 async def estimate_for(
-    client: InvoiceSource, paths: AppPaths, web_url: str, *, to_write: int | None = None
+    client: InvoiceSource,
+    paths: AppPaths,
+    web_url: str,
+    *,
+    to_write: int | None = None,
+    options: RunOptions | None = None,
 ) -> str:
-    """The line that says what a run will cost before it starts (see core.backfill.estimate),
-    from Halo's count, the dry run's `to_write` and what this Halo taught earlier runs."""
+    """The line that says what a run with `options` will cost before it starts (see
+    core.backfill.estimate), from Halo's count, the dry run's `to_write` and what this Halo
+    taught earlier runs."""
     import asyncio
 
     from halo_paylink.core.backfill.estimate import estimate_run
     from halo_paylink.core.backfill.tenant import load_tenant_facts, tenant_file
 
     tenant = await asyncio.to_thread(load_tenant_facts, tenant_file(paths, web_url))
-    return (await estimate_run(client, to_write=to_write, tenant=tenant)).text()
+    return (await estimate_run(client, to_write=to_write, tenant=tenant, options=options)).text()
 
 
 LEARNED_TITLE = "What we learned about your Halo"
@@ -341,7 +352,8 @@ def learned_summary(paths: AppPaths, web_url: str) -> str:
     """The Backfill page's "What we learned about your Halo": one line per fact, each saying
     whether it was measured here (when, how) or still rests on the model. Blocking (file I/O):
     call it off the GUI thread."""
-    from halo_paylink.core.backfill.tenant import learned_lines, load_tenant_facts, tenant_file
+    from halo_paylink.core.backfill.learned import learned_lines
+    from halo_paylink.core.backfill.tenant import load_tenant_facts, tenant_file
 
     lines = learned_lines(load_tenant_facts(tenant_file(paths, web_url)))
     measured = sum(line.measured for line in lines)

@@ -203,6 +203,7 @@ class BackfillPage(BasePage):
         self.open_folder_button.clicked.connect(self.open_report_folder)
         self.save_csv_button.clicked.connect(self.save_csv)
         self.benji_numbers.changed.connect(self._render)
+        self.full_read_box.toggled.connect(lambda _: self._show_estimate())  # it costs more
 
     def log_line(self, text: str) -> None:
         from datetime import datetime
@@ -453,7 +454,9 @@ class BackfillPage(BasePage):
             return
         planned = b.to_change if b.phase is BackfillPhase.PLANNED else None
         client = self.context.halo_client()
-        coro = estimate_for(client, self.context.paths, endpoints.web_url, to_write=planned)
+        coro = estimate_for(
+            client, self.context.paths, endpoints.web_url, to_write=planned, options=self._options()
+        )
 
         def shown(text: str) -> None:
             self.estimate_label.setText(text)
