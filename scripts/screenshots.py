@@ -180,6 +180,8 @@ async def drive(window: object, sandbox: object, out: Path, dark: Callable[[bool
     await until(lambda: state.phase is BackfillPhase.FINISHED, limit=120)
     await shot("6-backfill-finished")
     await shot("6-backfill-log", scroll_to=page.log)  # type: ignore[attr-defined]
+    await until(lambda: page.learned_label.isVisible())  # type: ignore[attr-defined]
+    await shot("6-backfill-learned", scroll_to=page.learned_label)  # type: ignore[attr-defined]
     dark(True)
     await shot("6-backfill-finished-dark")
     page.set_error(

@@ -193,7 +193,8 @@ def learned_lines(tenant: TenantFacts) -> list[LearnedLine]:
         LearnedLine(
             "Last full read",
             full[:10] if full else "none yet",
-            f"every posted invoice is read again at least every {facts.FULL_READ_EVERY_DAYS} days",
+            f"every posted invoice is read again at least every {facts.FULL_READ_EVERY_DAYS} "
+            f"days, and after {facts.FULL_READ_EVERY_RUNS} runs that read only part of the list",
             full is not None,
         )
     )
