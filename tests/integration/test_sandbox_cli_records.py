@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +15,23 @@ import pytest
 from halo_paylink.sandbox import seed as seedmod
 
 from .sandbox_process import TIMEOUT, read_line, start
+
+
+@contextmanager
+def signed_in(info: dict[str, Any], scope: str) -> Iterator[httpx.Client]:
+    """An HTTP client on the sandbox that `info` (its --json line) describes, with a token."""
+    with httpx.Client(base_url=info["url"], timeout=10) as http:
+        token = http.post(
+            "/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": info["client_id"],
+                "client_secret": info["client_secret"],
+                "scope": scope,
+            },
+        ).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        yield http
 
 
 def test_templates_odd_records_and_page_cap(processes: list[subprocess.Popen[str]]) -> None:
@@ -29,17 +49,7 @@ def test_templates_odd_records_and_page_cap(processes: list[subprocess.Popen[str
     )
     processes.append(proc)
     info = json.loads(read_line(proc))
-    with httpx.Client(base_url=info["url"], timeout=10) as http:
-        token = http.post(
-            "/auth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": info["client_id"],
-                "client_secret": info["client_secret"],
-                "scope": "read:invoices",
-            },
-        ).json()["access_token"]
-        http.headers["Authorization"] = f"Bearer {token}"
+    with signed_in(info, "read:invoices") as http:
         body = http.get(
             "/api/Invoice", params={"pageinate": "true", "page_size": 100, "page_no": 1}
         ).json()
@@ -70,17 +80,7 @@ def test_a_batch_save_can_be_answered_with_one_object(
     proc = start("--json", "--invoices", "10", "--update-answer", "one")
     processes.append(proc)
     info = json.loads(read_line(proc))
-    with httpx.Client(base_url=info["url"], timeout=10) as http:
-        token = http.post(
-            "/auth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": info["client_id"],
-                "client_secret": info["client_secret"],
-                "scope": "edit:invoices",
-            },
-        ).json()["access_token"]
-        http.headers["Authorization"] = f"Bearer {token}"
+    with signed_in(info, "edit:invoices") as http:
         listed = http.get(
             "/api/Invoice", params={"pageinate": "true", "page_size": 100, "page_no": 1}
         ).json()["invoices"]
