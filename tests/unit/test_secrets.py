@@ -243,3 +243,14 @@ def test_store_for_mode() -> None:
     ring, session = KeyringSecretStore(MemoryKeyring()), MemorySecretStore()
     assert store_for(SecretMode.KEYRING, keyring_store=ring, session_store=session) is ring
     assert store_for(SecretMode.ASK, keyring_store=ring, session_store=session) is session
+
+
+def test_only_the_memory_store_forgets_when_the_app_exits() -> None:
+    from halo_paylink.storage.secrets import (
+        KeyringSecretStore,
+        MemorySecretStore,
+        outlives_the_session,
+    )
+
+    assert not outlives_the_session(MemorySecretStore())
+    assert outlives_the_session(KeyringSecretStore())

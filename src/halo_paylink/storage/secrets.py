@@ -204,6 +204,12 @@ def _keyring_error(action: str, exc: BaseException) -> LocalError:
     )
 
 
+def outlives_the_session(store: SecretStore) -> bool:
+    """Whether a secret set in `store` is still there after the app exits (the keyring, or a
+    store of its own kind), rather than held in memory for this session only. Never blocks."""
+    return not isinstance(store, MemorySecretStore)
+
+
 class KeyringSecretStore:
     """The client secret in the OS keyring (service "halo-paylink", user name = profile name).
 

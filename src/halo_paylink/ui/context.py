@@ -27,6 +27,7 @@ from halo_paylink.storage.secrets import (
     SecretStore,
     StoreStatus,
     benji_key_store,
+    outlives_the_session,
 )
 from halo_paylink.ui.tasks import TaskRunner
 
@@ -87,7 +88,7 @@ class AppContext(QObject):
         # whenever the client secret is kept in memory (tests).
         self.benji_keys: SecretStore = benji_keys or (
             MemorySecretStore()
-            if demo is not None or isinstance(secrets, MemorySecretStore)
+            if demo is not None or not outlives_the_session(secrets)
             else benji_key_store()
         )
         self.runner = runner or TaskRunner(self)

@@ -58,11 +58,10 @@ class DonePage(BasePage):
     def secret_in_keyring(self) -> bool:
         """Whether the secret really is in the system keyring: not when the store keeps it in
         memory (demo mode, "ask each time") nor when the admin chose not to keep it."""
-        from halo_paylink.storage.secrets import MemorySecretStore
+        from halo_paylink.storage.secrets import outlives_the_session
 
         a = self.state.application
-        in_memory = isinstance(self.context.secrets, MemorySecretStore)
-        return a.remember and a.keyring_ok and not in_memory
+        return a.remember and a.keyring_ok and outlives_the_session(self.context.secrets)
 
     def export_text(self) -> str:
         return settings_export(
