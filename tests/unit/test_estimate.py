@@ -68,8 +68,12 @@ def test_a_read_that_may_leave_pages_unread_is_an_upper_bound() -> None:
     tenant.measure(FactId.CHANGES_MOVE_LAST_MODIFIED, False, on="2026-11-02", how="a miss")
     assert "needs about" in estimate(20_000, tenant=tenant).text()  # no narrowing any more
     tenant.measure(FactId.CHANGES_MOVE_LAST_MODIFIED, True, on="2026-11-02", how="shown")
-    tenant.last_complete_run = "2026-11-20T10:00:00+00:00"
+    tenant.last_complete_run = dt.datetime.now(dt.UTC).isoformat()
+    tenant.last_full_scan = tenant.last_complete_run
     assert "only the invoices changed since" in estimate(500, tenant=tenant).text()
+    assert "needs about" in estimate(500, tenant=tenant, dry_run=True).text()  # never for a plan
+    tenant.measure(FactId.FILTER_DATESEARCH, False, on="2026-11-02", how="ignored")
+    assert "needs about" in estimate(500, tenant=tenant).text()  # this Halo cannot
 
 
 def test_the_estimate_follows_what_this_run_was_told() -> None:
@@ -81,7 +85,7 @@ def test_the_estimate_follows_what_this_run_was_told() -> None:
     assert "needs at most" in estimate(20_000, tenant=tenant).text()
     for told in (RunOptions(full_read=True), RunOptions(narrow=False)):
         assert "needs about" in estimate(20_000, tenant=tenant, options=told).text(), told
-    tenant.last_complete_run = "2026-11-20T10:00:00+00:00"
+    tenant.last_complete_run = tenant.last_full_scan
     asked = estimate(500, tenant=tenant, options=RunOptions(incremental=True)).text()
     assert "only the invoices changed since" in asked
     tenant.runs_since_full = 10  # the safety net: this run reads everything

@@ -100,6 +100,17 @@ def test_a_failed_undo_keeps_the_pilot_undoable() -> None:
     assert "Halo went away" in p.view().error
 
 
+def test_an_undo_that_raises_leaves_the_answer_standing_and_names_the_folder() -> None:
+    from halo_paylink.errors import ErrorKind, LocalError
+
+    p = asking()
+    p.recorded(True)
+    p.undo_started()
+    p.failed(LocalError(ErrorKind.FOLDER_NOT_WRITABLE, "/home/a/.local/state/tenants/x.json"))
+    assert p.phase is PilotPhase.CONFIRMED and p.allows_bulk
+    assert "tenants/x.json" in p.view().error and p.view().can_undo
+
+
 def test_a_pilot_that_did_not_save_is_a_failure_with_the_reason() -> None:
     p = PilotPresenter(web_url=WEB)
     p.started()

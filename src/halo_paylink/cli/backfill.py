@@ -671,7 +671,9 @@ async def _estimate(
         return None
     tenant = load_tenant_facts(tenant_file(paths, client.endpoints.web_url))
     try:
-        found = await estimate_run(client, tenant=tenant, options=run_options(args))
+        found = await estimate_run(
+            client, tenant=tenant, options=run_options(args), dry_run=mode == "plan"
+        )
     except HaloError:
         return None
     if not args.json:  # before the run, beside its progress: the summary stays on stdout

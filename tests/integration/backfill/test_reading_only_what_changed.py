@@ -8,19 +8,32 @@ The contract holds throughout."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from halo_paylink.core.backfill import RunOptions, RunOutcome, plan_backfill, run_backfill, undo_run
+from halo_paylink.core.backfill import (
+    BackfillError,
+    CancelToken,
+    Progress,
+    RunOptions,
+    RunOutcome,
+    plan_backfill,
+    resume_run,
+    run_backfill,
+    undo_run,
+)
 from halo_paylink.core.backfill.learned import learned_lines
 from halo_paylink.core.backfill.learning import TenantLearning
+from halo_paylink.core.backfill.runs import list_runs
 from halo_paylink.core.backfill.tenant import (
     FactId,
     load_tenant_facts,
     tenant_file,
 )
 from halo_paylink.domain import Numbering
+from halo_paylink.errors import ErrorKind, LocalError
 from halo_paylink.halo import facts
 from halo_paylink.sandbox import Sandbox
 from halo_paylink.sandbox import seed as seedmod
@@ -95,6 +108,11 @@ def owes_again_unstamped(box: Sandbox, invoice_id: int) -> None:
     """The invoice owes again, changed the way a Halo that does not stamp the change would."""
     with box.lock:
         box.invoices[invoice_id] = with_payment(box.invoices[invoice_id], 0.0, 0)
+
+
+def linked_ids(box: Sandbox) -> set[int]:
+    with box.lock:
+        return {i for i, inv in box.invoices.items() if inv.get(facts.DEFAULT_LINK_FIELD)}
 
 
 def notes(result: Any, start: str) -> list[str]:
@@ -243,3 +261,137 @@ async def test_other_link_settings_read_everything_and_prove_nothing(
     (whole,) = notes(other, "Every posted invoice was read (not only the changed)")
     assert "link settings are not those of the last completed run" in whole
     assert fact(box, paths).value is True
+
+
+#: small batches one at a time, progress at every step: a run can be stopped after a few
+SLOW = RunOptions(batch_size=10, concurrency=1, progress_interval=0)
+
+
+def stop_after(written: int) -> tuple[CancelToken, Callable[[Progress], None]]:
+    cancel = CancelToken()
+
+    def on_progress(progress: Progress) -> None:
+        if progress.written >= written:
+            cancel.cancel()
+
+    return cancel, on_progress
+
+
+async def test_a_run_stopped_before_an_undo_is_not_resumed(
+    make_sandbox, paths: AppPaths, clock: WallClock
+) -> None:
+    """The stopped run recorded invoices as already linked that the undo then unlinked: a
+    resume would say completed over them, so it is refused, and a new run links them."""
+    box: Sandbox = make_sandbox(invoices=300, seed=18, stamp_changes=True, now=clock)
+    done = await run(box, paths, clock)
+    box.add_invoices(100, category=seedmod.UNPAID)
+    box.faults.add(delay=0.05, method="POST", path="/api/invoice", times=None)
+    cancel, on_progress = stop_after(10)
+    async with halo_client(box) as client:
+        stopped = await run_backfill(
+            client,
+            settings(numbering=Numbering.HALO),
+            paths,
+            options=SLOW,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+        assert stopped.outcome is RunOutcome.CANCELLED
+        assert (await undo_run(client, paths, done.run_id)).outcome is RunOutcome.COMPLETED
+        with pytest.raises(BackfillError, match="undid links on this Halo after it started"):
+            await resume_run(client, paths, stopped.run_id)
+    again = await run(box, paths, clock, contract=False)
+    assert again.outcome is RunOutcome.COMPLETED
+    assert box.open_invoice_ids() <= linked_ids(box)
+
+
+async def test_a_resumed_run_counts_from_its_first_start(
+    make_sandbox, paths: AppPaths, clock: WallClock
+) -> None:
+    box: Sandbox = make_sandbox(invoices=300, seed=19, stamp_changes=True, now=clock)
+    box.faults.add(delay=0.05, method="POST", path="/api/invoice", times=None)
+    cancel, on_progress = stop_after(10)
+    async with halo_client(box) as client:
+        stopped = await run_backfill(
+            client,
+            settings(numbering=Numbering.HALO),
+            paths,
+            options=SLOW,
+            on_progress=on_progress,
+            cancel=cancel,
+            now=clock,
+        )
+        started = list_runs(paths)[0].started
+        clock.days_pass(2)
+        resumed = await resume_run(client, paths, stopped.run_id, now=clock)
+    assert resumed.outcome is RunOutcome.COMPLETED
+    assert load_tenant_facts(tenant_file(paths, box.url)).last_complete_run == started
+
+
+async def test_our_own_saves_by_any_run_are_no_evidence(
+    make_sandbox, paths: AppPaths, clock: WallClock
+) -> None:
+    """Halo's own unpaid filter, another link: a run that keeps no tenant learning still saves
+    invoices, and the next run must not take its saves for changes Halo made."""
+    box: Sandbox = make_sandbox(invoices=300, seed=20, stamp_changes=True, now=clock)
+    mine = settings(numbering=Numbering.HALO, overwrite=True)
+    async with halo_client(box) as client:
+        first = await run_backfill(client, mine, paths, options=RunOptions(), now=clock)
+    assert first.outcome is RunOutcome.COMPLETED
+    clock.days_pass()
+    async with halo_client(box) as client:
+        other = await run_backfill(
+            client,
+            settings(
+                numbering=Numbering.HALO,
+                template=OTHER_TEMPLATE,
+                overwrite=True,
+                server_filter=True,
+            ),
+            paths,
+            options=RunOptions(batch_size=100),
+            now=clock,
+        )
+    assert other.outcome is RunOutcome.COMPLETED
+    assert other.counts.written >= facts.MIN_CHANGE_SAMPLES
+    async with halo_client(box) as client:
+        back = await run_backfill(client, mine, paths, options=RunOptions(), now=clock)
+    assert back.outcome is RunOutcome.COMPLETED and back.counts.written >= other.counts.written
+    assert fact(box, paths) is None
+
+
+async def test_a_dry_run_does_not_bring_back_a_run_an_undo_forgot(
+    make_sandbox, paths: AppPaths, clock: WallClock
+) -> None:
+    box: Sandbox = make_sandbox(invoices=200, seed=21, stamp_changes=True, now=clock)
+    done = await run(box, paths, clock)
+    path = tenant_file(paths, box.url)
+    dry = TenantLearning(box, path, clock=clock)  # type: ignore[arg-type]
+    await dry.load()  # a dry run's copy, taken before the undo
+    async with halo_client(box) as client:
+        await undo_run(client, paths, done.run_id)
+    await dry.remember(None, read_whole_list=False)
+    assert load_tenant_facts(path).last_complete_run is None
+
+
+async def test_an_undo_whose_forgetting_cannot_be_saved_does_not_start(
+    make_sandbox, paths: AppPaths, clock: WallClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from halo_paylink.core.backfill import tenant as tenantmod
+
+    box: Sandbox = make_sandbox(invoices=200, seed=22, stamp_changes=True, now=clock)
+    done = await run(box, paths, clock)
+    posts = sum(box.post_counts().values())
+
+    def full(path: Any, found: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tenantmod, "save_tenant_facts", full)
+    async with halo_client(box) as client:
+        with pytest.raises(LocalError) as refused:
+            await undo_run(client, paths, done.run_id)
+    assert refused.value.kind is ErrorKind.DISK_FULL
+    assert sum(box.post_counts().values()) == posts  # nothing was undone
+    assert [r.run_id for r in list_runs(paths)] == [done.run_id]  # no undo journal begun

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 from halo_paylink.core.backfill.census import count_invoices
-from halo_paylink.core.backfill.learning import full_read_due
+from halo_paylink.core.backfill.learning import full_read_due, incremental_blocked
 from halo_paylink.core.backfill.model import InvoiceSource, RunOptions
 from halo_paylink.core.backfill.tenant import FactId, TenantFacts
 from halo_paylink.core.numbers import format_count, plural
@@ -113,18 +113,26 @@ def fewer_pages(
     tenant: TenantFacts | None,
     options: RunOptions | None = None,
     now: dt.datetime | None = None,
+    *,
+    dry_run: bool = False,
 ) -> str:
     """Why a run over `invoices` with `options` may read fewer pages than the whole list, from
     what this Halo showed earlier runs, or "" (the whole list is read: asked for, due, or
-    nothing shown yet)."""
+    nothing shown yet). A dry run never reads only what changed."""
     options = options or RunOptions()
     if tenant is None or options.full_read:
         return ""
-    if full_read_due(tenant, now or dt.datetime.now(dt.UTC)) is not None:
+    moment = now or dt.datetime.now(dt.UTC)
+    if full_read_due(tenant, moment) is not None:
         return ""
     changes = tenant.value(FactId.CHANGES_MOVE_LAST_MODIFIED)
     incremental = options.incremental if options.incremental is not None else changes is True
-    if incremental and tenant.last_complete_run is not None:
+    if (
+        incremental
+        and not dry_run
+        and tenant.value(FactId.FILTER_DATESEARCH) is not False
+        and incremental_blocked(tenant, moment) is None
+    ):
         return "only the invoices changed since the last completed run are read"
     narrow = options.narrow if options.narrow is not None else changes is not False
     if narrow and invoices >= facts.NARROW_FROM_INVOICES:
@@ -145,6 +153,7 @@ def estimate(
     window_seconds: float = 0.0,
     sign_in: int = 1,
     options: RunOptions | None = None,
+    dry_run: bool = False,
 ) -> RunEstimate:
     """The cost of a run over a list of `invoices` (see the module docstring). `to_write`: the
     dry run's count, when there was one."""
@@ -166,7 +175,7 @@ def estimate(
         basis=basis,
         max_requests=max_requests,
         window_seconds=window_seconds,
-        fewer=fewer_pages(listed, tenant, options),
+        fewer=fewer_pages(listed, tenant, options, dry_run=dry_run),
     )
 
 
@@ -177,6 +186,7 @@ async def estimate_run(
     tenant: TenantFacts | None = None,
     page_size: int = facts.REQUESTED_PAGE_SIZE,
     options: RunOptions | None = None,
+    dry_run: bool = False,
 ) -> RunEstimate:
     """Ask Halo how many invoices the run's list holds (one request) and estimate the run under
     the client's request budget (its `limiter`, when it has one).
@@ -196,4 +206,5 @@ async def estimate_run(
         max_requests=max_requests if type(max_requests) is int else None,
         window_seconds=float(window) if isinstance(window, int | float) else 0.0,
         options=options,
+        dry_run=dry_run,
     )

@@ -95,8 +95,10 @@ def change_witness(tenant: TenantFacts, link: str | None) -> ChangeWitness | Non
     top = tenant.last_complete_top_id
     if since is None or ended is None or top is None or link != tenant.last_complete_link:
         return None
+    ours = _moment(tenant.last_own_write or "")  # any run of ours that saved since, too
+    latest = max(ended, ours) if ours is not None else ended
     margin = dt.timedelta(days=facts.INCREMENTAL_MARGIN_DAYS)
-    return ChangeWitness(since, (ended + margin).astimezone(dt.UTC).replace(tzinfo=None), top)
+    return ChangeWitness(since, (latest + margin).astimezone(dt.UTC).replace(tzinfo=None), top)
 
 
 #: The fact a read of only what changed rests on, measured by `ChangeWitness`.
@@ -220,7 +222,8 @@ class TenantLearning:
             f"Incremental run: only the invoices changed since {since} are read (the last "
             f"completed run started {last[:16]}; the last full or narrowed read was on "
             f"{full[:10]}, and every posted invoice is read again after "
-            f"{facts.FULL_READ_EVERY_RUNS} incremental runs or {facts.FULL_READ_EVERY_DAYS} "
+            f"{facts.FULL_READ_EVERY_RUNS} runs that read only part of the list or "
+            f"{facts.FULL_READ_EVERY_DAYS} "
             "days). " + rests_on(self.tenant)
         )
         return changed_listing(since)
@@ -292,9 +295,16 @@ class TenantLearning:
         if self.path is None:
             return
         try:
-            await asyncio.to_thread(save_tenant_facts, self.path, tenant)
+            await asyncio.to_thread(self._save, completed)
         except OSError as exc:  # only an optimisation is lost: the next run learns again
             log.warning("tenant facts not saved to %s: %s", self.path, exc)
+
+    def _save(self, completed: bool) -> None:
+        """Save the facts, keeping what other runs wrote to the file since it was loaded (a dry
+        run takes no lock: an undo may have forgotten the last completed run meanwhile)."""
+        assert self.path is not None
+        self.tenant.keep_what_others_wrote(load_tenant_facts(self.path), completed=completed)
+        save_tenant_facts(self.path, self.tenant)
 
     def _judge_changes(self) -> None:
         """Keep what this read showed about reading only what changed; name a miss."""
@@ -315,8 +325,8 @@ class TenantLearning:
             self.notes.append(
                 "This Halo has shown that a read of only the changed invoices misses nothing: "
                 "later runs read only what changed since the last completed run (every posted "
-                f"invoice is still read after {facts.FULL_READ_EVERY_RUNS} such runs or "
-                f"{facts.FULL_READ_EVERY_DAYS} days)."
+                f"invoice is still read after {facts.FULL_READ_EVERY_RUNS} runs that read only "
+                f"part of the list, or {facts.FULL_READ_EVERY_DAYS} days)."
             )
 
 

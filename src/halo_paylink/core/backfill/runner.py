@@ -85,6 +85,7 @@ from halo_paylink.core.backfill.target import parse_link_target
 from halo_paylink.core.backfill.tenant import (
     forget_complete_run,
     link_settings,
+    note_own_writes,
     tenant_file,
     utc_today,
 )
@@ -169,6 +170,24 @@ async def _remember(
     )
     await learning.remember(engine.learner, read_whole_list=whole, completed=completed)
     return tuple(learning.notes)
+
+
+def _wall_now(now: Callable[[], dt.datetime] | None = None) -> str:
+    return (now() if now is not None else dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+
+
+async def _note_own_writes(
+    engine: Engine,
+    paths: AppPaths,
+    client: InvoiceSource,
+    now: Callable[[], dt.datetime] | None = None,
+) -> None:
+    """After an attempt that may have saved invoices (any run that writes: a backfill, with
+    Halo's filter or not, a pilot, an undo), keep when: changes Halo stamped before then may be
+    ours, so they are no evidence about what Halo stamps (see `witnesses.ChangeWitness`)."""
+    if engine.mode.writes:
+        path = tenant_file(paths, web_url_of(client))
+        await asyncio.to_thread(note_own_writes, path, _wall_now(now))
 
 
 def _limiter_of(client: InvoiceSource) -> RateLimiter | None:
@@ -427,8 +446,10 @@ async def execute_attempt(
     client: InvoiceSource,
     prior_failed: int = 0,
     learning: TenantLearning | None = None,
+    now: Callable[[], dt.datetime] | None = None,
 ) -> RunResult:
-    """Run one attempt to its end, close the journal with a footer, write the report.
+    """Run one attempt to its end, close the journal with a footer, write the report. `now`:
+    the wall clock (UTC) the tenant's facts are dated by.
 
     The report comes from `engine.live` when set and the journal was written without a hitch,
     else it is built by reading the journal back.
@@ -444,6 +465,9 @@ async def execute_attempt(
         with contextlib.suppress(Exception):
             journal.append([Footer(RunOutcome.CANCELLED.value, utc_now(), "task cancelled")])
         journal.close()
+        if engine.mode.writes:
+            with contextlib.suppress(Exception):
+                note_own_writes(tenant_file(paths, web_url_of(client)), _wall_now(now))
         if live is not None:
             with contextlib.suppress(Exception):
                 live.discard()
@@ -455,7 +479,6 @@ async def execute_attempt(
     if outcome is RunOutcome.COMPLETED and (engine.tally.failed or prior_failed):
         outcome = RunOutcome.COMPLETED_WITH_FAILURES
         detail = "Halo refused some invoices; see the report."
-    notes = await _remember(learning, engine, completed=outcome is RunOutcome.COMPLETED)
     footer = Footer(outcome.value, utc_now(), detail)
     live_ok = live is not None and crash is None
     try:
@@ -468,6 +491,9 @@ async def execute_attempt(
         footer = Footer(outcome.value, utc_now(), detail)
     finally:
         await asyncio.to_thread(journal.close)
+    # Only a run the journal closed as completed is one a later read may start from.
+    notes = await _remember(learning, engine, completed=outcome is RunOutcome.COMPLETED)
+    await _note_own_writes(engine, paths, client, now)
     files: ReportFiles | None = None
     counts = engine.tally.counts()
     try:
@@ -543,6 +569,7 @@ async def run_backfill(
         filters=filters,
         client=client,
         learning=learning,
+        now=now,
     )
 
 
@@ -718,6 +745,27 @@ async def undo_run(
     )
 
 
+def _refuse_resume_after_undo(paths: AppPaths, header: Header) -> None:
+    """A backfill's journal says which invoices already had the link when it read them; an undo
+    on the same Halo since then may have taken links away, so that record no longer holds and a
+    resume could say completed over invoices without the link. Raises BackfillError then (a new
+    run reads everything again; nothing is written twice). Blocking."""
+    from halo_paylink.core.backfill.runs import list_runs
+
+    for info in list_runs(paths):
+        if (
+            info.kind is RunKind.UNDO
+            and info.web_url == header.web_url
+            and info.started > header.started
+        ):
+            raise BackfillError(
+                f"Run {header.run_id} is not resumed: run {info.run_id} undid links on this Halo "
+                "after it started, so what it recorded as already linked may no longer be. "
+                "Start a new run instead: it reads every invoice again, and an invoice that has "
+                "its link keeps it."
+            )
+
+
 @exclusive_run("resume")  # local pre-flight + one run per Halo (see `lock`)
 async def resume_run(
     client: InvoiceSource,
@@ -765,6 +813,10 @@ async def resume_run(
     if not state.status.resumable:
         raise BackfillError(f"Run {run_id} already finished ({state.status.value}).")
     _check_same_halo(client, header)
+    if header.kind is RunKind.UNDO:  # it takes links away: no read may start from before it
+        await asyncio.to_thread(forget_complete_run, tenant_file(paths, web_url_of(client)))
+    else:
+        await asyncio.to_thread(_refuse_resume_after_undo, paths, header)
     try:
         journal = await asyncio.to_thread(JournalWriter, path, create=False)
     except JournalError as exc:
@@ -796,4 +848,5 @@ async def resume_run(
         client=client,
         prior_failed=prior.failed,
         learning=learning,
+        now=now,
     )

@@ -173,6 +173,7 @@ class TenantFacts:
             other settings must read every invoice, since each may need the new link.
         last_complete_end: when that run ended (ISO, UTC).
         last_complete_top_id: the highest invoice id seen up to that run.
+        last_own_write: when a run of ours last ended that may have saved invoices (any kind).
         change_evidence: the invoices found needing the link, each changed after the completed
             run before ended (see `ChangeWitness`), until the fact is measured.
         pay_button_target: the link field the Pay-button answer is about (None: the default).
@@ -189,6 +190,7 @@ class TenantFacts:
     last_complete_link: str | None = None
     last_complete_end: str | None = None
     last_complete_top_id: int | None = None
+    last_own_write: str | None = None
     change_evidence: set[int] = field(default_factory=set)
     pay_button_target: str | None = None
 
@@ -235,6 +237,25 @@ class TenantFacts:
         self.last_complete_link = None
         self.last_complete_top_id = None
 
+    def keep_what_others_wrote(self, on_disk: TenantFacts, *, completed: bool) -> None:
+        """Before saving a copy loaded earlier: take over what other runs changed in the file
+        meanwhile (an undo forgetting the last completed run, a later own write, the pilot's
+        findings), unless this run (`completed`) is the one that set them."""
+        if not completed:
+            self.last_complete_run = on_disk.last_complete_run
+            self.last_complete_end = on_disk.last_complete_end
+            self.last_complete_link = on_disk.last_complete_link
+            self.last_complete_top_id = on_disk.last_complete_top_id
+            self.runs_since_full = on_disk.runs_since_full
+        self.last_own_write = max(
+            (w for w in (self.last_own_write, on_disk.last_own_write) if w), default=None
+        )
+        for fact in (FactId.PAY_BUTTON_SHOWN, FactId.SAVE_MOVES_LAST_SYNCED):
+            if fact in on_disk.measured:
+                self.measured[fact] = on_disk.measured[fact]
+        if on_disk.pay_button_target is not None:
+            self.pay_button_target = on_disk.pay_button_target
+
     def measure(self, fact: FactId, value: bool | int | str, *, on: str, how: str) -> None:
         self.measured[fact] = Measured(value, on, how)
 
@@ -257,6 +278,7 @@ class TenantFacts:
             "last_complete_link": self.last_complete_link,
             "last_complete_end": self.last_complete_end,
             "last_complete_top_id": self.last_complete_top_id,
+            "last_own_write": self.last_own_write,
             "change_evidence": sorted(self.change_evidence),
             "pay_button_target": self.pay_button_target,
         }
@@ -293,6 +315,7 @@ class TenantFacts:
         top = data.get("last_complete_top_id")
         found.last_complete_top_id = top if type(top) is int else None
         found.last_complete_end = _opt_str(data.get("last_complete_end"))
+        found.last_own_write = _opt_str(data.get("last_own_write"))
         evidence = data.get("change_evidence")
         if isinstance(evidence, list):
             found.change_evidence = {i for i in evidence if type(i) is int}
@@ -391,6 +414,18 @@ def forget_complete_run(path: Path) -> None:
         full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
         kind = ErrorKind.DISK_FULL if full else ErrorKind.FOLDER_NOT_WRITABLE
         raise LocalError(kind, f"{path}: {exc.strerror or exc}") from exc
+
+
+def note_own_writes(path: Path, when: str) -> None:
+    """Keep that a run of ours may have saved invoices up to `when` (ISO, UTC). Blocking; a file
+    that cannot be written is logged (its saves could then be taken once for changes Halo made,
+    which is why `ChangeWitness` asks for several invoices before it believes any)."""
+    found = load_tenant_facts(path)
+    found.last_own_write = max((w for w in (found.last_own_write, when) if w), default=when)
+    try:
+        save_tenant_facts(path, found)
+    except OSError as exc:
+        log.warning("tenant facts not saved to %s: %s", path, exc)
 
 
 def link_settings(target: str, numbering: str, template: str, *, overwrite: bool) -> str:

@@ -177,9 +177,14 @@ class PilotPresenter:
         self.error = f"{report.result.outcome.value}: {report.result.detail}".strip(": ")
 
     def failed(self, error: BaseException) -> None:
+        """A job raised `error`: the pilot itself (nothing to answer yet, or the question stays
+        open), or its undo (back to where the undo started: an answer given stands)."""
         told = explain(error)
-        self.phase = PilotPhase.FAILED if self.report is None else PilotPhase.ASKING
-        self.error = " ".join(part for part in (told.headline, told.next_step) if part)
+        if self.phase is PilotPhase.UNDOING:
+            self.phase = self.before_undo
+        else:
+            self.phase = PilotPhase.FAILED if self.report is None else PilotPhase.ASKING
+        self.error = " ".join(part for part in (told.headline, told.detail, told.next_step) if part)
 
     def answer(self, shown: bool) -> str | None:
         """The invoice the answer is about (for `record_answer`), or None when not asking."""
