@@ -8,7 +8,6 @@ The contract holds throughout."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -267,14 +266,26 @@ async def test_other_link_settings_read_everything_and_prove_nothing(
 SLOW = RunOptions(batch_size=10, concurrency=1, progress_interval=0)
 
 
-def stop_after(written: int) -> tuple[CancelToken, Callable[[Progress], None]]:
+async def stopped_run(client: Any, box: Sandbox, paths: AppPaths, clock: WallClock) -> Any:
+    """A run stopped once it has saved 10 links (Halo answers each save slowly)."""
+    box.faults.add(delay=0.05, method="POST", path="/api/invoice", times=None)
     cancel = CancelToken()
 
     def on_progress(progress: Progress) -> None:
-        if progress.written >= written:
+        if progress.written >= 10:
             cancel.cancel()
 
-    return cancel, on_progress
+    result = await run_backfill(
+        client,
+        settings(numbering=Numbering.HALO),
+        paths,
+        options=SLOW,
+        on_progress=on_progress,
+        cancel=cancel,
+        now=clock,
+    )
+    assert result.outcome is RunOutcome.CANCELLED
+    return result
 
 
 async def test_a_run_stopped_before_an_undo_is_not_resumed(
@@ -285,18 +296,8 @@ async def test_a_run_stopped_before_an_undo_is_not_resumed(
     box: Sandbox = make_sandbox(invoices=300, seed=18, stamp_changes=True, now=clock)
     done = await run(box, paths, clock)
     box.add_invoices(100, category=seedmod.UNPAID)
-    box.faults.add(delay=0.05, method="POST", path="/api/invoice", times=None)
-    cancel, on_progress = stop_after(10)
     async with halo_client(box) as client:
-        stopped = await run_backfill(
-            client,
-            settings(numbering=Numbering.HALO),
-            paths,
-            options=SLOW,
-            on_progress=on_progress,
-            cancel=cancel,
-        )
-        assert stopped.outcome is RunOutcome.CANCELLED
+        stopped = await stopped_run(client, box, paths, clock)
         assert (await undo_run(client, paths, done.run_id)).outcome is RunOutcome.COMPLETED
         with pytest.raises(BackfillError, match="undid links on this Halo after it started"):
             await resume_run(client, paths, stopped.run_id)
@@ -309,18 +310,8 @@ async def test_a_resumed_run_counts_from_its_first_start(
     make_sandbox, paths: AppPaths, clock: WallClock
 ) -> None:
     box: Sandbox = make_sandbox(invoices=300, seed=19, stamp_changes=True, now=clock)
-    box.faults.add(delay=0.05, method="POST", path="/api/invoice", times=None)
-    cancel, on_progress = stop_after(10)
     async with halo_client(box) as client:
-        stopped = await run_backfill(
-            client,
-            settings(numbering=Numbering.HALO),
-            paths,
-            options=SLOW,
-            on_progress=on_progress,
-            cancel=cancel,
-            now=clock,
-        )
+        stopped = await stopped_run(client, box, paths, clock)
         started = list_runs(paths)[0].started
         clock.days_pass(2)
         resumed = await resume_run(client, paths, stopped.run_id, now=clock)
