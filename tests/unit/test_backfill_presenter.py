@@ -338,6 +338,15 @@ def test_a_dry_run_that_raises_returns_to_idle() -> None:
     assert h.b.phase is BackfillPhase.IDLE and h.b.run_id == "run-1"
 
 
+def test_a_refusal_to_start_is_shown_in_its_own_words() -> None:
+    from halo_paylink.core.backfill.model import BackfillError
+
+    h = Harness()
+    h.start(Job.PLAN)
+    h.p.failed(BackfillError("Run 1 is not resumed: start a new run instead."))
+    assert h.p.view().problem == Problem("Run 1 is not resumed: start a new run instead.")
+
+
 def test_a_stopped_dry_run_returns_to_idle_and_keeps_what_was_shown() -> None:
     h = Harness()
     h.plan(2)

@@ -520,7 +520,12 @@ class BackfillPresenter:
         b.stopping = None
         if b.phase is BackfillPhase.FAILED and b.run_id is None:
             b.phase = BackfillPhase.IDLE
-        self._problem = Problem(error=error)
+        from halo_paylink.core.backfill.model import BackfillError
+
+        if isinstance(error, BackfillError):  # a refusal that says what to do, not a crash
+            self._problem = Problem(headline=str(error))
+        else:
+            self._problem = Problem(error=error)
         self._log(f"Could not run: {error}")
 
     def cancelled(self) -> None:
