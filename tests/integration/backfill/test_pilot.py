@@ -8,7 +8,6 @@ import pytest
 from halo_paylink.core.backfill import BackfillError, RunOutcome, resume_run, undo_run
 from halo_paylink.core.backfill.pilot import (
     PilotGate,
-    pilot_confirmed,
     pilot_gate,
     record_pay_button,
     run_pilot,
@@ -67,11 +66,11 @@ async def test_a_chosen_invoice_that_needs_no_link_is_refused(make_sandbox, path
 
 def test_the_pay_button_answer_is_kept_per_halo(paths: AppPaths) -> None:
     url = "https://acme.halopsa.com"
-    assert not pilot_confirmed(paths, url)
+    assert pilot_gate(paths, url) is not PilotGate.CONFIRMED
     record_pay_button(paths, url, False, invoice="INV-1")
-    assert not pilot_confirmed(paths, url)
+    assert pilot_gate(paths, url) is not PilotGate.CONFIRMED
     record_pay_button(paths, "https://ACME.halopsa.com/", True, invoice="INV-2")
-    assert pilot_confirmed(paths, url)
+    assert pilot_gate(paths, url) is PilotGate.CONFIRMED
     fact = load_tenant_facts(tenant_file(paths, url)).measured[FactId.PAY_BUTTON_SHOWN]
     assert fact.value is True and "INV-2" in fact.how and fact.on
 

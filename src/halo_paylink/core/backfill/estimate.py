@@ -20,7 +20,12 @@ import math
 from dataclasses import dataclass
 
 from halo_paylink.core.backfill.census import count_invoices
-from halo_paylink.core.backfill.learning import full_read_due, incremental_blocked
+from halo_paylink.core.backfill.learning import (
+    full_read_due,
+    incremental_blocked,
+    incremental_wanted,
+    narrow_wanted,
+)
 from halo_paylink.core.backfill.model import InvoiceSource, RunOptions
 from halo_paylink.core.backfill.tenant import FactId, TenantFacts
 from halo_paylink.core.numbers import format_count, plural
@@ -125,17 +130,14 @@ def fewer_pages(
     moment = now or dt.datetime.now(dt.UTC)
     if full_read_due(tenant, moment) is not None:
         return ""
-    changes = tenant.value(FactId.CHANGES_MOVE_LAST_MODIFIED)
-    incremental = options.incremental if options.incremental is not None else changes is True
     if (
-        incremental
+        incremental_wanted(tenant, options.incremental)
         and not dry_run
         and tenant.value(FactId.FILTER_DATESEARCH) is not False
         and incremental_blocked(tenant, moment) is None
     ):
         return "only the invoices changed since the last completed run are read"
-    narrow = options.narrow if options.narrow is not None else changes is not False
-    if narrow and invoices >= facts.NARROW_FROM_INVOICES:
+    if narrow_wanted(tenant, options.narrow) and invoices >= facts.NARROW_FROM_INVOICES:
         proven = sorted(tenant.proven_paid_codes())
         if proven:
             codes = ", ".join(map(str, proven))

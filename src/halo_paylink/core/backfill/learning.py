@@ -114,6 +114,19 @@ def rests_on(tenant: TenantFacts) -> str:
     return f"This rests on an unverified fact: {facts.INCREMENTAL_RESTS_ON}."
 
 
+def narrow_wanted(tenant: TenantFacts, asked: bool | None) -> bool:
+    """Whether a long list may be narrowed: as asked, else unless this Halo was seen to leave a
+    change that makes an invoice need the link out of its `last_modified` (the narrowed read's
+    second net, its read of the left-out statuses' changed invoices, would then be blind)."""
+    return asked if asked is not None else tenant.value(_CHANGES) is not False
+
+
+def incremental_wanted(tenant: TenantFacts, asked: bool | None) -> bool:
+    """Whether to read only what changed since the last completed run: as asked, else once this
+    Halo has shown that a read of only the changed invoices misses nothing."""
+    return asked if asked is not None else tenant.value(_CHANGES) is True
+
+
 class TenantLearning:
     """One run's use of the tenant's facts. Construct, `await load()`, hand `choose_scope` and
     `learner` to the engine, then `await remember(...)` once the attempt is over.
@@ -169,16 +182,10 @@ class TenantLearning:
         self.changes = change_witness(self.tenant, self.link)
 
     def wants_narrow(self, asked: bool | None) -> bool:
-        """Whether a long list may be narrowed: as asked, else unless this Halo was seen to
-        leave a change that makes an invoice need the link out of its `last_modified` (the
-        narrowed read's second net, its read of the left-out statuses' changed invoices, would
-        then be blind)."""
-        return asked if asked is not None else self.tenant.value(_CHANGES) is not False
+        return narrow_wanted(self.tenant, asked)
 
     def wants_incremental(self, asked: bool | None) -> bool:
-        """Whether to read only what changed since the last completed run: as asked, else once
-        this Halo has shown that a read of only the changed invoices misses nothing."""
-        return asked if asked is not None else self.tenant.value(_CHANGES) is True
+        return incremental_wanted(self.tenant, asked)
 
     async def narrow(self) -> ListingScope | None:
         """For a long list: the narrower read that misses nothing, or None to read it whole

@@ -247,12 +247,6 @@ def pay_button_answer(tenant: TenantFacts, target: str) -> bool | None:
     return answer if asked == target else None
 
 
-def pilot_confirmed(paths: AppPaths, web_url: str, target: str = facts.DEFAULT_LINK_FIELD) -> bool:
-    """Whether the admin saw the Pay button after a pilot on this Halo with links in `target`
-    (so bulk runs may skip the pilot). Blocking (file I/O)."""
-    return pay_button_answer(load_tenant_facts(tenant_file(paths, web_url)), target) is True
-
-
 class PilotGate(enum.Enum):
     """Whether a bulk write may start on this Halo, as far as the pilot goes."""
 

@@ -247,9 +247,7 @@ class TenantFacts:
             self.last_complete_link = on_disk.last_complete_link
             self.last_complete_top_id = on_disk.last_complete_top_id
             self.runs_since_full = on_disk.runs_since_full
-        self.last_own_write = max(
-            (w for w in (self.last_own_write, on_disk.last_own_write) if w), default=None
-        )
+        self.last_own_write = later(self.last_own_write, on_disk.last_own_write)
         for fact in (FactId.PAY_BUTTON_SHOWN, FactId.SAVE_MOVES_LAST_SYNCED):
             if fact in on_disk.measured:
                 self.measured[fact] = on_disk.measured[fact]
@@ -321,6 +319,12 @@ class TenantFacts:
             found.change_evidence = {i for i in evidence if type(i) is int}
         found.pay_button_target = _opt_str(data.get("pay_button_target"))
         return found
+
+
+def later(a: str | None, b: str | None) -> str | None:
+    """The later of two moments written by `isoformat` in UTC (so as text they sort as time),
+    either of which may be missing."""
+    return max((moment for moment in (a, b) if moment), default=None)
 
 
 def _opt_str(value: object) -> str | None:
@@ -421,7 +425,7 @@ def note_own_writes(path: Path, when: str) -> None:
     that cannot be written is logged (its saves could then be taken once for changes Halo made,
     which is why `ChangeWitness` asks for several invoices before it believes any)."""
     found = load_tenant_facts(path)
-    found.last_own_write = max((w for w in (found.last_own_write, when) if w), default=when)
+    found.last_own_write = later(found.last_own_write, when)
     try:
         save_tenant_facts(path, found)
     except OSError as exc:
